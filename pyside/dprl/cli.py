@@ -1,0 +1,188 @@
+"""The `dprl` command line. Run `dprl --help`, or `dprl COMMAND --help`.
+
+torch is imported inside each command, after Julia has started where the command needs Julia:
+juliacall documents crashes when torch is loaded first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_BAD_INPUT = 2
+EXIT_NO_JULIA = 3
+
+
+class CommandError(Exception):
+    """A failure to report in one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def _start_julia():
+    from dprl import julia
+
+    try:
+        julia.start()
+    except julia.JuliaUnavailableError as error:
+        raise CommandError(f"Julia is unavailable: {error}", EXIT_NO_JULIA) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# dprl shoot
+# ----------------------------------------------------------------------------------------------
+def cmd_shoot(args) -> int:
+    if args.backend == "julia":
+        _start_julia()
+        from dprl import julia
+
+        if args.grad:
+            distance, gradient = julia.shoot_gradient(args.wind, args.angle, args.weight)
+        else:
+            distance, gradient = julia.shoot(args.wind, args.angle, args.weight), None
+    else:
+        import torch
+
+        from dprl.envs import trebuchet
+
+        inputs = torch.tensor([args.wind, args.angle, args.weight], dtype=torch.float64, requires_grad=args.grad)
+        d = trebuchet.shoot(inputs[0], inputs[1], inputs[2])
+        distance, gradient = d.item(), None
+        if args.grad:
+            (g,) = torch.autograd.grad(d, inputs)
+            gradient = g.tolist()
+    if args.json:
+        out = {"wind": args.wind, "angle_deg": args.angle, "weight_lb": args.weight, "distance_m": distance}
+        if gradient is not None:
+            out["gradient"] = {"wind": gradient[0], "angle_deg": gradient[1], "weight_lb": gradient[2]}
+        print(json.dumps(out))
+        return 0
+    print(f"distance: {distance:.6f} m  (backend: {args.backend})")
+    if gradient is not None:
+        print(f"d distance / d wind      = {gradient[0]: .6f} m per m/s")
+        print(f"d distance / d angle     = {gradient[1]: .6f} m per degree")
+        print(f"d distance / d weight    = {gradient[2]: .6f} m per lb")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# dprl julia-info
+# ----------------------------------------------------------------------------------------------
+def cmd_julia_info(args) -> int:
+    from dprl import julia
+
+    report = julia.info()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key, value in report.items():
+            print(f"{key}: {value}")
+    return 0 if report.get("loaded") else EXIT_NO_JULIA
+
+
+# ----------------------------------------------------------------------------------------------
+# dprl reproduce
+# ----------------------------------------------------------------------------------------------
+def cmd_reproduce(args) -> int:
+    from dprl import reproduce
+
+    report = reproduce.run(out=args.out, quick=args.quick, julia=args.julia)
+    print(f"wrote {report}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dprl",
+        description=(
+            "Differentiable Programming vs Reinforcement Learning (Flux blog, 2019), reproduced on "
+            "PyTorch and Julia side by side."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    shoot = commands.add_parser(
+        "shoot",
+        help="throw the trebuchet once and print the distance (and its gradient)",
+        description=(
+            "Simulate one throw of the 2019 Trebuchet.jl trebuchet. The distance is measured in "
+            "metres from the pivot along the throw direction."
+        ),
+    )
+    shoot.add_argument("--wind", type=float, default=-2.0, help="wind speed in m/s along the throw; negative is a headwind (default -2)")
+    shoot.add_argument("--angle", type=float, default=45.0, help="release angle in degrees, strictly between 0 and 90 (default 45)")
+    shoot.add_argument("--weight", type=float, default=200.0, help="counterweight in pounds, positive (default 200)")
+    shoot.add_argument("--grad", action="store_true", help="also print d distance / d (wind, angle, weight), in m per m/s, m per degree and m per lb")
+    shoot.add_argument("--backend", choices=["torch", "julia"], default="torch", help="which stack simulates (default torch; julia needs a Julia runtime)")
+    shoot.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    shoot.set_defaults(run=cmd_shoot, needs_julia=lambda a: a.backend == "julia")
+
+    info = commands.add_parser(
+        "julia-info",
+        help="report the Julia found, the DPRL package path and whether it loads",
+        description="Find Julia without downloading it, try to start it and load DPRL, and report.",
+    )
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(run=cmd_julia_info, needs_julia=lambda a: True)
+
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="reproduce the blog's published results and write comparisons/REPORT.md",
+        description=(
+            "Run every available reproduction of the blog's claims, write result JSON and figures "
+            "under OUT/results and a report OUT/REPORT.md with each claim, our measurement, the "
+            "command that measured it and whether it holds."
+        ),
+    )
+    reproduce.add_argument("--quick", action="store_true", help="smaller budgets (a few minutes on 2 CPU cores); the report says so")
+    reproduce.add_argument("--out", default="comparisons", help="folder for REPORT.md and results/ (default: comparisons)")
+    reproduce.add_argument(
+        "--julia", choices=["auto", "off"], default="auto",
+        help="auto: include the Julia rows when Julia can start, else mark them 'not run: no Julia' (default); off: skip them",
+    )
+    reproduce.set_defaults(run=cmd_reproduce, needs_julia=lambda a: a.julia == "auto")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.needs_julia(args) and args.command != "reproduce":
+        # juliacall must be loaded before torch; the command imports torch later.
+        from dprl import julia
+
+        try:
+            julia.start()
+        except julia.JuliaUnavailableError as error:
+            if args.command == "julia-info":
+                pass  # it reports the failure itself
+            else:
+                print(f"dprl {args.command}: Julia is unavailable: {error}", file=sys.stderr)
+                return EXIT_NO_JULIA
+    elif args.needs_julia(args):
+        # reproduce uses a Julia that is already installed and never downloads one.
+        from dprl import julia
+
+        if julia.locate_julia() is not None:
+            try:
+                julia.start()
+            except julia.JuliaUnavailableError:
+                pass  # the report marks the Julia rows "not run: no Julia", with the reason
+    try:
+        return args.run(args)
+    except CommandError as error:
+        print(f"dprl {args.command}: {error}", file=sys.stderr)
+        return error.code
+    except ValueError as error:
+        print(f"dprl {args.command}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"dprl {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure, batched, differentiable environments: (params, state, action) -> (state, reward, done)."""

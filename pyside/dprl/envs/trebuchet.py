@@ -1,0 +1,613 @@
+"""Trebuchet.jl (FluxML, tree 32ee23c, 2019-02-08) as a batched, differentiable PyTorch function.
+
+Mirror of ``julia/src/trebuchet.jl``: same constants, same functions, same order.
+
+## Description
+A counterweight trebuchet with a sling, as simulated for the Flux blog post "Differentiable
+Programming vs Reinforcement Learning" (2019). The arm turns about a pivot 1.524 m above the
+ground; a hinged counterweight hangs from the short arm; a sling of 2.08 m hangs from the long arm
+and holds the projectile, which starts on the ground. The equations of motion are those of
+virtualtrebuchet.com, as credited by Trebuchet.jl (spec ``original-2019.md`` §1.5).
+
+## Inputs
+| name      | unit | range                | meaning                                         |
+|-----------|------|----------------------|-------------------------------------------------|
+| wind      | m/s  | finite               | air speed along +x (the throw direction)        |
+| angle_deg | deg  | (0, 90)              | release angle of the projectile's velocity      |
+| weight_lb | lb   | (0, inf)             | counterweight mass (pounds, as in the original) |
+
+## Output
+The distance in metres: the x coordinate where the projectile lands, measured from the pivot
+(not from the projectile's start at x = 0.6816 m).
+
+## Phases and events
+1. *Ground*: the projectile slides along the ground, the sling constrained. Lift-off when the
+   vertical pull of the sling exceeds the projectile's weight, with the sling tension estimated by
+   finite differences from the start of the current Euler step (which pins lift-off to the grid;
+   §1.7). If that tension turns negative the weight is too light and the throw stops.
+2. *Hang*: the projectile swings in the sling. Release when the velocity direction equals the
+   release angle.
+3. *Released*: ballistic flight with quadratic drag relative to the wind, until ground level.
+
+Explicit Euler with dt = 1/60 s restarting at each event; events located as DiffEqBase 5.4 did:
+a sign check at the step ends, then nine interior points of the cubic Hermite interpolant, then a
+root in Θ. Each root is found without gradient and given its implicit derivative by one Newton
+correction with gradient, dΘ/dp = −(∂g/∂p)/(∂g/∂Θ), which is what ForwardDiff's dual numbers
+flowing through the original's root finder amounted to. Where the event function jumps (the
+grid-pinned lift-off) the event time gets no gradient (§1.9).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import torch
+
+# ----------------------------------------------------------------------------------------------
+# Constants (SI). The original took feet and pounds; their values are kept beside each.
+# ----------------------------------------------------------------------------------------------
+FOOT = 0.3048  # m
+POUND = 0.45359237  # kg
+
+PIVOT_HEIGHT = 5.0 * FOOT  # h = l.a: pivot above ground, 5 ft
+LONG_ARM = 6.792 * FOOT  # L_A = l.b: pivot to sling attachment, 6.792 ft
+SHORT_ARM = 1.75 * FOOT  # L_s = l.c: pivot to weight hinge, 1.75 ft
+WEIGHT_ARM = 2.0 * FOOT  # L_W = l.d: weight hinge to weight centre of gravity, 2 ft
+SLING_LENGTH = 6.833 * FOOT  # L_S = l.e: 6.833 ft
+PROJECTILE_RADIUS = 0.1245 * FOOT  # z = l.z: 0.1245 ft
+PROJECTILE_MASS = 0.328 * POUND  # m_P: 0.328 lb
+ARM_MASS = 10.65 * POUND  # m_A: 10.65 lb
+ARM_CG = (LONG_ARM - SHORT_ARM) / 2  # L_cg: arm centre of gravity from the pivot, long side
+
+# Trebuchet.jl assigns `IA3, IW3 = i.iw, i.ia`: the arm's inertia is used where the weight's
+# belongs and the reverse. They enter M11 as a sum, but I_W also appears alone, so the swap
+# changes the numbers; it is kept to reproduce the blog (spec §1.3).
+NOMINAL_WEIGHT_INERTIA = 1.0 * POUND * FOOT**2  # i.iw = 1 lb·ft²
+NOMINAL_ARM_INERTIA = ARM_MASS * (LONG_ARM + SHORT_ARM) ** 2 / 12  # i.ia
+ARM_INERTIA = NOMINAL_WEIGHT_INERTIA  # I_A as used in the equations of motion (swapped)
+WEIGHT_INERTIA = NOMINAL_ARM_INERTIA  # I_W as used in the equations of motion (swapped)
+
+GRAVITY = 9.80665  # m/s²
+AIR_DENSITY = 1.0  # kg/m³, as in Trebuchet.jl (not 1.225)
+DRAG_COEFFICIENT = 1.0
+DRAG_CONSTANT = AIR_DENSITY * DRAG_COEFFICIENT * math.pi * PROJECTILE_RADIUS**2 / (2 * PROJECTILE_MASS)
+
+RATE = 60  # Euler steps per second
+DT = 1.0 / RATE
+# Trebuchet.jl solves each phase over spans of 1 s (ground, hang) or 5 s (flight) and restarts
+# the phase at a span's end. Both are whole numbers of steps, so a restart continues the same grid
+# and the spans need no code of their own.
+MAX_PHASE_TIME = 60.0  # s of simulated time per phase before a throw is declared stuck
+INTERP_POINTS = 10  # DiffEqBase's interp_points: Θ = 0, 1/9, ..., 1
+ROOT_ITERATIONS = 56  # bisection steps: the bracket ends below one ulp of any Θ ≥ 1/8
+JUMP_TOLERANCE = 1e-6  # |g| left at a converged root above this means g jumps there
+
+# Status of a throw.
+LANDED = 0
+TOO_LIGHT = 1  # the sling tension turned negative on the ground: the original's "Weight is too light"
+NO_LANDING = 2  # released below ground level or stuck in a phase: the original would loop forever
+STATUS_NAMES = {LANDED: "landed", TOO_LIGHT: "weight too light", NO_LANDING: "never lands"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Geometry
+# ----------------------------------------------------------------------------------------------
+def initial_state(batch_shape, dtype=torch.float64, device=None):
+    """Arm tip on the ground, weight hanging straight down, sling flat toward +x, at rest.
+
+    State (q_A, q_W, q_S, ω_A, ω_W, ω_S): arm angle, weight angle relative to the arm, sling angle
+    relative to the arm (rad), and their rates (rad/s).
+    """
+    theta0 = math.asin(PIVOT_HEIGHT / LONG_ARM)
+    q_arm = math.pi / 2 + theta0
+    values = torch.tensor([q_arm, -q_arm, math.pi - theta0, 0.0, 0.0, 0.0], dtype=dtype, device=device)
+    return values.expand(*batch_shape, 6).clone()
+
+
+def sling_end_position(q_arm, q_sling):
+    """Projectile position (x, y) in the sling, pivot at the origin (m)."""
+    x = -LONG_ARM * torch.sin(q_arm) - SLING_LENGTH * torch.sin(q_arm + q_sling)
+    y = LONG_ARM * torch.cos(q_arm) + SLING_LENGTH * torch.cos(q_arm + q_sling)
+    return x, y
+
+
+def sling_end_velocity(q_arm, q_sling, w_arm, w_sling):
+    """Projectile velocity (v_x, v_y) in the sling (m/s)."""
+    total = w_arm + w_sling
+    vx = -SLING_LENGTH * total * torch.cos(q_arm + q_sling) - LONG_ARM * w_arm * torch.cos(q_arm)
+    vy = -SLING_LENGTH * total * torch.sin(q_arm + q_sling) - LONG_ARM * w_arm * torch.sin(q_arm)
+    return vx, vy
+
+
+# ----------------------------------------------------------------------------------------------
+# Equations of motion (spec §1.5). `weight` is the counterweight in kg.
+# ----------------------------------------------------------------------------------------------
+def ground_derivative(u, weight):
+    """Phase 1: the projectile slides on the ground; all six coordinates are integrated."""
+    q_a, q_w, q_s, w_a, w_w, w_s = u.unbind(-1)
+    m_p, m_w, g = PROJECTILE_MASS, weight, GRAVITY
+    L_A, L_s, L_W, L_S = LONG_ARM, SHORT_ARM, WEIGHT_ARM, SLING_LENGTH
+    s_a, c_a = torch.sin(q_a), torch.cos(q_a)
+    s_s, c_s = torch.sin(q_s), torch.cos(q_s)
+    s_w, c_w = torch.sin(q_w), torch.cos(q_w)
+    sigma, kappa = torch.sin(q_a + q_s), torch.cos(q_a + q_s)
+    # The ground constraint's centripetal terms, shared by r1 and α_S.
+    k = kappa * w_s * (w_s + 2 * w_a) / sigma + (kappa / sigma + L_A * c_a / (L_S * sigma)) * w_a**2
+    m11 = (
+        -m_p * L_A**2 * (-1 + 2 * s_a * c_s / sigma)
+        + ARM_INERTIA
+        + WEIGHT_INERTIA
+        + ARM_MASS * ARM_CG**2
+        + m_p * L_A**2 * s_a**2 / sigma**2
+        + m_w * (L_s**2 + L_W**2 + 2 * L_s * L_W * c_w)
+    )
+    m12 = WEIGHT_INERTIA + L_W * m_w * (L_W + L_s * c_w)
+    m22 = WEIGHT_INERTIA + m_w * L_W**2
+    r1 = (
+        g * ARM_CG * ARM_MASS * s_a
+        + L_A * L_S * m_p * (s_s * (w_a + w_s) ** 2 + c_s * k)
+        + L_A * m_p * s_a * (L_A * s_s * w_a**2 - L_S * k) / sigma
+        - g * m_w * (L_s * s_a + L_W * torch.sin(q_a + q_w))
+        - L_s * L_W * m_w * s_w * (w_a**2 - (w_a + w_w) ** 2)
+    )
+    r2 = -L_W * m_w * (g * torch.sin(q_a + q_w) + L_s * s_w * w_a**2)
+    det = m11 * m22 - m12 * m12
+    alpha_a = (r1 * m22 - r2 * m12) / det
+    alpha_w = -(r1 * m12 - r2 * m11) / det
+    alpha_s = -k - (L_A * s_a + L_S * sigma) * alpha_a / (L_S * sigma)
+    return torch.stack((w_a, w_w, w_s, alpha_a, alpha_w, alpha_s), dim=-1)
+
+
+def hang_derivative(u, weight):
+    """Phase 2: the projectile swings freely in the sling (three degrees of freedom)."""
+    q_a, q_w, q_s, w_a, w_w, w_s = u.unbind(-1)
+    m_p, m_w, g = PROJECTILE_MASS, weight, GRAVITY
+    L_A, L_s, L_W, L_S = LONG_ARM, SHORT_ARM, WEIGHT_ARM, SLING_LENGTH
+    s_a = torch.sin(q_a)
+    s_s, c_s = torch.sin(q_s), torch.cos(q_s)
+    s_w, c_w = torch.sin(q_w), torch.cos(q_w)
+    m11 = (
+        ARM_INERTIA
+        + WEIGHT_INERTIA
+        + ARM_MASS * ARM_CG**2
+        + m_p * (L_A**2 + L_S**2 + 2 * L_A * L_S * c_s)
+        + m_w * (L_s**2 + L_W**2 + 2 * L_s * L_W * c_w)
+    )
+    m12 = WEIGHT_INERTIA + L_W * m_w * (L_W + L_s * c_w)
+    m13 = L_S * m_p * (L_S + L_A * c_s)
+    m22 = WEIGHT_INERTIA + m_w * L_W**2
+    m33 = m_p * L_S**2
+    r1 = (
+        g * ARM_CG * ARM_MASS * s_a
+        + g * m_p * (L_A * s_a + L_S * torch.sin(q_a + q_s))
+        - g * m_w * (L_s * s_a + L_W * torch.sin(q_a + q_w))
+        - L_A * L_S * m_p * s_s * (w_a**2 - (w_a + w_s) ** 2)
+        - L_s * L_W * m_w * s_w * (w_a**2 - (w_a + w_w) ** 2)
+    )
+    r2 = -L_W * m_w * (g * torch.sin(q_a + q_w) + L_s * s_w * w_a**2)
+    r3 = L_S * m_p * (g * torch.sin(q_a + q_s) - L_A * s_s * w_a**2)
+    d = m13 * m22 * m13 - m33 * (m11 * m22 - m12 * m12)
+    alpha_a = -(r1 * m22 * m33 - r2 * m12 * m33 - r3 * m13 * m22) / d
+    alpha_w = (r1 * m12 * m33 - r2 * (m11 * m33 - m13 * m13) - r3 * m13 * m12) / d
+    alpha_s = (r1 * m22 * m13 - r2 * m12 * m13 - r3 * (m11 * m22 - m12 * m12)) / d
+    return torch.stack((w_a, w_w, w_s, alpha_a, alpha_w, alpha_s), dim=-1)
+
+
+def flight_derivative(u, wind):
+    """Phase 3: ballistic flight with quadratic drag relative to the wind. State (x, y, v_x, v_y)."""
+    _, _, vx, vy = u.unbind(-1)
+    airspeed = torch.sqrt(vy**2 + (wind - vx) ** 2)
+    ax = -DRAG_CONSTANT * (vx - wind) * airspeed
+    ay = -GRAVITY - DRAG_CONSTANT * vy * airspeed
+    return torch.stack((vx, vy, ax, ay), dim=-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Event functions (spec §1.6) of the state u interpolated at Θ in a step that began at u_start;
+# `elapsed` = Θ·dt. Shapes broadcast: u (..., n), u_start (..., n), elapsed (...).
+# ----------------------------------------------------------------------------------------------
+def sling_tension(u, u_start, elapsed):
+    """Tension estimated from the projectile's mean x acceleration since the step's start.
+
+    Zero where no time has elapsed, as in Trebuchet.jl: the estimate jumps at each step's start.
+    """
+    q_a, _, q_s, w_a, _, w_s = u.unbind(-1)
+    q_a0, _, q_s0, w_a0, _, w_s0 = u_start.unbind(-1)
+    vx, _ = sling_end_velocity(q_a, q_s, w_a, w_s)
+    vx0, _ = sling_end_velocity(q_a0, q_s0, w_a0, w_s0)
+    moved = elapsed > 0
+    mean_accel = (vx - vx0) / torch.where(moved, elapsed, torch.ones_like(elapsed))
+    phi = q_a + q_s - math.pi  # sling angle from vertical
+    tension = -PROJECTILE_MASS * mean_accel / torch.sin(phi)
+    return torch.where(moved, tension, torch.zeros_like(tension))
+
+
+def liftoff_condition(u, u_start, elapsed, params):
+    """g1 = m_P g − T cos φ: negative once the sling lifts the projectile."""
+    phi = u[..., 0] + u[..., 2] - math.pi
+    return PROJECTILE_MASS * GRAVITY - sling_tension(u, u_start, elapsed) * torch.cos(phi)
+
+
+def release_condition(u, u_start, elapsed, params):
+    """g2 = sin(∠V − r): zero when the projectile's velocity points along the release angle."""
+    vx, vy = sling_end_velocity(u[..., 0], u[..., 2], u[..., 3], u[..., 5])
+    return torch.sin(torch.atan2(vy, vx) - params["release_angle"])
+
+
+def landing_condition(u, u_start, elapsed, params):
+    """g3 = y + h: zero at ground level."""
+    return u[..., 1] + PIVOT_HEIGHT
+
+
+def hermite(u0, u1, f0, f1, theta, dt):
+    """OrdinaryDiffEq's cubic Hermite dense output on one step, at Θ ∈ [0, 1]."""
+    return (1 - theta) * u0 + theta * u1 + theta * (theta - 1) * (
+        (1 - 2 * theta) * (u1 - u0) + (theta - 1) * dt * f0 + theta * dt * f1
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Integration with event location (spec §1.7)
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class _Steps:
+    """Where each throw of a batch ended a phase, before its event is located."""
+
+    u_last: torch.Tensor  # state at the start of the step holding the event (B, n)
+    steps: torch.Tensor  # Euler steps from the phase's start to u_last (B,)
+    lo: torch.Tensor  # bracket of the event in Θ (B,)
+    hi: torch.Tensor
+    found: torch.Tensor  # the event happened (B,)
+    stopped: torch.Tensor  # the phase's stop rule fired instead (B,)
+    u_stop: torch.Tensor  # state where it stopped (B, n)
+
+
+def _bracket(g):
+    """DiffEqBase 5.4's event test on one step from g at Θ = 0, 1/9, ..., 1 (shape (B, 10)).
+
+    Returns (found, Θ_lo, Θ_hi): an event at the step's ends brackets [0, 1]; otherwise the first
+    interior point whose sign differs from the start brackets [Θ_{i-1}, Θ_i].
+    """
+    prev = torch.sign(g[:, 0])
+    at_ends = (prev != 0) & (prev * torch.sign(g[:, -1]) <= 0)
+    crossed = prev[:, None] * torch.sign(g[:, 1:]) < 0
+    inside = crossed.any(dim=1) & ~at_ends
+    first = crossed.to(torch.int8).argmax(dim=1)  # index into Θ_1..Θ_9
+    n = INTERP_POINTS - 1
+    lo = torch.where(inside, first.to(g.dtype) / n, torch.zeros_like(g[:, 0]))
+    hi = torch.where(inside, (first + 1).to(g.dtype) / n, torch.ones_like(g[:, 0]))
+    return at_ends | inside, lo, hi
+
+
+@functools.lru_cache(maxsize=8)
+def _grid_powers(dtype, device):
+    """Θ = 0, 1/9, ..., 1 and the powers Θ⁰..Θ³ as a (4, 10) matrix."""
+    theta = torch.linspace(0, 1, INTERP_POINTS, dtype=dtype, device=device)
+    return theta, theta ** torch.arange(4, dtype=dtype, device=device)[:, None]
+
+
+def _on_grid(condition, u0, u1, f0, f1, params):
+    """The event function at Θ = 0, 1/9, ..., 1 of each row's step, shape (B, 10).
+
+    The interior points come from the cubic's power form in one matrix product (the same
+    polynomial as `hermite`, rounded differently; they only decide brackets). The ends are the
+    step's own states, as DiffEqBase used integrator.uprev and integrator.u there.
+    """
+    theta, powers = _grid_powers(u0.dtype, u0.device)
+    coefficients = torch.stack(
+        (u0, DT * f0, 3 * (u1 - u0) - DT * (2 * f0 + f1), 2 * (u0 - u1) + DT * (f0 + f1)), dim=-1
+    )
+    u = (coefficients @ powers).transpose(1, 2).contiguous()  # (B, 10, n)
+    u[:, 0], u[:, -1] = u0, u1
+    fixed = {k: v[:, None] for k, v in params.items()}
+    return condition(u, u0[:, None], theta * DT, fixed)
+
+
+def _detached(params):
+    return {k: v.detach() for k, v in params.items()}
+
+
+def _locate(condition, u0, u1, f0, f1, lo, hi, params):
+    """Root Θ of the event function in [lo, hi], with its implicit derivative.
+
+    Bisection without gradient to below an ulp keeps the side of the event's start, as the
+    original's prevfloat did; then one Newton step with gradient, Θ − g(Θ)/g'(Θ) with g'(Θ)
+    held constant, carries dΘ/dp = −(∂g/∂p)/(∂g/∂Θ). A root where g jumps instead of crossing
+    zero (the grid-pinned lift-off) keeps no gradient.
+    """
+    plain = [x.detach() for x in (u0, u1, f0, f1)]
+    fixed = _detached(params)
+
+    def g_plain(theta):
+        return condition(hermite(*plain, theta[:, None], DT), plain[0], theta * DT, fixed)
+
+    with torch.no_grad():
+        lo, hi = lo.clone(), hi.clone()
+        sign_lo = torch.sign(g_plain(lo))
+        for _ in range(ROOT_ITERATIONS):
+            mid = (lo + hi) / 2
+            same = torch.sign(g_plain(mid)) == sign_lo
+            lo = torch.where(same, mid, lo)
+            hi = torch.where(same, hi, mid)
+        root = lo
+        g_root = g_plain(root)
+        jump = g_root.abs() > JUMP_TOLERANCE
+    with torch.enable_grad():
+        theta = root.clone().requires_grad_(True)
+        (slope,) = torch.autograd.grad(g_plain(theta).sum(), theta)
+    g_live = condition(hermite(u0, u1, f0, f1, root[:, None], DT), u0, root * DT, params)
+    safe_slope = torch.where(jump | (slope == 0), torch.ones_like(slope), slope)
+    newton = root - (g_live - g_root) / safe_slope  # value: the root; derivative: implicit
+    return torch.where(jump, root, newton)
+
+
+def _integrate(derivative, condition, u_start, active, params, stop_rule=None):
+    """Euler at dt = 1/60 for every active throw until its event, in lockstep.
+
+    Each throw's grid starts at its own phase start, so lockstep step k is the k-th step of every
+    throw's phase. A throw freezes once its event is bracketed (frozen rows must not run on into
+    states where the equations break down, or their NaNs would poison the gradient).
+    """
+    batch = u_start.shape[0]
+    u = u_start
+    f = derivative(u, params)
+    pending = active.clone()
+    found = torch.zeros_like(active)
+    stopped = torch.zeros_like(active)
+    u_last = u_stop = u_start
+    lo = hi = torch.zeros(batch, dtype=u_start.dtype, device=u_start.device)
+    steps = torch.zeros(batch, dtype=torch.long, device=u_start.device)
+    for step in range(int(round(MAX_PHASE_TIME * RATE))):
+        if not bool(pending.any()):
+            break
+        u_next = u + DT * f
+        f_next = derivative(u_next, params)
+        with torch.no_grad():
+            plain = [x.detach() for x in (u, u_next, f, f_next)]
+            hit, hit_lo, hit_hi = _bracket(_on_grid(condition, *plain, _detached(params)))
+            hit = hit & pending
+            stop = stop_rule(plain[0], plain[1]) & pending & ~hit if stop_rule else None
+        if bool(hit.any()):
+            u_last = torch.where(hit[:, None], u, u_last)
+            lo, hi = torch.where(hit, hit_lo, lo), torch.where(hit, hit_hi, hi)
+            steps = torch.where(hit, step, steps)
+            found = found | hit
+            pending = pending & ~hit
+        if stop is not None and bool(stop.any()):
+            u_stop = torch.where(stop[:, None], u_next, u_stop)
+            stopped = stopped | stop
+            pending = pending & ~stop
+        keep = pending[:, None]
+        u = torch.where(keep, u_next, u)
+        f = torch.where(keep, f_next, f)
+    return _Steps(u_last, steps, lo, hi, found, stopped, u_stop)
+
+
+class _Flight(torch.autograd.Function):
+    """Phase 3's Euler loop with a hand-written adjoint.
+
+    Flight is about nine tenths of a throw's steps. Recording them for autograd costs a dozen
+    graph nodes a step; this runs them without a graph and sweeps back through the stored
+    velocities with the analytic Jacobian of `flight_derivative` instead. The arithmetic of the
+    forward pass is that of `_integrate`, so the values are identical.
+    """
+
+    @staticmethod
+    def forward(ctx, u_start, wind, active):
+        batch = u_start.shape[0]
+        u = u_start
+        f = flight_derivative(u, wind)
+        pending = active.clone()
+        found = torch.zeros_like(active)
+        stopped = torch.zeros_like(active)
+        u_last = u_start.clone()
+        lo = torch.zeros(batch, dtype=u_start.dtype, device=u_start.device)
+        hi = torch.zeros_like(lo)
+        steps = torch.zeros(batch, dtype=torch.long, device=u_start.device)
+        velocities = []
+        for step in range(int(round(MAX_PHASE_TIME * RATE))):
+            if not bool(pending.any()):
+                break
+            velocities.append(u[:, 2:])
+            u_next = u + DT * f
+            f_next = flight_derivative(u_next, wind)
+            # DiffEqBase's test in two parts. A sign change of y + h between the step's ends
+            # brackets [0, 1]. Otherwise only a throw whose interpolant can dip to the ground needs
+            # the nine interior points. After an Euler step y1 - y0 = dt·v0, so the interpolant of
+            # y is the chord plus Θ²(Θ-1)·dt·(v1 - v0), never more than dt·|v1 - v0|/4 below it.
+            prev, next_ = u[:, 1] + PIVOT_HEIGHT, u_next[:, 1] + PIVOT_HEIGHT
+            ends = pending & (prev != 0) & (torch.sign(prev) * torch.sign(next_) <= 0)
+            sag = DT * (f_next[:, 1] - f[:, 1]).abs() / 4
+            graze = pending & ~ends & (torch.minimum(prev, next_) - sag <= 1e-9)
+            if bool(graze.any()):
+                rows = graze.nonzero().squeeze(1)
+                step_rows = [x[rows] for x in (u, u_next, f, f_next)]
+                inside, inside_lo, inside_hi = _bracket(_on_grid(landing_condition, *step_rows, {}))
+                hit_rows = rows[inside]
+                ends[hit_rows] = True
+                lo[hit_rows], hi[hit_rows] = inside_lo[inside], inside_hi[inside]
+                stop = _below_ground_and_falling(step_rows[0], step_rows[1]) & ~inside
+                stopped[rows[stop]] = True
+                pending[rows[stop]] = False
+            if bool(ends.any()):
+                u_last = torch.where(ends[:, None], u, u_last)
+                hi = torch.where(ends & (hi == 0), 1.0, hi)  # rows bracketed at the ends: [0, 1]
+                steps = torch.where(ends, step, steps)
+                found = found | ends
+                pending = pending & ~ends
+            u, f = u_next, f_next  # no freezing needed: the adjoint stops at each row's own step
+        steps = torch.where(pending, len(velocities), steps)
+        u_last = torch.where(pending[:, None], u, u_last)
+        ctx.save_for_backward(torch.stack(velocities) if velocities else u_start[None, :, 2:], wind, steps)
+        ctx.mark_non_differentiable(steps, lo, hi, found, stopped)
+        return u_last, steps, lo, hi, found, stopped
+
+    @staticmethod
+    def backward(ctx, grad_u_last, *_):
+        velocities, wind, steps = ctx.saved_tensors
+        lam = grad_u_last.clone()
+        grad_wind = torch.zeros_like(wind)
+        for j in range(velocities.shape[0] - 1, -1, -1):
+            live = j < steps
+            vx, vy = velocities[j].unbind(-1)
+            rel = vx - wind
+            airspeed = torch.sqrt(vy**2 + rel**2)
+            safe = torch.where(airspeed > 0, airspeed, torch.ones_like(airspeed))
+            dax_dvx = -DRAG_CONSTANT * (airspeed + rel**2 / safe)
+            dax_dvy = -DRAG_CONSTANT * rel * vy / safe
+            day_dvx = -DRAG_CONSTANT * vy * rel / safe
+            day_dvy = -DRAG_CONSTANT * (airspeed + vy**2 / safe)
+            l_x, l_y, l_vx, l_vy = lam.unbind(-1)
+            along_vx = l_x + l_vx * dax_dvx + l_vy * day_dvx
+            along_vy = l_y + l_vx * dax_dvy + l_vy * day_dvy
+            # The drag depends on vx - wind, so ∂f/∂wind = -∂f/∂vx for the accelerations.
+            grad_wind = grad_wind - torch.where(live, DT * (l_vx * dax_dvx + l_vy * day_dvx), 0.0)
+            stepped = torch.stack((l_x, l_y, l_vx + DT * along_vx, l_vy + DT * along_vy), dim=-1)
+            lam = torch.where(live[:, None], stepped, lam)
+        return lam, grad_wind, None
+
+
+def _fly(u_start, active, params):
+    u_last, steps, lo, hi, found, stopped = _Flight.apply(u_start, params["wind"], active)
+    return _Steps(u_last, steps, lo, hi, found, stopped, u_last)
+
+
+def _event(derivative, condition, ended, params):
+    """State and time of each throw's event, differentiable, from where its phase ended."""
+    u0 = ended.u_last
+    f0 = derivative(u0, params)
+    u1 = u0 + DT * f0
+    f1 = derivative(u1, params)
+    theta = torch.zeros_like(ended.lo)
+    u_event = u0
+    if bool(ended.found.any()):
+        theta = _locate(condition, u0, u1, f0, f1, ended.lo, ended.hi, params)
+        theta = torch.where(ended.found, theta, torch.zeros_like(theta))
+        u_event = torch.where(ended.found[:, None], hermite(u0, u1, f0, f1, theta[:, None], DT), u0)
+    return u_event, (ended.steps.to(theta.dtype) + theta) * DT
+
+
+def _too_light(u, u_next):
+    """Trebuchet.jl's discrete check after a ground step: the stored tension is negative."""
+    dt = torch.full(u.shape[:1], DT, dtype=u.dtype, device=u.device)
+    return sling_tension(u_next, u, dt) < 0
+
+
+def _below_ground_and_falling(u, u_next):
+    """A projectile under ground level and moving down can never cross it again."""
+    return (u_next[:, 1] + PIVOT_HEIGHT < 0) & (u_next[:, 3] <= 0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Public API
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Throw:
+    """Result of a batch of throws; every field has the batch's shape."""
+
+    distance: torch.Tensor  # m from the pivot, differentiable
+    status: torch.Tensor  # LANDED, TOO_LIGHT or NO_LANDING
+    liftoff_time: torch.Tensor  # s
+    release_time: torch.Tensor  # s
+    landing_time: torch.Tensor  # s
+    release_speed: torch.Tensor  # m/s
+
+
+def check_inputs(wind, angle_deg, weight_lb):
+    """Raise ValueError naming the first bad argument and its allowed range."""
+    for name, value, rule, ok in (
+        ("wind", wind, "a finite number of m/s", lambda v: torch.ones_like(v, dtype=torch.bool)),
+        ("angle_deg", angle_deg, "finite and strictly between 0 and 90 degrees", lambda v: (v > 0) & (v < 90)),
+        ("weight_lb", weight_lb, "a finite, positive number of pounds", lambda v: v > 0),
+    ):
+        v = value.detach()
+        bad = ~torch.isfinite(v) | ~ok(v)
+        if bool(bad.any()):
+            example = v[bad].flatten()[0].item()
+            count = int(bad.sum())
+            more = f" ({count} bad values)" if count > 1 else ""
+            raise ValueError(f"{name} must be {rule}; got {example!r}{more}")
+
+
+def _as_tensors(wind, angle_deg, weight_lb, dtype=None):
+    if dtype is None:
+        # Tensors keep their floating dtype; Python numbers and NumPy arrays become float64.
+        floats = [v.dtype for v in (wind, angle_deg, weight_lb) if torch.is_tensor(v) and v.is_floating_point()]
+        dtype = functools.reduce(torch.promote_types, floats) if floats else torch.float64
+    values = [torch.as_tensor(v, dtype=dtype) for v in (wind, angle_deg, weight_lb)]
+    device = next((v.device for v in values if v.device.type != "cpu"), values[0].device)
+    values = [v.to(dtype=dtype, device=device) for v in values]
+    return torch.broadcast_tensors(*values)
+
+
+def throw(wind, angle_deg, weight_lb, *, dtype=None):
+    """Simulate a batch of throws; inputs broadcast together. Differentiable in all three."""
+    wind, angle_deg, weight_lb = _as_tensors(wind, angle_deg, weight_lb, dtype)
+    check_inputs(wind, angle_deg, weight_lb)
+    shape = wind.shape
+    wind, angle_deg, weight_lb = (x.reshape(-1) for x in (wind, angle_deg, weight_lb))
+    params = {
+        "weight": weight_lb * POUND,
+        "release_angle": torch.asin(torch.sin(torch.deg2rad(angle_deg))),
+        "wind": wind,
+    }
+    everyone = torch.ones(wind.shape, dtype=torch.bool, device=wind.device)
+
+    def on_ground(u, p):
+        return ground_derivative(u, p["weight"])
+
+    def in_sling(u, p):
+        return hang_derivative(u, p["weight"])
+
+    def in_flight(u, p):
+        return flight_derivative(u, p["wind"])
+
+    u0 = initial_state(wind.shape, dtype=wind.dtype, device=wind.device)
+    ground = _integrate(on_ground, liftoff_condition, u0, everyone, params, stop_rule=_too_light)
+    u_liftoff, t_ground = _event(on_ground, liftoff_condition, ground, params)
+    hang = _integrate(in_sling, release_condition, u_liftoff, ground.found, params)
+    u_release, t_hang = _event(in_sling, release_condition, hang, params)
+    q_a, _, q_s, w_a, _, w_s = u_release.unbind(-1)
+    x, y = sling_end_position(q_a, q_s)
+    vx, vy = sling_end_velocity(q_a, q_s, w_a, w_s)
+    flight = _fly(torch.stack((x, y, vx, vy), dim=-1), hang.found, params)
+    u_landing, t_flight = _event(in_flight, landing_condition, flight, params)
+
+    x_stop, _ = sling_end_position(ground.u_stop[:, 0], ground.u_stop[:, 2])
+    distance = torch.where(ground.stopped, x_stop, u_landing[:, 0])
+    status = torch.full(wind.shape, NO_LANDING, dtype=torch.long, device=wind.device)
+    status = torch.where(flight.found, LANDED, status)
+    status = torch.where(ground.stopped, TOO_LIGHT, status)
+    nan = torch.full_like(wind, float("nan"))
+    liftoff = t_ground
+    release = liftoff + t_hang
+    landing = release + t_flight
+    return Throw(
+        distance=distance.reshape(shape),
+        status=status.reshape(shape),
+        liftoff_time=torch.where(ground.found, liftoff, nan).reshape(shape),
+        release_time=torch.where(hang.found, release, nan).reshape(shape),
+        landing_time=torch.where(flight.found, landing, nan).reshape(shape),
+        release_speed=torch.where(hang.found, torch.sqrt(vx**2 + vy**2), nan).reshape(shape),
+    )
+
+
+def shoot(wind, angle_deg, weight_lb, *, dtype=None):
+    """Landing distance (m) of each throw; differentiable in wind, angle and weight.
+
+    Inputs broadcast together; the result has their shape. Raises ValueError for out-of-range
+    inputs and for throws that never land (counterweights of about 15.36 to 15.4 lb release the
+    projectile below ground). Throws whose weight is too light to lift the projectile return its
+    resting place, about 0.68 m, as Trebuchet.jl did.
+    """
+    result = throw(wind, angle_deg, weight_lb, dtype=dtype)
+    never = result.status == NO_LANDING
+    if bool(never.any()):
+        w, a, m = (x.detach().expand(result.status.shape)[never][0].item() for x in _as_tensors(wind, angle_deg, weight_lb, dtype))
+        raise ValueError(
+            f"the throw at wind={w!r} m/s, angle_deg={a!r}, weight_lb={m!r} never lands "
+            "(released below ground level or stuck for 60 s); the original simulator loops forever here"
+        )
+    return result.distance

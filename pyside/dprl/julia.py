@@ -1,0 +1,251 @@
+"""The juliacall bridge to the DPRL Julia package (`julia/`), started lazily.
+
+Julia starts on the first call of `start()` (every function here calls it), never at
+`import dprl`. Two ways to provide Julia:
+
+* juliapkg (the default): it reads `dprl/juliapkg.json`, finds Julia (`PYTHON_JULIAPKG_EXE`,
+  `julia` on PATH, juliaup, or its own install; it downloads one only when none is found and
+  `PYTHON_JULIAPKG_OFFLINE` is unset) and `Pkg.develop`s DPRL with Flux, Zygote and the rest.
+* a prepared project: `PYTHON_JULIACALL_EXE` and `PYTHON_JULIACALL_PROJECT` name a Julia and a
+  project that already holds DPRL and PythonCall; juliacall then skips juliapkg. This module never
+  calls Pkg in either mode.
+
+Arrays cross as NumPy float64 and come back as NumPy arrays and plain Python values.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+JULIA_SOURCES = Path(__file__).resolve().parent / "julia_src"
+HOW_TO_PROVIDE = (
+    "install Julia 1.10 or 1.11 (https://julialang.org/downloads) and put `julia` on PATH, "
+    "or set PYTHON_JULIAPKG_EXE to its executable; offline, also set PYTHON_JULIAPKG_OFFLINE=yes "
+    "with DPRL's Julia packages already in the depot, or point PYTHON_JULIACALL_EXE and "
+    "PYTHON_JULIACALL_PROJECT at a prepared project. `dprl julia-info` shows what was found."
+)
+
+_module = None  # the juliacall module holding `using DPRL`, once started
+_failure: Exception | None = None  # why Julia could not start, remembered so we fail fast
+
+
+class JuliaUnavailableError(RuntimeError):
+    """No Julia runtime with the DPRL package could be started."""
+
+
+class JuliaError(RuntimeError):
+    """An error raised inside Julia, with Julia's message."""
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "yes", "true", "y"}
+
+
+def prepared_project() -> tuple[str, str] | None:
+    """(executable, project) when PYTHON_JULIACALL_EXE and _PROJECT name a prepared project."""
+    exe, project = os.environ.get("PYTHON_JULIACALL_EXE"), os.environ.get("PYTHON_JULIACALL_PROJECT")
+    if exe and project:
+        return exe, project
+    return None
+
+
+def locate_julia() -> str | None:
+    """The Julia executable juliacall would use, found without downloading anything, or None."""
+    prepared = prepared_project()
+    if prepared:
+        return prepared[0] if Path(prepared[0]).is_file() else None
+    configured = os.environ.get("PYTHON_JULIAPKG_EXE")
+    if configured:
+        return configured if Path(configured).is_file() else None
+    for candidate in ("julia", "juliaup"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    # juliapkg's own earlier install: {project}/pyjuliapkg/install/bin/julia
+    project = os.environ.get("PYTHON_JULIAPKG_PROJECT") or (
+        os.path.join(sys.prefix, "julia_env") if sys.prefix != sys.base_prefix else None
+    )
+    if project:
+        installed = Path(project) / "pyjuliapkg" / "install" / "bin" / "julia"
+        if installed.is_file():
+            return str(installed)
+    return None
+
+
+def downloads_allowed() -> bool:
+    """Whether juliapkg may download Julia when none is found (it may unless told offline)."""
+    return not (_truthy("PYTHON_JULIAPKG_OFFLINE") or _truthy("DPRL_NO_JULIA_DOWNLOAD"))
+
+
+def start():
+    """Start Julia and load DPRL (once); return the juliacall module that holds it."""
+    global _module, _failure
+    if _module is not None:
+        return _module
+    if _failure is not None:
+        raise JuliaUnavailableError(str(_failure)) from _failure
+    try:
+        _module = _start()
+    except JuliaUnavailableError as error:
+        _failure = error
+        raise
+    except Exception as error:  # juliacall raises bare Exceptions for missing Julia or packages
+        _failure = JuliaUnavailableError(f"Julia could not start: {error}. To fix: {HOW_TO_PROVIDE}")
+        raise _failure from error
+    return _module
+
+
+def _start():
+    prepared = prepared_project()
+    if prepared and not Path(prepared[0]).is_file():
+        raise JuliaUnavailableError(f"PYTHON_JULIACALL_EXE={prepared[0]} does not exist. To fix: {HOW_TO_PROVIDE}")
+    configured = os.environ.get("PYTHON_JULIAPKG_EXE")
+    if not prepared and configured and not Path(configured).is_file():
+        raise JuliaUnavailableError(f"PYTHON_JULIAPKG_EXE={configured} does not exist. To fix: {HOW_TO_PROVIDE}")
+    if locate_julia() is None and not downloads_allowed():
+        raise JuliaUnavailableError(f"no Julia executable found and downloads are off. To fix: {HOW_TO_PROVIDE}")
+    if "torch" in sys.modules and "juliacall" not in sys.modules:
+        warnings.warn(
+            "torch was imported before Julia started; juliacall documents crashes in that order. "
+            "Import dprl.julia and call dprl.julia.start() before importing torch.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    import juliacall
+
+    module = juliacall.newmodule("DPRLBridge")
+    module.seval("using DPRL")
+    return module
+
+
+def is_started() -> bool:
+    return _module is not None
+
+
+def _call(name: str, *args, **kwargs):
+    """Call DPRL.<name>, turning Julia's exceptions into Python ones with Julia's message."""
+    module = start()
+    import juliacall
+
+    function = module.seval(f"DPRL.{name}")
+    try:
+        return function(*args, **kwargs)
+    except juliacall.JuliaError as error:
+        exception = error.exception
+        kind = str(module.seval("e -> string(nameof(typeof(e)))")(exception))
+        message = str(module.seval("e -> sprint(showerror, e)")(exception))
+        if kind in {"ArgumentError", "DomainError"}:
+            raise ValueError(message) from None
+        raise JuliaError(f"{kind}: {message}") from None
+
+
+def _array(value) -> np.ndarray:
+    return np.array(value, dtype=np.float64)
+
+
+def _float64(x) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+
+
+# ----------------------------------------------------------------------------------------------
+# Trebuchet
+# ----------------------------------------------------------------------------------------------
+def shoot(wind: float, angle_deg: float, weight_lb: float) -> float:
+    """Landing distance (m) from the Julia trebuchet."""
+    return float(_call("Trebuchet.shoot", float(wind), float(angle_deg), float(weight_lb)))
+
+
+def shoot_gradient(wind: float, angle_deg: float, weight_lb: float) -> tuple[float, np.ndarray]:
+    """(distance, ∂distance/∂(wind, angle_deg, weight_lb)) from ForwardDiff in Julia."""
+    distance, gradient = _call("Trebuchet.shoot_gradient", float(wind), float(angle_deg), float(weight_lb))
+    return float(distance), _array(gradient)
+
+
+def throw(wind: float, angle_deg: float, weight_lb: float) -> dict:
+    """Distance, status and event times of one throw from the Julia trebuchet."""
+    result = _call("Trebuchet.throw", float(wind), float(angle_deg), float(weight_lb))
+    return {key: (float(value) if key != "status" else int(value)) for key, value in result.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# Environments: one step, (state, action) -> (state, reward, done)
+# ----------------------------------------------------------------------------------------------
+def cartpole_step(state, action: float):
+    state2, reward, done = _call("CartPole.step", _float64(state), float(action))
+    return _array(state2), float(reward), bool(done)
+
+
+def pendulum_step(state, action: float, *, variant: str = "gymnasium"):
+    state2, reward, done = _call("Pendulum.step", _float64(state), float(action), variant=variant)
+    return _array(state2), float(reward), bool(done)
+
+
+# ----------------------------------------------------------------------------------------------
+# Trainers. Weights are lists of (weight out×in, bias) pairs in nn.Linear's layout.
+# ----------------------------------------------------------------------------------------------
+def _layers(weights):
+    return [(_float64(w), _float64(b)) for w, b in weights]
+
+
+def _training_result(result) -> dict:
+    out = {}
+    for key, value in result.items():
+        if key == "weights":
+            out[key] = [(_array(w), _array(b)) for w, b in value]
+        elif isinstance(value, (int, float, bool, str)):
+            out[key] = value
+        else:
+            out[key] = _array(value)
+    return out
+
+
+def train_aimer(weights, winds, targets, *, learning_rate=1e-3, batch_size=1) -> dict:
+    result = _call(
+        "Train.train_aimer", _layers(weights), _float64(winds), _float64(targets),
+        learning_rate=float(learning_rate), batch_size=int(batch_size),
+    )
+    return _training_result(result)
+
+
+def train_cartpole(weights, initial_states, *, learning_rate=0.03, window=8, max_steps=500) -> dict:
+    result = _call(
+        "Train.train_cartpole", _layers(weights), _float64(initial_states),
+        learning_rate=float(learning_rate), window=int(window), max_steps=int(max_steps),
+    )
+    return _training_result(result)
+
+
+def train_pendulum(weights, initial_states, *, learning_rate=0.03, window=4, steps=200, variant="gymnasium") -> dict:
+    result = _call(
+        "Train.train_pendulum", _layers(weights), _float64(initial_states),
+        learning_rate=float(learning_rate), window=int(window), steps=int(steps), variant=variant,
+    )
+    return _training_result(result)
+
+
+def info() -> dict:
+    """What `dprl julia-info` reports: where Julia is, and whether DPRL loads."""
+    report = {
+        "julia_executable": locate_julia(),
+        "mode": "prepared project (PYTHON_JULIACALL_EXE/PROJECT)" if prepared_project() else "juliapkg",
+        "dprl_julia_sources": str(JULIA_SOURCES),
+        "downloads_allowed": downloads_allowed(),
+    }
+    try:
+        module = start()
+    except JuliaUnavailableError as error:
+        report.update(loaded=False, error=str(error))
+        return report
+    report.update(
+        loaded=True,
+        julia_version=str(module.seval("string(VERSION)")),
+        dprl_path=str(module.seval("pathof(DPRL)")),
+        versions=str(module.seval("DPRL.versions()")),
+    )
+    return report

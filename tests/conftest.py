@@ -1,0 +1,40 @@
+"""Shared fixtures. Julia, when it is installed here, is started before any test imports torch.
+
+juliacall documents crashes when torch is loaded first, and test modules import torch at
+collection. So `pytest_configure` (which runs before collection) starts Julia when an executable
+is found and the run selects julia-marked tests. Nothing here downloads Julia: with no Julia
+found, downloads are switched off and the `julia` tests skip with the reason.
+"""
+
+import os
+
+import pytest
+
+_julia_failure = None
+
+
+def pytest_configure(config):
+    global _julia_failure
+    from dprl import julia
+
+    if julia.locate_julia() is None:
+        os.environ.setdefault("PYTHON_JULIAPKG_OFFLINE", "yes")  # never download Julia in tests
+        _julia_failure = "no Julia executable found (PATH, juliaup, PYTHON_JULIAPKG_EXE or PYTHON_JULIACALL_EXE); tests never download Julia"
+        return
+    if "not julia" in (config.getoption("markexpr", "") or ""):
+        _julia_failure = "julia tests deselected"
+        return
+    try:
+        julia.start()
+    except julia.JuliaUnavailableError as error:
+        _julia_failure = f"Julia could not start: {error}"
+
+
+@pytest.fixture(scope="session")
+def jl():
+    """The dprl.julia bridge with Julia started, or a skip that says why not."""
+    if _julia_failure is not None:
+        pytest.skip(_julia_failure)
+    from dprl import julia
+
+    return julia

@@ -1,0 +1,148 @@
+"""The PyTorch trebuchet against the blog's gradient, its own finite differences, and itself batched."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dprl.envs import trebuchet
+
+BLOG_POINT = (-2.0, 45.0, 200.0)
+
+
+def gradient_at(wind, angle, weight):
+    x = torch.tensor([wind, angle, weight], dtype=torch.float64, requires_grad=True)
+    distance = trebuchet.shoot(x[0], x[1], x[2])
+    (g,) = torch.autograd.grad(distance, x)
+    return distance.item(), g
+
+
+def central_difference(wind, angle, weight, steps=(1e-5, 1e-5, 1e-4)):
+    x = [wind, angle, weight]
+    out = []
+    for i, h in enumerate(steps):
+        up, down = list(x), list(x)
+        up[i] += h
+        down[i] -= h
+        out.append((trebuchet.shoot(*up).item() - trebuchet.shoot(*down).item()) / (2 * h))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def test_blog_gradient():
+    distance, g = gradient_at(*BLOG_POINT)
+    assert abs(g[0].item() - 4.02) <= 0.005
+    assert abs(g[1].item() - (-0.99)) <= 0.005
+    assert 0.0505 <= g[2].item() <= 0.0525
+    assert distance == pytest.approx(74.7284, abs=1e-3)
+
+
+def test_blog_point_event_times():
+    """Spec §1.9: lift-off pinned to the grid at 0.25 s, release near 0.5755 s at ≈55.05 m/s."""
+    result = trebuchet.throw(*BLOG_POINT)
+    assert result.status.item() == trebuchet.LANDED
+    assert result.liftoff_time.item() == pytest.approx(0.25, abs=1e-12)
+    assert result.release_time.item() == pytest.approx(0.5755, abs=1e-3)
+    assert result.release_speed.item() == pytest.approx(55.05, abs=0.01)
+    assert result.landing_time.item() == pytest.approx(5.83, abs=0.01)
+
+
+def test_gradient_matches_finite_differences_at_20_seeded_points():
+    generator = torch.Generator().manual_seed(2019)
+    wind = torch.rand(20, generator=generator, dtype=torch.float64) * 20 - 10
+    angle = torch.rand(20, generator=generator, dtype=torch.float64) * 60 + 15
+    weight = torch.rand(20, generator=generator, dtype=torch.float64) * 350 + 50
+    inputs = [x.clone().requires_grad_(True) for x in (wind, angle, weight)]
+    trebuchet.shoot(*inputs).sum().backward()
+    autograd = torch.stack([x.grad for x in inputs], dim=1)
+    for i in range(20):
+        fd = central_difference(wind[i].item(), angle[i].item(), weight[i].item())
+        torch.testing.assert_close(autograd[i], fd, rtol=1e-5, atol=1e-9)
+
+
+def test_liftoff_between_grid_points_has_a_gradient_through_the_event_time():
+    """At (3 m/s, 40°, 180 lb) lift-off falls inside a step, so its time moves with the weight."""
+    distance, g = gradient_at(3.0, 40.0, 180.0)
+    result = trebuchet.throw(3.0, 40.0, 180.0)
+    steps = result.liftoff_time.item() * trebuchet.RATE
+    assert abs(steps - round(steps)) > 1e-6  # not on the grid
+    torch.testing.assert_close(g, central_difference(3.0, 40.0, 180.0), rtol=1e-5, atol=1e-9)
+
+
+def test_batch_equals_single_throws():
+    generator = torch.Generator().manual_seed(7)
+    wind = torch.randn(12, generator=generator, dtype=torch.float64) * 5
+    angle = torch.rand(12, generator=generator, dtype=torch.float64) * 60 + 15
+    weight = torch.rand(12, generator=generator, dtype=torch.float64) * 300 + 60
+    batch = trebuchet.shoot(wind, angle, weight)
+    singles = torch.stack([trebuchet.shoot(wind[i], angle[i], weight[i]) for i in range(12)])
+    torch.testing.assert_close(batch, singles, rtol=0, atol=1e-12)
+
+
+def test_broadcasting_keeps_the_shape():
+    wind = torch.tensor([[-2.0], [0.0]], dtype=torch.float64)
+    angle = torch.tensor([30.0, 45.0, 60.0], dtype=torch.float64)
+    distance = trebuchet.shoot(wind, angle, 200.0)
+    assert distance.shape == (2, 3)
+    assert distance[0, 1].item() == pytest.approx(trebuchet.shoot(-2.0, 45.0, 200.0).item(), abs=1e-12)
+
+
+def test_python_numbers_are_simulated_in_float64():
+    assert trebuchet.shoot(-2.0, 45.0, 200.0).dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"wind": math.nan}, "wind"),
+        ({"wind": math.inf}, "wind"),
+        ({"angle_deg": 0.0}, "angle_deg"),
+        ({"angle_deg": 90.0}, "angle_deg"),
+        ({"angle_deg": -10.0}, "angle_deg"),
+        ({"weight_lb": 0.0}, "weight_lb"),
+        ({"weight_lb": -5.0}, "weight_lb"),
+        ({"weight_lb": math.nan}, "weight_lb"),
+    ],
+)
+def test_bad_inputs_raise_value_error_naming_the_argument(kwargs, name):
+    args = {"wind": -2.0, "angle_deg": 45.0, "weight_lb": 200.0, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        trebuchet.shoot(**args)
+
+
+def test_too_light_a_weight_stops_on_the_ground():
+    """Spec §1.9: up to about 15.35 lb the sling tension turns negative and the throw stops at ≈0.68 m."""
+    result = trebuchet.throw(0.0, 45.0, 8.0)
+    assert result.status.item() == trebuchet.TOO_LIGHT
+    assert result.distance.item() == pytest.approx(0.68, abs=0.02)
+
+
+def test_a_throw_that_never_lands_is_reported():
+    """Between about 15.36 and 15.4 lb the projectile is released below ground and never lands."""
+    weights = torch.linspace(15.30, 15.45, 31, dtype=torch.float64)
+    result = trebuchet.throw(0.0, 45.0, weights)
+    never = result.status == trebuchet.NO_LANDING
+    assert bool(never.any()), "expected some weight near 15.4 lb to release below ground"
+    with pytest.raises(ValueError, match="never lands"):
+        trebuchet.shoot(0.0, 45.0, weights[never][0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    wind=st.floats(-10, 10),
+    angle=st.floats(5, 85),
+    weight=st.floats(40, 500),
+)
+def test_landed_throws_are_finite_with_finite_gradients(wind, angle, weight):
+    x = torch.tensor([wind, angle, weight], dtype=torch.float64, requires_grad=True)
+    result = trebuchet.throw(x[0], x[1], x[2])
+    assert result.status.item() == trebuchet.LANDED
+    (g,) = torch.autograd.grad(result.distance, x)
+    assert torch.isfinite(result.distance).item() and bool(torch.isfinite(g).all())
+    assert result.liftoff_time.item() < result.release_time.item() < result.landing_time.item()
+
+
+def test_tailwind_carries_further_than_headwind():
+    distances = trebuchet.shoot(torch.tensor([-5.0, 0.0, 5.0], dtype=torch.float64), 45.0, 200.0)
+    assert distances[0] < distances[1] < distances[2]

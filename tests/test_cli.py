@@ -1,0 +1,56 @@
+"""The `dprl` command line, run as a user would."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def dprl(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "dprl.cli", *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_shoot_prints_distance_and_gradient():
+    result = dprl("shoot", "--wind", "-2", "--angle", "45", "--weight", "200", "--grad", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["distance_m"] == pytest.approx(74.7284, abs=1e-3)
+    assert out["gradient"]["wind"] == pytest.approx(4.02, abs=0.005)
+    assert out["gradient"]["angle_deg"] == pytest.approx(-0.99, abs=0.005)
+    assert 0.0505 <= out["gradient"]["weight_lb"] <= 0.0525
+
+
+def test_shoot_text_output_names_units():
+    result = dprl("shoot", "--grad")
+    assert result.returncode == 0
+    assert "m per degree" in result.stdout and "m per lb" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, name",
+    [(["--angle", "95"], "angle_deg"), (["--weight", "-1"], "weight_lb"), (["--wind", "nan"], "wind")],
+)
+def test_bad_values_give_one_clear_line(args, name):
+    result = dprl("shoot", *args)
+    assert result.returncode == 2
+    assert name in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_help_explains_units():
+    result = dprl("shoot", "--help")
+    assert result.returncode == 0
+    for word in ("m/s", "degrees", "pounds"):
+        assert word in result.stdout
+
+
+def test_julia_backend_without_julia_says_so_in_one_line(tmp_path):
+    env = {**__import__("os").environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
+    env.pop("PYTHON_JULIACALL_EXE", None)
+    env.pop("PYTHON_JULIACALL_PROJECT", None)
+    result = dprl("shoot", "--backend", "julia", env=env)
+    assert result.returncode == 3
+    assert "Julia is unavailable" in result.stderr and "PYTHON_JULIAPKG_EXE" in result.stderr
+    assert "Traceback" not in result.stderr

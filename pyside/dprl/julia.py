@@ -167,10 +167,10 @@ def shoot_gradient(wind: float, angle_deg: float, weight_lb: float) -> tuple[flo
     return float(distance), _array(gradient)
 
 
-def throw(wind: float, angle_deg: float, weight_lb: float) -> dict:
+def launch(wind: float, angle_deg: float, weight_lb: float) -> dict:
     """Distance, status and event times of one throw from the Julia trebuchet."""
-    result = _call("Trebuchet.throw", float(wind), float(angle_deg), float(weight_lb))
-    return {key: (float(value) if key != "status" else int(value)) for key, value in result.items()}
+    result = _call("Trebuchet.launch_dict", float(wind), float(angle_deg), float(weight_lb))
+    return {str(key): (int(value) if key == "status" else float(value)) for key, value in result.items()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -190,16 +190,16 @@ def pendulum_step(state, action: float, *, variant: str = "gymnasium"):
 # Trainers. Weights are lists of (weight out×in, bias) pairs in nn.Linear's layout.
 # ----------------------------------------------------------------------------------------------
 def _layers(weights):
-    return [(_float64(w), _float64(b)) for w, b in weights]
+    # A tuple of (weight, bias) tuples reaches Julia as a Tuple of PyArray pairs.
+    return tuple((_float64(w), _float64(b)) for w, b in weights)
 
 
 def _training_result(result) -> dict:
     out = {}
     for key, value in result.items():
+        key = str(key)
         if key == "weights":
             out[key] = [(_array(w), _array(b)) for w, b in value]
-        elif isinstance(value, (int, float, bool, str)):
-            out[key] = value
         else:
             out[key] = _array(value)
     return out
@@ -213,17 +213,19 @@ def train_aimer(weights, winds, targets, *, learning_rate=1e-3, batch_size=1) ->
     return _training_result(result)
 
 
-def train_cartpole(weights, initial_states, *, learning_rate=0.03, window=8, max_steps=500) -> dict:
+def train_cartpole(weights, initial_states, evaluation_states, *, learning_rate=0.03, window=8, max_steps=500, solved_score=475.0) -> dict:
+    """Rows of `initial_states` (E, 4) start training episodes; rows of `evaluation_states` (N, 4)
+    start the evaluation episodes after each."""
     result = _call(
-        "Train.train_cartpole", _layers(weights), _float64(initial_states),
-        learning_rate=float(learning_rate), window=int(window), max_steps=int(max_steps),
+        "Train.train_cartpole", _layers(weights), _float64(initial_states), _float64(evaluation_states),
+        learning_rate=float(learning_rate), window=int(window), max_steps=int(max_steps), solved_score=float(solved_score),
     )
     return _training_result(result)
 
 
-def train_pendulum(weights, initial_states, *, learning_rate=0.03, window=4, steps=200, variant="gymnasium") -> dict:
+def train_pendulum(weights, initial_states, evaluation_states, *, learning_rate=0.03, window=4, steps=200, variant="gymnasium") -> dict:
     result = _call(
-        "Train.train_pendulum", _layers(weights), _float64(initial_states),
+        "Train.train_pendulum", _layers(weights), _float64(initial_states), _float64(evaluation_states),
         learning_rate=float(learning_rate), window=int(window), steps=int(steps), variant=variant,
     )
     return _training_result(result)

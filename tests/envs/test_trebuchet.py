@@ -40,7 +40,7 @@ def test_blog_gradient():
 
 def test_blog_point_event_times():
     """Spec §1.9: lift-off pinned to the grid at 0.25 s, release near 0.5755 s at ≈55.05 m/s."""
-    result = trebuchet.throw(*BLOG_POINT)
+    result = trebuchet.launch(*BLOG_POINT)
     assert result.status.item() == trebuchet.LANDED
     assert result.liftoff_time.item() == pytest.approx(0.25, abs=1e-12)
     assert result.release_time.item() == pytest.approx(0.5755, abs=1e-3)
@@ -64,7 +64,7 @@ def test_gradient_matches_finite_differences_at_20_seeded_points():
 def test_liftoff_between_grid_points_has_a_gradient_through_the_event_time():
     """At (3 m/s, 40°, 180 lb) lift-off falls inside a step, so its time moves with the weight."""
     distance, g = gradient_at(3.0, 40.0, 180.0)
-    result = trebuchet.throw(3.0, 40.0, 180.0)
+    result = trebuchet.launch(3.0, 40.0, 180.0)
     steps = result.liftoff_time.item() * trebuchet.RATE
     assert abs(steps - round(steps)) > 1e-6  # not on the grid
     torch.testing.assert_close(g, central_difference(3.0, 40.0, 180.0), rtol=1e-5, atol=1e-9)
@@ -113,7 +113,7 @@ def test_bad_inputs_raise_value_error_naming_the_argument(kwargs, name):
 
 def test_too_light_a_weight_stops_on_the_ground():
     """Spec §1.9: up to about 15.35 lb the sling tension turns negative and the throw stops at ≈0.68 m."""
-    result = trebuchet.throw(0.0, 45.0, 8.0)
+    result = trebuchet.launch(0.0, 45.0, 8.0)
     assert result.status.item() == trebuchet.TOO_LIGHT
     assert result.distance.item() == pytest.approx(0.68, abs=0.02)
 
@@ -121,7 +121,7 @@ def test_too_light_a_weight_stops_on_the_ground():
 def test_a_throw_that_never_lands_is_reported():
     """Between about 15.36 and 15.4 lb the projectile is released below ground and never lands."""
     weights = torch.linspace(15.30, 15.45, 31, dtype=torch.float64)
-    result = trebuchet.throw(0.0, 45.0, weights)
+    result = trebuchet.launch(0.0, 45.0, weights)
     never = result.status == trebuchet.NO_LANDING
     assert bool(never.any()), "expected some weight near 15.4 lb to release below ground"
     with pytest.raises(ValueError, match="never lands"):
@@ -136,7 +136,7 @@ def test_a_throw_that_never_lands_is_reported():
 )
 def test_landed_throws_are_finite_with_finite_gradients(wind, angle, weight):
     x = torch.tensor([wind, angle, weight], dtype=torch.float64, requires_grad=True)
-    result = trebuchet.throw(x[0], x[1], x[2])
+    result = trebuchet.launch(x[0], x[1], x[2])
     assert result.status.item() == trebuchet.LANDED
     (g,) = torch.autograd.grad(result.distance, x)
     assert torch.isfinite(result.distance).item() and bool(torch.isfinite(g).all())

@@ -284,7 +284,7 @@ def _bracket(g):
 @functools.lru_cache(maxsize=8)
 def _grid_powers(dtype, device):
     """Θ = 0, 1/9, ..., 1 and the powers Θ⁰..Θ³ as a (4, 10) matrix."""
-    theta = torch.linspace(0, 1, INTERP_POINTS, dtype=dtype, device=device)
+    theta = torch.arange(INTERP_POINTS, dtype=dtype, device=device) / (INTERP_POINTS - 1)  # i/9, as Julia
     return theta, theta ** torch.arange(4, dtype=dtype, device=device)[:, None]
 
 
@@ -542,7 +542,7 @@ def _as_tensors(wind, angle_deg, weight_lb, dtype=None):
     return torch.broadcast_tensors(*values)
 
 
-def throw(wind, angle_deg, weight_lb, *, dtype=None):
+def launch(wind, angle_deg, weight_lb, *, dtype=None):
     """Simulate a batch of throws; inputs broadcast together. Differentiable in all three."""
     wind, angle_deg, weight_lb = _as_tensors(wind, angle_deg, weight_lb, dtype)
     check_inputs(wind, angle_deg, weight_lb)
@@ -602,7 +602,7 @@ def shoot(wind, angle_deg, weight_lb, *, dtype=None):
     projectile below ground). Throws whose weight is too light to lift the projectile return its
     resting place, about 0.68 m, as Trebuchet.jl did.
     """
-    result = throw(wind, angle_deg, weight_lb, dtype=dtype)
+    result = launch(wind, angle_deg, weight_lb, dtype=dtype)
     never = result.status == NO_LANDING
     if bool(never.any()):
         w, a, m = (x.detach().expand(result.status.shape)[never][0].item() for x in _as_tensors(wind, angle_deg, weight_lb, dtype))

@@ -1,0 +1,120 @@
+using Test
+using DPRL
+using DPRL: Trebuchet, CartPole, Pendulum, Policies, Train
+using ForwardDiff
+using Zygote
+using Random
+
+"""Central differences of a scalar function of a vector."""
+function central_difference(f, x, steps)
+    return [(f(x .+ steps[i] .* (1:length(x) .== i)) - f(x .- steps[i] .* (1:length(x) .== i))) / (2 * steps[i]) for i in eachindex(x)]
+end
+
+@testset "DPRL" begin
+    @testset "trebuchet: the blog's point" begin
+        result = Trebuchet.launch(-2.0, 45.0, 200.0)
+        @test result.status == Trebuchet.LANDED
+        @test isapprox(result.distance, 74.7284; atol = 1e-3)
+        @test isapprox(result.liftoff_time, 0.25; atol = 1e-12)
+        @test isapprox(result.release_time, 0.5755; atol = 1e-3)
+        distance, g = Trebuchet.shoot_gradient(-2.0, 45.0, 200.0)
+        @test abs(g[1] - 4.02) <= 0.005
+        @test abs(g[2] + 0.99) <= 0.005
+        @test 0.0505 <= g[3] <= 0.0525
+    end
+
+    @testset "trebuchet: ForwardDiff against finite differences" begin
+        rng = MersenneTwister(2019)
+        for _ in 1:5
+            p = [20 * rand(rng) - 10, 60 * rand(rng) + 15, 350 * rand(rng) + 50]
+            _, g = Trebuchet.shoot_gradient(p...)
+            fd = central_difference(q -> Trebuchet.shoot(q...), p, [1e-5, 1e-5, 1e-4])
+            @test isapprox(g, fd; rtol = 1e-5, atol = 1e-9)
+        end
+        # Lift-off between grid points: the event time carries a derivative.
+        _, g = Trebuchet.shoot_gradient(3.0, 40.0, 180.0)
+        fd = central_difference(q -> Trebuchet.shoot(q...), [3.0, 40.0, 180.0], [1e-5, 1e-5, 1e-4])
+        @test isapprox(g, fd; rtol = 1e-5, atol = 1e-9)
+    end
+
+    @testset "trebuchet: Zygote through forwarddiff" begin
+        g = Zygote.gradient(p -> Trebuchet.shoot_differentiable(p[1], p[2], p[3]), [-2.0, 45.0, 200.0])[1]
+        _, expected = Trebuchet.shoot_gradient(-2.0, 45.0, 200.0)
+        @test isapprox(g, expected; rtol = 1e-12)
+    end
+
+    @testset "trebuchet: bad inputs" begin
+        @test_throws ArgumentError Trebuchet.shoot(NaN, 45.0, 200.0)
+        @test_throws ArgumentError Trebuchet.shoot(-2.0, 95.0, 200.0)
+        @test_throws ArgumentError Trebuchet.shoot(-2.0, 45.0, -1.0)
+        @test Trebuchet.launch(0.0, 45.0, 8.0).status == Trebuchet.TOO_LIGHT
+    end
+
+    @testset "cartpole" begin
+        params = CartPole.CartPoleParams()
+        state = [0.01, -0.02, 0.03, 0.04]
+        next_state, reward, done = CartPole.step(params, state, 1.0)
+        @test reward == 1.0 && !done
+        @test next_state[1] ≈ 0.01 + 0.02 * -0.02  # positions move with the old velocities
+        @test CartPole.is_done(params, [2.5, 0.0, 0.0, 0.0])
+        @test CartPole.is_done(params, [0.0, 0.0, -0.21, 0.0])
+        g = Zygote.gradient(a -> CartPole.step(params, state, a)[1][4], 1.0)[1]
+        @test g ≈ ForwardDiff.derivative(a -> CartPole.step(params, state, a)[1][4], 1.0)
+    end
+
+    @testset "pendulum variants" begin
+        state = [0.5, 1.0]
+        gym, r_gym, _ = Pendulum.step(state, 5.0; variant = "gymnasium")
+        old, r_old, _ = Pendulum.step(state, 5.0; variant = "gymjl2019")
+        @test r_gym ≈ -(0.5^2 + 0.1 * 1.0 + 0.001 * 4.0)  # torque clipped to 2 in the cost
+        @test r_old ≈ -(0.5^2 + 0.1 * 1.0 + 0.001 * 25.0)  # raw torque in the cost
+        @test gym[2] < old[2] || gym[2] == 8.0
+        @test Pendulum.angle_normalize(3pi / 2) ≈ -pi / 2
+        @test Zygote.gradient(Pendulum.angle_normalize, 3pi / 2)[1] ≈ 1.0
+        @test_throws ArgumentError Pendulum.step(state, 0.0; variant = "nope")
+    end
+
+    @testset "straight-through sign" begin
+        @test Train.ste_sign(-0.3) == -1.0
+        @test Zygote.gradient(x -> 3 * Train.ste_sign(x), 0.2)[1] == 3.0
+    end
+
+    @testset "policies round-trip weights" begin
+        model = Policies.cartpole_policy()
+        layers = Policies.weights(model)
+        other = Policies.load_weights!(Policies.cartpole_policy(), layers)
+        x = [0.1, 0.2, 0.3, 0.4]
+        @test model(x) == other(x)
+        @test_throws ArgumentError Policies.load_weights!(Policies.aimer_policy(), layers)
+    end
+
+    @testset "short training runs lower the loss" begin
+        rng = MersenneTwister(0)
+        # Pendulum: the mean window loss on fixed start states falls after two episodes.
+        params = Pendulum.PendulumParams()
+        layers = Policies.weights(Policies.pendulum_policy())
+        starts = vcat([Pendulum.reset_state(params, rng)' for _ in 1:2]...)
+        probes = vcat([Pendulum.reset_state(params, rng)' for _ in 1:8]...)
+        probe_loss(ls) = Train.average([Train.pendulum_window(Policies.load_weights!(Policies.pendulum_policy(), ls), probes[j, :], 20, params)[1] for j in 1:8])
+        result = Train.train_pendulum(layers, starts, zeros(0, 2))
+        @test all(isfinite, result["losses"])
+        @test probe_loss(result["weights"]) < probe_loss(layers)
+
+        # CartPole: trains, evaluates, and its losses are finite.
+        layers = Policies.weights(Policies.cartpole_policy())
+        starts = vcat([CartPole.reset_state(CartPole.CartPoleParams(), rng)' for _ in 1:3]...)
+        result = Train.train_cartpole(layers, starts, starts; max_steps = 200, solved_score = 195.0)
+        @test all(isfinite, result["losses"]) && length(result["scores"]) >= 1
+
+        # Aimer: a few passes over 10 shots lower their mean squared miss.
+        layers = Policies.weights(Policies.aimer_policy())
+        winds, targets = 5 .* randn(rng, 10), 20 .+ 80 .* rand(rng, 10)
+        before = Train.aimer_loss(Policies.load_weights!(Policies.aimer_policy(), layers), winds, targets)
+        trained = layers
+        for _ in 1:5
+            trained = Train.train_aimer(trained, winds, targets; learning_rate = 0.05, batch_size = 5)["weights"]
+        end
+        after = Train.aimer_loss(Policies.load_weights!(Policies.aimer_policy(), trained), winds, targets)
+        @test after < before
+    end
+end

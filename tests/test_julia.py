@@ -1,0 +1,149 @@
+"""The juliacall bridge: what can be checked without Julia, and (marker `julia`) everything else."""
+
+import json
+import os
+import subprocess
+import sys
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Without Julia
+# ----------------------------------------------------------------------------------------------
+def test_juliapkg_json_names_the_julia_package():
+    import dprl
+
+    package_dir = Path(dprl.__file__).parent
+    spec = json.loads((package_dir / "juliapkg.json").read_text())
+    project = tomllib.loads((ROOT / "julia" / "Project.toml").read_text())
+    assert spec["julia"] == "1.10 - 1.11"
+    entry = spec["packages"]["DPRL"]
+    assert entry["uuid"] == project["uuid"] and project["name"] == "DPRL"
+    assert entry["dev"] is True
+    resolved = package_dir / entry["path"]  # juliapkg resolves paths beside the json file
+    assert (resolved / "Project.toml").is_file() and (resolved / "src" / "DPRL.jl").is_file()
+
+
+def test_julia_project_admits_the_tested_versions():
+    project = tomllib.loads((ROOT / "julia" / "Project.toml").read_text())
+    allowed = {"Flux", "Zygote", "ChainRulesCore", "ForwardDiff", "Optimisers", "Functors", "NNlib", "LinearAlgebra", "Random", "Statistics"}
+    assert set(project["deps"]) <= allowed
+    compat = project["compat"]
+    assert compat["julia"] == "1.10" and compat["Flux"] == "0.16" and compat["Zygote"] == "0.7"
+    assert "1" in compat["ForwardDiff"].split(", ") and compat["ChainRulesCore"] == "1"
+
+
+def test_every_julia_source_file_is_included():
+    included = (ROOT / "julia" / "src" / "DPRL.jl").read_text()
+    for source in (ROOT / "julia" / "src").glob("*.jl"):
+        if source.name != "DPRL.jl":
+            assert f'include("{source.name}")' in included
+
+
+def test_built_wheel_carries_the_julia_sources(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )
+    if result.returncode != 0 and "No module named" in result.stderr:
+        pytest.skip(f"cannot build without isolation here: {result.stderr.strip().splitlines()[-1]}")
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("dprl-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("dprl/juliapkg.json", "dprl/julia_src/Project.toml", "dprl/julia_src/src/DPRL.jl",
+                   "dprl/julia_src/src/trebuchet.jl", "dprl/julia_src/test/runtests.jl"):
+        assert needed in names
+
+
+def test_missing_julia_raises_promptly(tmp_path):
+    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
+    env.pop("PYTHON_JULIACALL_EXE", None)
+    env.pop("PYTHON_JULIACALL_PROJECT", None)
+    code = (
+        "import time, sys\n"
+        "from dprl import julia\n"
+        "start = time.time()\n"
+        "try:\n"
+        "    julia.shoot(-2.0, 45.0, 200.0)\n"
+        "except julia.JuliaUnavailableError as e:\n"
+        "    print('unavailable', round(time.time() - start, 3), 'juliacall' in sys.modules, str(e))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    words = result.stdout.split()
+    assert words[0] == "unavailable", result.stdout
+    assert float(words[1]) < 5.0
+    assert words[2] == "False"  # failed before touching juliacall
+    assert "PYTHON_JULIAPKG_EXE" in result.stdout
+
+
+def test_julia_info_without_julia_reports_and_exits_3(tmp_path):
+    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
+    result = subprocess.run([sys.executable, "-m", "dprl.cli", "julia-info"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 3
+    assert "loaded: False" in result.stdout
+
+
+# ----------------------------------------------------------------------------------------------
+# With Julia
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.julia
+def test_julia_shoot_and_gradient_match_pytorch(jl):
+    import torch
+
+    from dprl.envs import trebuchet
+
+    x = torch.tensor([-2.0, 45.0, 200.0], dtype=torch.float64, requires_grad=True)
+    d = trebuchet.shoot(x[0], x[1], x[2])
+    (g,) = torch.autograd.grad(d, x)
+    assert jl.shoot(-2.0, 45.0, 200.0) == pytest.approx(d.item(), rel=1e-12)
+    distance, gradient = jl.shoot_gradient(-2.0, 45.0, 200.0)
+    np.testing.assert_allclose(gradient, g.numpy(), rtol=1e-8)
+    assert jl.launch(-2.0, 45.0, 200.0)["status"] == 0
+
+
+@pytest.mark.julia
+def test_julia_bad_input_is_a_value_error(jl):
+    with pytest.raises(ValueError, match="angle_deg"):
+        jl.shoot(-2.0, 95.0, 200.0)
+
+
+@pytest.mark.julia
+def test_julia_env_steps(jl):
+    state, reward, done = jl.cartpole_step([0.01, -0.02, 0.03, 0.04], 1.0)
+    assert state.shape == (4,) and reward == 1.0 and not done
+    state, reward, done = jl.pendulum_step([0.5, 1.0], 5.0, variant="gymnasium")
+    assert reward == pytest.approx(-(0.25 + 0.1 + 0.004))
+
+
+@pytest.mark.julia
+def test_julia_trainers_run_and_return_weights(jl):
+    rng = np.random.default_rng(0)
+
+    def layers(sizes):
+        return [(rng.normal(0, 0.3, (o, i)), np.zeros(o)) for i, o in zip(sizes[:-1], sizes[1:])]
+
+    aim = jl.train_aimer(layers([2, 16, 64, 16, 2]), rng.normal(0, 5, 4), rng.uniform(20, 100, 4), batch_size=2)
+    assert aim["losses"].shape == (2,) and aim["weights"][0][0].shape == (16, 2)
+    cart = jl.train_cartpole(layers([4, 24, 48, 1]), rng.uniform(-0.05, 0.05, (1, 4)), rng.uniform(-0.05, 0.05, (3, 4)), max_steps=50)
+    assert np.all(np.isfinite(cart["losses"])) and cart["scores"].shape == (1,)
+    pend = jl.train_pendulum(layers([3, 24, 48, 1]), [[0.5, 0.0]], [[1.0, 0.0]], steps=8)
+    assert pend["losses"].shape == (2,)
+
+
+@pytest.mark.julia
+@pytest.mark.slow
+def test_julia_package_tests_pass(jl):
+    module = jl.start()
+    module.seval("import Pkg")
+    module.seval('Pkg.test("DPRL")')  # raises on failure

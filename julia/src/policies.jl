@@ -3,7 +3,7 @@
 
 The networks of the 2019 code as Flux `Chain`s in Float64, and their weights as plain arrays in
 the layout of PyTorch's `nn.Linear` (weight out×in, bias), so one set of initial weights runs on
-both stacks. Mirror of `pyside/dprl/train/policies.py`.
+both stacks. The PyTorch twins come with the PyTorch trainers (`pyside/dprl/train/`).
 """
 module Policies
 

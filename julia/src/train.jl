@@ -4,7 +4,7 @@
 The differentiable-programming trainers in today's explicit Flux style (`Flux.setup`,
 `Flux.withgradient`, `Flux.update!`). Each takes the initial weights and the data as arguments,
 so a caller can feed both stacks the same inputs, and returns a Dict of per-update losses,
-per-episode evaluation scores and the final weights. Mirror of `pyside/dprl/train/`.
+per-episode evaluation scores and the final weights. Mirrored by `pyside/dprl/train/` (the PyTorch trainers).
 """
 module Train
 

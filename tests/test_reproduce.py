@@ -1,0 +1,39 @@
+"""`dprl reproduce --quick` writes a report whose every row comes from a result file."""
+
+import json
+import subprocess
+import sys
+
+
+def test_quick_reproduce_writes_report_from_result_files(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "dprl.cli", "reproduce", "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "Quick run" in report
+    table = [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| claim")]
+    rows = []
+    for path in sorted((tmp_path / "results").glob("*.json")):
+        payload = json.loads(path.read_text())
+        assert "command" in payload
+        rows += [(row, path.name) for row in payload["rows"]]
+    assert len(table) == len(rows) >= 2
+    for row, name in rows:
+        line = next(line for line in table if row["claim"] in line)
+        assert row["measured"] in line and f"results/{name}" in line and row["holds"] in line
+    gradient = json.loads((tmp_path / "results" / "trebuchet_gradient.json").read_text())
+    assert gradient["rows"][0]["holds"] == "yes"
+    assert abs(gradient["gradient"][0] - 4.02) <= 0.005
+
+
+def test_missing_julia_is_a_row_not_a_crash(tmp_path):
+    env_code = (
+        "import os, sys; os.environ['PYTHON_JULIAPKG_EXE'] = os.path.join(sys.argv[1], 'none'); "
+        "os.environ['PYTHON_JULIAPKG_OFFLINE'] = 'yes'; "
+        "from dprl.cli import main; sys.exit(main(['reproduce', '--quick', '--out', sys.argv[1]]))"
+    )
+    result = subprocess.run([sys.executable, "-c", env_code, str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "not run: no Julia" in (tmp_path / "REPORT.md").read_text()

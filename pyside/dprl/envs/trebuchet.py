@@ -98,12 +98,13 @@ def initial_state(batch_shape, dtype=torch.float64, device=None):
     """Arm tip on the ground, weight hanging straight down, sling flat toward +x, at rest.
 
     State (q_A, q_W, q_S, ω_A, ω_W, ω_S): arm angle, weight angle relative to the arm, sling angle
-    relative to the arm (rad), and their rates (rad/s).
+    relative to the arm (rad), and their rates (rad/s). States are coordinate-major, shape
+    (6, *batch): each coordinate is one contiguous block, which keeps elementwise work fast.
     """
     theta0 = math.asin(PIVOT_HEIGHT / LONG_ARM)
     q_arm = math.pi / 2 + theta0
     values = torch.tensor([q_arm, -q_arm, math.pi - theta0, 0.0, 0.0, 0.0], dtype=dtype, device=device)
-    return values.expand(*batch_shape, 6).clone()
+    return values.reshape(6, *([1] * len(batch_shape))).expand(6, *batch_shape).clone()
 
 
 def sling_end_position(q_arm, q_sling):
@@ -126,7 +127,7 @@ def sling_end_velocity(q_arm, q_sling, w_arm, w_sling):
 # ----------------------------------------------------------------------------------------------
 def ground_derivative(u, weight):
     """Phase 1: the projectile slides on the ground; all six coordinates are integrated."""
-    q_a, q_w, q_s, w_a, w_w, w_s = u.unbind(-1)
+    q_a, q_w, q_s, w_a, w_w, w_s = u.unbind(0)
     m_p, m_w, g = PROJECTILE_MASS, weight, GRAVITY
     L_A, L_s, L_W, L_S = LONG_ARM, SHORT_ARM, WEIGHT_ARM, SLING_LENGTH
     s_a, c_a = torch.sin(q_a), torch.cos(q_a)
@@ -157,12 +158,12 @@ def ground_derivative(u, weight):
     alpha_a = (r1 * m22 - r2 * m12) / det
     alpha_w = -(r1 * m12 - r2 * m11) / det
     alpha_s = -k - (L_A * s_a + L_S * sigma) * alpha_a / (L_S * sigma)
-    return torch.stack((w_a, w_w, w_s, alpha_a, alpha_w, alpha_s), dim=-1)
+    return torch.stack((w_a, w_w, w_s, alpha_a, alpha_w, alpha_s))
 
 
 def hang_derivative(u, weight):
     """Phase 2: the projectile swings freely in the sling (three degrees of freedom)."""
-    q_a, q_w, q_s, w_a, w_w, w_s = u.unbind(-1)
+    q_a, q_w, q_s, w_a, w_w, w_s = u.unbind(0)
     m_p, m_w, g = PROJECTILE_MASS, weight, GRAVITY
     L_A, L_s, L_W, L_S = LONG_ARM, SHORT_ARM, WEIGHT_ARM, SLING_LENGTH
     s_a = torch.sin(q_a)
@@ -192,29 +193,29 @@ def hang_derivative(u, weight):
     alpha_a = -(r1 * m22 * m33 - r2 * m12 * m33 - r3 * m13 * m22) / d
     alpha_w = (r1 * m12 * m33 - r2 * (m11 * m33 - m13 * m13) - r3 * m13 * m12) / d
     alpha_s = (r1 * m22 * m13 - r2 * m12 * m13 - r3 * (m11 * m22 - m12 * m12)) / d
-    return torch.stack((w_a, w_w, w_s, alpha_a, alpha_w, alpha_s), dim=-1)
+    return torch.stack((w_a, w_w, w_s, alpha_a, alpha_w, alpha_s))
 
 
 def flight_derivative(u, wind):
     """Phase 3: ballistic flight with quadratic drag relative to the wind. State (x, y, v_x, v_y)."""
-    _, _, vx, vy = u.unbind(-1)
+    _, _, vx, vy = u.unbind(0)
     airspeed = torch.sqrt(vy**2 + (wind - vx) ** 2)
     ax = -DRAG_CONSTANT * (vx - wind) * airspeed
     ay = -GRAVITY - DRAG_CONSTANT * vy * airspeed
-    return torch.stack((vx, vy, ax, ay), dim=-1)
+    return torch.stack((vx, vy, ax, ay))
 
 
 # ----------------------------------------------------------------------------------------------
 # Event functions (spec §1.6) of the state u interpolated at Θ in a step that began at u_start;
-# `elapsed` = Θ·dt. Shapes broadcast: u (..., n), u_start (..., n), elapsed (...).
+# `elapsed` = Θ·dt. Shapes broadcast: u (n, ...), u_start (n, ...), elapsed (...).
 # ----------------------------------------------------------------------------------------------
 def sling_tension(u, u_start, elapsed):
     """Tension estimated from the projectile's mean x acceleration since the step's start.
 
     Zero where no time has elapsed, as in Trebuchet.jl: the estimate jumps at each step's start.
     """
-    q_a, _, q_s, w_a, _, w_s = u.unbind(-1)
-    q_a0, _, q_s0, w_a0, _, w_s0 = u_start.unbind(-1)
+    q_a, _, q_s, w_a, _, w_s = u.unbind(0)
+    q_a0, _, q_s0, w_a0, _, w_s0 = u_start.unbind(0)
     vx, _ = sling_end_velocity(q_a, q_s, w_a, w_s)
     vx0, _ = sling_end_velocity(q_a0, q_s0, w_a0, w_s0)
     moved = elapsed > 0
@@ -226,19 +227,19 @@ def sling_tension(u, u_start, elapsed):
 
 def liftoff_condition(u, u_start, elapsed, params):
     """g1 = m_P g − T cos φ: negative once the sling lifts the projectile."""
-    phi = u[..., 0] + u[..., 2] - math.pi
+    phi = u[0] + u[2] - math.pi
     return PROJECTILE_MASS * GRAVITY - sling_tension(u, u_start, elapsed) * torch.cos(phi)
 
 
 def release_condition(u, u_start, elapsed, params):
     """g2 = sin(∠V − r): zero when the projectile's velocity points along the release angle."""
-    vx, vy = sling_end_velocity(u[..., 0], u[..., 2], u[..., 3], u[..., 5])
+    vx, vy = sling_end_velocity(u[0], u[2], u[3], u[5])
     return torch.sin(torch.atan2(vy, vx) - params["release_angle"])
 
 
 def landing_condition(u, u_start, elapsed, params):
     """g3 = y + h: zero at ground level."""
-    return u[..., 1] + PIVOT_HEIGHT
+    return u[1] + PIVOT_HEIGHT
 
 
 def hermite(u0, u1, f0, f1, theta, dt):
@@ -298,15 +299,28 @@ def _on_grid(condition, u0, u1, f0, f1, params):
     theta, powers = _grid_powers(u0.dtype, u0.device)
     coefficients = torch.stack(
         (u0, DT * f0, 3 * (u1 - u0) - DT * (2 * f0 + f1), 2 * (u0 - u1) + DT * (f0 + f1)), dim=-1
-    )
-    u = (coefficients @ powers).transpose(1, 2).contiguous()  # (B, 10, n)
-    u[:, 0], u[:, -1] = u0, u1
+    )  # (n, B, 4)
+    u = coefficients @ powers  # (n, B, 10): each coordinate one contiguous block
+    u[..., 0], u[..., -1] = u0, u1
     fixed = {k: v[:, None] for k, v in params.items()}
-    return condition(u, u0[:, None], theta * DT, fixed)
+    return condition(u, u0[..., None], theta * DT, fixed)
 
 
 def _detached(params):
     return {k: v.detach() for k, v in params.items()}
+
+
+def _bracket_pending(condition, plain, params, pending):
+    """`_bracket` of the throws still pending; the others get found = False."""
+    if bool(pending.all()):
+        return _bracket(_on_grid(condition, *plain, params))
+    rows = pending.nonzero().squeeze(1)
+    found, lo, hi = _bracket(_on_grid(condition, *[x[:, rows] for x in plain], {k: v[rows] for k, v in params.items()}))
+    all_found = torch.zeros_like(pending)
+    all_lo = torch.zeros(pending.shape, dtype=plain[0].dtype, device=pending.device)
+    all_hi = torch.zeros_like(all_lo)
+    all_found[rows], all_lo[rows], all_hi[rows] = found, lo, hi
+    return all_found, all_lo, all_hi
 
 
 def _locate(condition, u0, u1, f0, f1, lo, hi, params):
@@ -321,7 +335,7 @@ def _locate(condition, u0, u1, f0, f1, lo, hi, params):
     fixed = _detached(params)
 
     def g_plain(theta):
-        return condition(hermite(*plain, theta[:, None], DT), plain[0], theta * DT, fixed)
+        return condition(hermite(*plain, theta, DT), plain[0], theta * DT, fixed)
 
     with torch.no_grad():
         lo, hi = lo.clone(), hi.clone()
@@ -337,7 +351,7 @@ def _locate(condition, u0, u1, f0, f1, lo, hi, params):
     with torch.enable_grad():
         theta = root.clone().requires_grad_(True)
         (slope,) = torch.autograd.grad(g_plain(theta).sum(), theta)
-    g_live = condition(hermite(u0, u1, f0, f1, root[:, None], DT), u0, root * DT, params)
+    g_live = condition(hermite(u0, u1, f0, f1, root, DT), u0, root * DT, params)
     safe_slope = torch.where(jump | (slope == 0), torch.ones_like(slope), slope)
     newton = root - (g_live - g_root) / safe_slope  # value: the root; derivative: implicit
     return torch.where(jump, root, newton)
@@ -350,7 +364,7 @@ def _integrate(derivative, condition, u_start, active, params, stop_rule=None):
     throw's phase. A throw freezes once its event is bracketed (frozen rows must not run on into
     states where the equations break down, or their NaNs would poison the gradient).
     """
-    batch = u_start.shape[0]
+    batch = u_start.shape[1]
     u = u_start
     f = derivative(u, params)
     pending = active.clone()
@@ -366,22 +380,20 @@ def _integrate(derivative, condition, u_start, active, params, stop_rule=None):
         f_next = derivative(u_next, params)
         with torch.no_grad():
             plain = [x.detach() for x in (u, u_next, f, f_next)]
-            hit, hit_lo, hit_hi = _bracket(_on_grid(condition, *plain, _detached(params)))
-            hit = hit & pending
+            hit, hit_lo, hit_hi = _bracket_pending(condition, plain, _detached(params), pending)
             stop = stop_rule(plain[0], plain[1]) & pending & ~hit if stop_rule else None
         if bool(hit.any()):
-            u_last = torch.where(hit[:, None], u, u_last)
+            u_last = torch.where(hit, u, u_last)
             lo, hi = torch.where(hit, hit_lo, lo), torch.where(hit, hit_hi, hi)
             steps = torch.where(hit, step, steps)
             found = found | hit
             pending = pending & ~hit
         if stop is not None and bool(stop.any()):
-            u_stop = torch.where(stop[:, None], u_next, u_stop)
+            u_stop = torch.where(stop, u_next, u_stop)
             stopped = stopped | stop
             pending = pending & ~stop
-        keep = pending[:, None]
-        u = torch.where(keep, u_next, u)
-        f = torch.where(keep, f_next, f)
+        u = torch.where(pending, u_next, u)
+        f = torch.where(pending, f_next, f)
     return _Steps(u_last, steps, lo, hi, found, stopped, u_stop)
 
 
@@ -396,7 +408,7 @@ class _Flight(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, u_start, wind, active):
-        batch = u_start.shape[0]
+        batch = u_start.shape[1]
         u = u_start
         f = flight_derivative(u, wind)
         pending = active.clone()
@@ -410,20 +422,20 @@ class _Flight(torch.autograd.Function):
         for step in range(int(round(MAX_PHASE_TIME * RATE))):
             if not bool(pending.any()):
                 break
-            velocities.append(u[:, 2:])
+            velocities.append(u[2:])
             u_next = u + DT * f
             f_next = flight_derivative(u_next, wind)
             # DiffEqBase's test in two parts. A sign change of y + h between the step's ends
             # brackets [0, 1]. Otherwise only a throw whose interpolant can dip to the ground needs
             # the nine interior points. After an Euler step y1 - y0 = dt·v0, so the interpolant of
             # y is the chord plus Θ²(Θ-1)·dt·(v1 - v0), never more than dt·|v1 - v0|/4 below it.
-            prev, next_ = u[:, 1] + PIVOT_HEIGHT, u_next[:, 1] + PIVOT_HEIGHT
+            prev, next_ = u[1] + PIVOT_HEIGHT, u_next[1] + PIVOT_HEIGHT
             ends = pending & (prev != 0) & (torch.sign(prev) * torch.sign(next_) <= 0)
-            sag = DT * (f_next[:, 1] - f[:, 1]).abs() / 4
+            sag = DT * (f_next[1] - f[1]).abs() / 4
             graze = pending & ~ends & (torch.minimum(prev, next_) - sag <= 1e-9)
             if bool(graze.any()):
                 rows = graze.nonzero().squeeze(1)
-                step_rows = [x[rows] for x in (u, u_next, f, f_next)]
+                step_rows = [x[:, rows] for x in (u, u_next, f, f_next)]
                 inside, inside_lo, inside_hi = _bracket(_on_grid(landing_condition, *step_rows, {}))
                 hit_rows = rows[inside]
                 ends[hit_rows] = True
@@ -432,41 +444,41 @@ class _Flight(torch.autograd.Function):
                 stopped[rows[stop]] = True
                 pending[rows[stop]] = False
             if bool(ends.any()):
-                u_last = torch.where(ends[:, None], u, u_last)
+                u_last = torch.where(ends, u, u_last)
                 hi = torch.where(ends & (hi == 0), 1.0, hi)  # rows bracketed at the ends: [0, 1]
                 steps = torch.where(ends, step, steps)
                 found = found | ends
                 pending = pending & ~ends
             u, f = u_next, f_next  # no freezing needed: the adjoint stops at each row's own step
         steps = torch.where(pending, len(velocities), steps)
-        u_last = torch.where(pending[:, None], u, u_last)
-        ctx.save_for_backward(torch.stack(velocities) if velocities else u_start[None, :, 2:], wind, steps)
+        u_last = torch.where(pending, u, u_last)
+        velocities = torch.stack(velocities) if velocities else u_start.new_zeros(0, 2, batch)
+        ctx.save_for_backward(velocities, wind, steps)
         ctx.mark_non_differentiable(steps, lo, hi, found, stopped)
         return u_last, steps, lo, hi, found, stopped
 
     @staticmethod
     def backward(ctx, grad_u_last, *_):
         velocities, wind, steps = ctx.saved_tensors
-        lam = grad_u_last.clone()
+        l_x, l_y, l_vx, l_vy = grad_u_last.unbind(0)
         grad_wind = torch.zeros_like(wind)
+        # u_{j+1} = u_j + dt f(u_j): the position adjoints stay put (f does not depend on x, y);
+        # the velocity adjoints pick up dt·(λ_pos + λ_vel·J_j). Steps a throw did not take have dt = 0.
         for j in range(velocities.shape[0] - 1, -1, -1):
-            live = j < steps
-            vx, vy = velocities[j].unbind(-1)
+            step_size = DT * (j < steps).to(wind.dtype)
+            vx, vy = velocities[j].unbind(0)
             rel = vx - wind
             airspeed = torch.sqrt(vy**2 + rel**2)
-            safe = torch.where(airspeed > 0, airspeed, torch.ones_like(airspeed))
-            dax_dvx = -DRAG_CONSTANT * (airspeed + rel**2 / safe)
-            dax_dvy = -DRAG_CONSTANT * rel * vy / safe
-            day_dvx = -DRAG_CONSTANT * vy * rel / safe
-            day_dvy = -DRAG_CONSTANT * (airspeed + vy**2 / safe)
-            l_x, l_y, l_vx, l_vy = lam.unbind(-1)
-            along_vx = l_x + l_vx * dax_dvx + l_vy * day_dvx
-            along_vy = l_y + l_vx * dax_dvy + l_vy * day_dvy
-            # The drag depends on vx - wind, so ∂f/∂wind = -∂f/∂vx for the accelerations.
-            grad_wind = grad_wind - torch.where(live, DT * (l_vx * dax_dvx + l_vy * day_dvx), 0.0)
-            stepped = torch.stack((l_x, l_y, l_vx + DT * along_vx, l_vy + DT * along_vy), dim=-1)
-            lam = torch.where(live[:, None], stepped, lam)
-        return lam, grad_wind, None
+            inverse = 1 / airspeed.clamp_min(1e-300)
+            cross = -DRAG_CONSTANT * rel * vy * inverse  # ∂a_x/∂v_y = ∂a_y/∂v_x
+            dax_dvx = -DRAG_CONSTANT * torch.addcmul(airspeed, rel * rel, inverse)
+            day_dvy = -DRAG_CONSTANT * torch.addcmul(airspeed, vy * vy, inverse)
+            # The drag depends on v_x − wind, so ∂f/∂wind = −∂f/∂v_x.
+            grad_wind = grad_wind - step_size * torch.addcmul(l_vx * dax_dvx, l_vy, cross)
+            along_vx = torch.addcmul(torch.addcmul(l_x, l_vx, dax_dvx), l_vy, cross)
+            along_vy = torch.addcmul(torch.addcmul(l_y, l_vx, cross), l_vy, day_dvy)
+            l_vx, l_vy = torch.addcmul(l_vx, step_size, along_vx), torch.addcmul(l_vy, step_size, along_vy)
+        return torch.stack((l_x, l_y, l_vx, l_vy)), grad_wind, None
 
 
 def _fly(u_start, active, params):
@@ -485,19 +497,19 @@ def _event(derivative, condition, ended, params):
     if bool(ended.found.any()):
         theta = _locate(condition, u0, u1, f0, f1, ended.lo, ended.hi, params)
         theta = torch.where(ended.found, theta, torch.zeros_like(theta))
-        u_event = torch.where(ended.found[:, None], hermite(u0, u1, f0, f1, theta[:, None], DT), u0)
+        u_event = torch.where(ended.found, hermite(u0, u1, f0, f1, theta, DT), u0)
     return u_event, (ended.steps.to(theta.dtype) + theta) * DT
 
 
 def _too_light(u, u_next):
     """Trebuchet.jl's discrete check after a ground step: the stored tension is negative."""
-    dt = torch.full(u.shape[:1], DT, dtype=u.dtype, device=u.device)
+    dt = torch.full(u.shape[1:], DT, dtype=u.dtype, device=u.device)
     return sling_tension(u_next, u, dt) < 0
 
 
 def _below_ground_and_falling(u, u_next):
     """A projectile under ground level and moving down can never cross it again."""
-    return (u_next[:, 1] + PIVOT_HEIGHT < 0) & (u_next[:, 3] <= 0)
+    return (u_next[1] + PIVOT_HEIGHT < 0) & (u_next[3] <= 0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -569,14 +581,14 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None):
     u_liftoff, t_ground = _event(on_ground, liftoff_condition, ground, params)
     hang = _integrate(in_sling, release_condition, u_liftoff, ground.found, params)
     u_release, t_hang = _event(in_sling, release_condition, hang, params)
-    q_a, _, q_s, w_a, _, w_s = u_release.unbind(-1)
+    q_a, _, q_s, w_a, _, w_s = u_release.unbind(0)
     x, y = sling_end_position(q_a, q_s)
     vx, vy = sling_end_velocity(q_a, q_s, w_a, w_s)
-    flight = _fly(torch.stack((x, y, vx, vy), dim=-1), hang.found, params)
+    flight = _fly(torch.stack((x, y, vx, vy)), hang.found, params)
     u_landing, t_flight = _event(in_flight, landing_condition, flight, params)
 
-    x_stop, _ = sling_end_position(ground.u_stop[:, 0], ground.u_stop[:, 2])
-    distance = torch.where(ground.stopped, x_stop, u_landing[:, 0])
+    x_stop, _ = sling_end_position(ground.u_stop[0], ground.u_stop[2])
+    distance = torch.where(ground.stopped, x_stop, u_landing[0])
     status = torch.full(wind.shape, NO_LANDING, dtype=torch.long, device=wind.device)
     status = torch.where(flight.found, LANDED, status)
     status = torch.where(ground.stopped, TOO_LIGHT, status)

@@ -265,7 +265,7 @@ class _Steps:
     u_stop: torch.Tensor  # state where it stopped (B, n)
 
 
-def _bracket(g):
+def bracket(g):
     """DiffEqBase 5.4's event test on one step from g at Θ = 0, 1/9, ..., 1 (shape (B, 10)).
 
     Returns (found, Θ_lo, Θ_hi): an event at the step's ends brackets [0, 1]; otherwise the first
@@ -289,7 +289,7 @@ def _grid_powers(dtype, device):
     return theta, theta ** torch.arange(4, dtype=dtype, device=device)[:, None]
 
 
-def _on_grid(condition, u0, u1, f0, f1, params):
+def on_grid(condition, u0, u1, f0, f1, params):
     """The event function at Θ = 0, 1/9, ..., 1 of each row's step, shape (B, 10).
 
     The interior points come from the cubic's power form in one matrix product (the same
@@ -311,11 +311,11 @@ def _detached(params):
 
 
 def _bracket_pending(condition, plain, params, pending):
-    """`_bracket` of the throws still pending; the others get found = False."""
+    """`bracket` of the throws still pending; the others get found = False."""
     if bool(pending.all()):
-        return _bracket(_on_grid(condition, *plain, params))
+        return bracket(on_grid(condition, *plain, params))
     rows = pending.nonzero().squeeze(1)
-    found, lo, hi = _bracket(_on_grid(condition, *[x[:, rows] for x in plain], {k: v[rows] for k, v in params.items()}))
+    found, lo, hi = bracket(on_grid(condition, *[x[:, rows] for x in plain], {k: v[rows] for k, v in params.items()}))
     all_found = torch.zeros_like(pending)
     all_lo = torch.zeros(pending.shape, dtype=plain[0].dtype, device=pending.device)
     all_hi = torch.zeros_like(all_lo)
@@ -323,7 +323,7 @@ def _bracket_pending(condition, plain, params, pending):
     return all_found, all_lo, all_hi
 
 
-def _locate(condition, u0, u1, f0, f1, lo, hi, params):
+def locate(condition, u0, u1, f0, f1, lo, hi, params):
     """Root Θ of the event function in [lo, hi], with its implicit derivative.
 
     Bisection without gradient to below an ulp keeps the side of the event's start, as the
@@ -357,7 +357,7 @@ def _locate(condition, u0, u1, f0, f1, lo, hi, params):
     return torch.where(jump, root, newton)
 
 
-def _integrate(derivative, condition, u_start, active, params, stop_rule=None):
+def integrate(derivative, condition, u_start, active, params, stop_rule=None):
     """Euler at dt = 1/60 for every active throw until its event, in lockstep.
 
     Each throw's grid starts at its own phase start, so lockstep step k is the k-th step of every
@@ -403,7 +403,7 @@ class _Flight(torch.autograd.Function):
     Flight is about nine tenths of a throw's steps. Recording them for autograd costs a dozen
     graph nodes a step; this runs them without a graph and sweeps back through the stored
     velocities with the analytic Jacobian of `flight_derivative` instead. The arithmetic of the
-    forward pass is that of `_integrate`, so the values are identical.
+    forward pass is that of `integrate`, so the values are identical.
     """
 
     @staticmethod
@@ -436,11 +436,11 @@ class _Flight(torch.autograd.Function):
             if bool(graze.any()):
                 rows = graze.nonzero().squeeze(1)
                 step_rows = [x[:, rows] for x in (u, u_next, f, f_next)]
-                inside, inside_lo, inside_hi = _bracket(_on_grid(landing_condition, *step_rows, {}))
+                inside, inside_lo, inside_hi = bracket(on_grid(landing_condition, *step_rows, {}))
                 hit_rows = rows[inside]
                 ends[hit_rows] = True
                 lo[hit_rows], hi[hit_rows] = inside_lo[inside], inside_hi[inside]
-                stop = _below_ground_and_falling(step_rows[0], step_rows[1]) & ~inside
+                stop = below_ground_and_falling(step_rows[0], step_rows[1]) & ~inside
                 stopped[rows[stop]] = True
                 pending[rows[stop]] = False
             if bool(ends.any()):
@@ -486,7 +486,7 @@ def _fly(u_start, active, params):
     return _Steps(u_last, steps, lo, hi, found, stopped, u_last)
 
 
-def _event(derivative, condition, ended, params):
+def event(derivative, condition, ended, params):
     """State and time of each throw's event, differentiable, from where its phase ended."""
     u0 = ended.u_last
     f0 = derivative(u0, params)
@@ -495,19 +495,19 @@ def _event(derivative, condition, ended, params):
     theta = torch.zeros_like(ended.lo)
     u_event = u0
     if bool(ended.found.any()):
-        theta = _locate(condition, u0, u1, f0, f1, ended.lo, ended.hi, params)
+        theta = locate(condition, u0, u1, f0, f1, ended.lo, ended.hi, params)
         theta = torch.where(ended.found, theta, torch.zeros_like(theta))
         u_event = torch.where(ended.found, hermite(u0, u1, f0, f1, theta, DT), u0)
     return u_event, (ended.steps.to(theta.dtype) + theta) * DT
 
 
-def _too_light(u, u_next):
+def too_light(u, u_next):
     """Trebuchet.jl's discrete check after a ground step: the stored tension is negative."""
     dt = torch.full(u.shape[1:], DT, dtype=u.dtype, device=u.device)
     return sling_tension(u_next, u, dt) < 0
 
 
-def _below_ground_and_falling(u, u_next):
+def below_ground_and_falling(u, u_next):
     """A projectile under ground level and moving down can never cross it again."""
     return (u_next[1] + PIVOT_HEIGHT < 0) & (u_next[3] <= 0)
 
@@ -577,15 +577,15 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None):
         return flight_derivative(u, p["wind"])
 
     u0 = initial_state(wind.shape, dtype=wind.dtype, device=wind.device)
-    ground = _integrate(on_ground, liftoff_condition, u0, everyone, params, stop_rule=_too_light)
-    u_liftoff, t_ground = _event(on_ground, liftoff_condition, ground, params)
-    hang = _integrate(in_sling, release_condition, u_liftoff, ground.found, params)
-    u_release, t_hang = _event(in_sling, release_condition, hang, params)
+    ground = integrate(on_ground, liftoff_condition, u0, everyone, params, stop_rule=too_light)
+    u_liftoff, t_ground = event(on_ground, liftoff_condition, ground, params)
+    hang = integrate(in_sling, release_condition, u_liftoff, ground.found, params)
+    u_release, t_hang = event(in_sling, release_condition, hang, params)
     q_a, _, q_s, w_a, _, w_s = u_release.unbind(0)
     x, y = sling_end_position(q_a, q_s)
     vx, vy = sling_end_velocity(q_a, q_s, w_a, w_s)
     flight = _fly(torch.stack((x, y, vx, vy)), hang.found, params)
-    u_landing, t_flight = _event(in_flight, landing_condition, flight, params)
+    u_landing, t_flight = event(in_flight, landing_condition, flight, params)
 
     x_stop, _ = sling_end_position(ground.u_stop[0], ground.u_stop[2])
     distance = torch.where(ground.stopped, x_stop, u_landing[0])

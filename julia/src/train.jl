@@ -132,21 +132,44 @@ end
 # ----------------------------------------------------------------------------------------------
 # Pendulum (spec §4.2)
 # ----------------------------------------------------------------------------------------------
+# `gymjl2019`: the blog's setup. `gymnasium`: what learns with the torque bounded to ±2 N·m
+# (see pyside/dprl/train/pendulum.py).
+const PRESETS = Dict(
+    "gymjl2019" => (window = 4, learning_rate = 0.03, loss = "cost2", max_grad_norm = nothing),
+    "gymnasium" => (window = 20, learning_rate = 0.003, loss = "cost", max_grad_norm = 1.0),
+)
+
 """The torque the network applies: 2·tanh(o) for Gymnasium (so gradients survive the clip),
 the raw output for the 2019 Gym.jl variant."""
 torque(params, o) = params.variant == "gymnasium" ? params.max_torque * tanh(o) : o
 
-"""`n` steps from `state`: (mean of cost², final state). BPTT through the dynamics."""
-function pendulum_window(model, state, n, params)
-    loss = 0.0
-    s = state
-    for _ in 1:n
-        u = torque(params, model(Pendulum.observe(params, s))[1])
-        s, r, _ = Pendulum.step(params, s, u)
-        loss += r^2
+"""`n` steps from each row of `states` (B×2): (loss, final states), the loss the mean over steps
+and episodes of cost² or cost. BPTT through the dynamics."""
+function pendulum_window(model, states, n, params, loss_kind = "cost2")
+    # Each row returns its own sum: a closure that reassigned a captured total would be boxed,
+    # which Zygote handles poorly.
+    rows = map(1:size(states, 1)) do b
+        s = states[b, :]
+        row = 0.0
+        for _ in 1:n
+            u = torque(params, model(Pendulum.observe(params, s))[1])
+            s, r, _ = Pendulum.step(params, s, u)
+            row += loss_kind == "cost2" ? r^2 : -r
+        end
+        (row, s)
     end
-    return loss / n, s
+    return sum(first, rows) / (n * size(states, 1)), permutedims(reduce(hcat, map(last, rows)))
 end
+
+sum_squares(x::AbstractArray{<:Number}) = sum(abs2, x)
+sum_squares(x::Union{Tuple, NamedTuple}) = isempty(x) ? 0.0 : sum(sum_squares, x)
+sum_squares(x) = 0.0
+scale_tree(x::AbstractArray{<:Number}, c) = x .* c
+scale_tree(x::Union{Tuple, NamedTuple}, c) = map(y -> scale_tree(y, c), x)
+scale_tree(x, c) = x
+
+"""PyTorch's clip_grad_norm_ on a gradient tree: scale by min(1, max_norm / (‖g‖ + 1e-6))."""
+clip_global_norm(grads, max_norm) = scale_tree(grads, min(1.0, max_norm / (sqrt(sum_squares(grads)) + 1e-6)))
 
 """Return of one `steps`-long episode under the policy (no learning)."""
 function pendulum_return(model, state, steps, params)
@@ -159,20 +182,31 @@ function pendulum_return(model, state, steps, params)
     return total
 end
 
-function train_pendulum(layers, initial_states, evaluation_states; learning_rate = 0.03, window = 4,
-                        steps = 200, variant = "gymnasium")
+"""`initial_states` (E, B, 2) start E rounds of B parallel episodes ((E, 2) means B = 1); after
+each round the mean return over the rows of `evaluation_states` is recorded."""
+function train_pendulum(layers, initial_states, evaluation_states; variant = "gymnasium", window = nothing,
+                        learning_rate = nothing, loss = nothing, max_grad_norm = :preset, steps = 200)
+    haskey(PRESETS, variant) || throw(ArgumentError("variant must be one of $(sort(collect(keys(PRESETS)))); got $variant"))
+    preset = PRESETS[variant]
+    window = something(window, preset.window)
+    learning_rate = something(learning_rate, preset.learning_rate)
+    loss = something(loss, preset.loss)
+    max_grad_norm = max_grad_norm === :preset ? preset.max_grad_norm : max_grad_norm
     params = Pendulum.PendulumParams(variant = variant)
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)
     opt_state = Flux.setup(Flux.Adam(learning_rate), model)
+    starts = ndims(initial_states) == 2 ? reshape(Array{Float64}(initial_states), size(initial_states, 1), 1, 2) :
+             Array{Float64}(initial_states)
     losses, scores = Float64[], Float64[]
-    for e in 1:size(initial_states, 1)
-        state = Vector{Float64}(initial_states[e, :])
+    for e in 1:size(starts, 1)
+        states = starts[e, :, :]
         for start in 1:window:steps
             n = min(window, steps - start + 1)
-            loss, grads = Flux.withgradient(m -> pendulum_window(m, state, n, params)[1], model)
-            _, state = pendulum_window(model, state, n, params)  # same weights: the window's end
-            Flux.update!(opt_state, model, grads[1])
-            push!(losses, loss)
+            value, grads = Flux.withgradient(m -> pendulum_window(m, states, n, params, loss)[1], model)
+            _, states = pendulum_window(model, states, n, params, loss)  # same weights: the window's end
+            g = max_grad_norm === nothing ? grads[1] : clip_global_norm(grads[1], max_grad_norm)
+            Flux.update!(opt_state, model, g)
+            push!(losses, value)
         end
         size(evaluation_states, 1) == 0 && continue
         push!(scores, average([pendulum_return(model, evaluation_states[j, :], steps, params) for j in 1:size(evaluation_states, 1)]))

@@ -90,15 +90,18 @@ end
 
     @testset "short training runs lower the loss" begin
         rng = MersenneTwister(0)
-        # Pendulum: the mean window loss on fixed start states falls after two episodes.
-        params = Pendulum.PendulumParams()
+        # Pendulum (the blog's setup): the mean window loss on fixed start states falls after two episodes.
+        params = Pendulum.PendulumParams(variant = "gymjl2019")
         layers = Policies.weights(Policies.pendulum_policy())
         starts = vcat([Pendulum.reset_state(params, rng)' for _ in 1:2]...)
         probes = vcat([Pendulum.reset_state(params, rng)' for _ in 1:8]...)
-        probe_loss(ls) = Train.average([Train.pendulum_window(Policies.load_weights!(Policies.pendulum_policy(), ls), probes[j, :], 20, params)[1] for j in 1:8])
-        result = Train.train_pendulum(layers, starts, zeros(0, 2))
+        probe_loss(ls) = Train.pendulum_window(Policies.load_weights!(Policies.pendulum_policy(), ls), probes, 20, params)[1]
+        result = Train.train_pendulum(layers, starts, zeros(0, 2); variant = "gymjl2019")
         @test all(isfinite, result["losses"])
         @test probe_loss(result["weights"]) < probe_loss(layers)
+        # The clip matches PyTorch's clip_grad_norm_.
+        clipped = Train.clip_global_norm((a = [3.0, 4.0], b = nothing), 1.0)
+        @test clipped.a ≈ [3.0, 4.0] ./ (5.0 + 1e-6) && clipped.b === nothing
 
         # CartPole: trains, evaluates, and its losses are finite.
         layers = Policies.weights(Policies.cartpole_policy())

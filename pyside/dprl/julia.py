@@ -223,10 +223,11 @@ def train_cartpole(weights, initial_states, evaluation_states, *, learning_rate=
     return _training_result(result)
 
 
-def train_pendulum(weights, initial_states, evaluation_states, *, learning_rate=0.03, window=4, steps=200, variant="gymnasium") -> dict:
+def train_pendulum(weights, initial_states, evaluation_states, *, variant="gymnasium", steps=200, **settings) -> dict:
+    """Settings left out (window, learning_rate, loss, max_grad_norm) come from the variant's preset."""
     result = _call(
         "Train.train_pendulum", _layers(weights), _float64(initial_states), _float64(evaluation_states),
-        learning_rate=float(learning_rate), window=int(window), steps=int(steps), variant=variant,
+        variant=variant, steps=int(steps), **settings,
     )
     return _training_result(result)
 

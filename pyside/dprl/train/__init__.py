@@ -1,0 +1,1 @@
+"""Differentiable-programming trainers: backpropagate a loss through the simulator into a policy."""

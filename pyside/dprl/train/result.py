@@ -1,0 +1,47 @@
+"""What a trainer returns and saves: per-update losses, per-episode scores, final weights, time."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class TrainingResult:
+    trainer: str  # "cartpole", "pendulum", "trebuchet", or an RL baseline's name
+    config: dict  # every setting needed to rerun it
+    losses: list = field(default_factory=list)  # one per update
+    scores: list = field(default_factory=list)  # one per evaluation (the mean return, or miss)
+    episodes: list = field(default_factory=list)  # training episodes done at each evaluation
+    env_steps: list = field(default_factory=list)  # environment steps done at each evaluation
+    wall_time: list = field(default_factory=list)  # seconds since the start at each evaluation
+    weights: list = field(default_factory=list)  # final (weight, bias) pairs
+    finished: bool = False  # False when interrupted: what is here is what was done
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["weights"] = [[np.asarray(w).tolist(), np.asarray(b).tolist()] for w, b in self.weights]
+        return out
+
+    def save(self, path) -> Path:
+        """Write JSON atomically: an interrupted write never leaves half a file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=1))
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "TrainingResult":
+        try:
+            data = json.loads(Path(path).read_text())
+            data["weights"] = [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in data["weights"]]
+            return cls(**data)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path} is not a readable dprl training result: {error}") from None

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import torch
+
+import dprl.train.pendulum as trainer
+from dprl.envs import pendulum
+from dprl.train import policies
+
+
+@pytest.mark.parametrize("variant, loss", [("gymnasium", "cost"), ("gymnasium", "cost2"), ("gymjl2019", "cost2")])
+def test_window_gradient_matches_finite_differences(variant, loss):
+    params = pendulum.PendulumParams(variant=variant)
+    model = policies.load_weights(policies.pendulum_policy(), policies.initial_weights(policies.pendulum_policy, 2))
+    # Slow starts, far from the ±8 rad/s clip, and a small network output, far from the torque clip.
+    state = torch.tensor([[0.4, 0.2], [-1.0, -0.3]], dtype=torch.float64)
+    value, _ = trainer.pendulum_window(model, state, 6, params, loss)
+    weight = model[2].weight
+    (grad,) = torch.autograd.grad(value, weight)
+    h = 1e-6
+    for index in [(0, 0), (10, 5), (47, 23)]:
+        with torch.no_grad():
+            weight[index] += h
+            up = trainer.pendulum_window(model, state, 6, params, loss)[0].item()
+            weight[index] -= 2 * h
+            down = trainer.pendulum_window(model, state, 6, params, loss)[0].item()
+            weight[index] += h
+        assert grad[index].item() == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-10)
+
+
+def test_gradient_reaches_the_initial_state_through_the_window():
+    params = pendulum.PendulumParams()
+    model = policies.load_weights(policies.pendulum_policy(), policies.initial_weights(policies.pendulum_policy, 2))
+    state = torch.tensor([0.4, 0.2], dtype=torch.float64, requires_grad=True)
+    value, final = trainer.pendulum_window(model, state, 4, params, "cost")
+    (grad,) = torch.autograd.grad(value, state)
+    assert torch.all(grad != 0)
+    # A detached final state starts the next window: nothing flows back past it.
+    value2, _ = trainer.pendulum_window(model, final.detach(), 4, params, "cost")
+    assert torch.autograd.grad(value2, state, allow_unused=True)[0] is None
+
+
+def test_clip_matches_torch_clip_grad_norm():
+    a = policies.pendulum_policy()
+    b = policies.load_weights(policies.pendulum_policy(), policies.weights(a))
+    x = torch.randn(5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for model in (a, b):
+        (model(x) ** 2).sum().backward()
+    torch.nn.utils.clip_grad_norm_(a.parameters(), 1.0)
+    trainer.clip_global_norm(list(b.parameters()), 1.0)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-12, atol=0)
+
+
+def states(seed, *shape):
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.uniform(-np.pi, np.pi, shape), rng.uniform(-1, 1, shape)], -1)
+
+
+def test_the_blogs_setup_learns_within_three_episodes():
+    weights = policies.initial_weights(policies.pendulum_policy, 0)
+    params = pendulum.PendulumParams(variant="gymjl2019")
+    evaluation = states(9, 200)
+    before = trainer.pendulum_returns(policies.load_weights(policies.pendulum_policy(), weights), evaluation, 200, params).mean().item()
+    result = trainer.train_pendulum(weights, states(1, 3), evaluation, variant="gymjl2019", progress=False)
+    assert result.finished and len(result.losses) == 3 * 50
+    assert result.scores[-1] > before + 300, (before, result.scores)
+
+
+def test_gymnasium_preset_uses_parallel_starts():
+    weights = policies.initial_weights(policies.pendulum_policy, 0)
+    result = trainer.train_pendulum(weights, states(1, 2, 8), states(2, 16), steps=40, progress=False)
+    assert result.config["batch"] == 8 and result.config["window"] == 20 and result.config["max_grad_norm"] == 1.0
+    assert len(result.losses) == 2 * 2 and result.env_steps == [8 * 40, 16 * 40]
+
+
+@pytest.mark.parametrize("kwargs, name", [({"variant": "v2"}, "variant"), ({"loss": "l1"}, "loss"), ({"window": 0}, "window")])
+def test_bad_settings_are_value_errors(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        trainer.train_pendulum(policies.initial_weights(policies.pendulum_policy, 0), states(0, 1), states(0, 1), progress=False, **kwargs)

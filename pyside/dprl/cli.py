@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_JULIA = 3
@@ -94,6 +95,40 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------------------
+# dprl train
+# ----------------------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from dprl import plots
+    from dprl.train.result import TrainingResult
+
+    out = Path(args.out)
+    if args.env == "cartpole":
+        from dprl.train import cartpole
+
+        name = f"cartpole_{args.version}_seed{args.seed}"
+        train, threshold = cartpole.train_seeded, cartpole.VERSIONS[args.version][1]
+        options = {"version": args.version}
+    else:
+        from dprl.train import pendulum
+
+        name = f"pendulum_{args.variant}_seed{args.seed}"
+        train, threshold = pendulum.train_seeded, -150.0
+        options = {"variant": args.variant, "batch": args.batch}
+
+    def checkpoint(result: TrainingResult):
+        result.save(out / f"{name}.json")  # after every episode: an interrupted run keeps what it finished
+
+    result = train(args.seed, args.episodes, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options)
+    checkpoint(result)
+    figure = plots.learning_curves({f"DP {args.env}": [result]}, out / f"{name}.png", x="episodes",
+                                   title=f"{name}: evaluation after each training episode", threshold=threshold)
+    state = "finished" if result.finished else "interrupted; kept what finished"
+    last = f"last score {result.scores[-1]:.1f}" if result.scores else "no evaluation"
+    print(f"{state}: {len(result.scores)} evaluations, {last}; wrote {out / (name + '.json')} and {figure}")
+    return 0 if result.finished else 130
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dprl",
@@ -127,6 +162,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(run=cmd_julia_info, needs_julia=lambda a: True)
+
+    train = commands.add_parser(
+        "train",
+        help="train a controller by backpropagating through the simulator",
+        description=(
+            "Train the 2019 DP controller for ENV from seeded initial weights and seeded start states. "
+            "Writes OUT/NAME.json (losses, evaluation scores, final weights; rewritten after every "
+            "episode, so an interrupted run keeps what it finished) and OUT/NAME.png (learning curve)."
+        ),
+    )
+    train.add_argument("env", choices=["cartpole", "pendulum"], help="which controller")
+    train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the start states (default 0)")
+    train.add_argument("--episodes", type=int, default=20, help="training episodes (pendulum: rounds of --batch parallel episodes; default 20)")
+    train.add_argument("--evaluation-episodes", type=int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
+    train.add_argument("--version", choices=["v0", "v1"], default="v1", help="cartpole: v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195 (default v1)")
+    train.add_argument(
+        "--variant", choices=["gymnasium", "gymjl2019"], default="gymnasium",
+        help="pendulum: gymnasium = Pendulum-v1, torque bounded to ±2 N·m; gymjl2019 = the blog's unclamped torque (default gymnasium)",
+    )
+    train.add_argument("--batch", type=int, default=0, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1)")
+    train.add_argument("--out", default="runs", help="output folder (default: runs)")
+    train.set_defaults(run=cmd_train, needs_julia=lambda a: False)
 
     reproduce = commands.add_parser(
         "reproduce",

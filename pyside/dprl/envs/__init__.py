@@ -1,1 +1,20 @@
-"""Pure, batched, differentiable environments: (params, state, action) -> (state, reward, done)."""
+"""Pure, batched, differentiable environments: (params, state, action) -> (state, reward, done).
+
+Importing this package registers the Gymnasium versions (`dprl.envs.wrappers`): dprl/CartPole-v1,
+dprl/CartPole-v0 and dprl/Pendulum-v1. It imports Gymnasium but not torch; the environments
+load torch when made.
+"""
+
+import gymnasium as gym
+
+_REGISTRATIONS = {
+    "dprl/CartPole-v1": dict(entry_point="dprl.envs.wrappers:CartPoleEnv", vector_entry_point="dprl.envs.wrappers:CartPoleVectorEnv",
+                             max_episode_steps=500, reward_threshold=475.0, kwargs={}),
+    "dprl/CartPole-v0": dict(entry_point="dprl.envs.wrappers:CartPoleEnv", vector_entry_point="dprl.envs.wrappers:CartPoleVectorEnv",
+                             max_episode_steps=200, reward_threshold=195.0, kwargs={}),
+    "dprl/Pendulum-v1": dict(entry_point="dprl.envs.wrappers:PendulumEnv", vector_entry_point="dprl.envs.wrappers:PendulumVectorEnv",
+                             max_episode_steps=200, kwargs={}),
+}
+for _id, _spec in _REGISTRATIONS.items():
+    if _id not in gym.registry:
+        gym.register(id=_id, **_spec)

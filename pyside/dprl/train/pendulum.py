@@ -144,3 +144,27 @@ def train_pendulum(
     finally:
         bar.close()
     return result
+
+
+def start_states(rng: np.random.Generator, *shape) -> np.ndarray:
+    """θ ~ U(−π, π), θ̇ ~ U(−1, 1), as Gymnasium's reset, shape (*shape, 2)."""
+    return np.stack([rng.uniform(-np.pi, np.pi, shape), rng.uniform(-1, 1, shape)], -1)
+
+
+def train_seeded(seed: int, rounds: int, *, variant: str = "gymnasium", batch: int | None = None,
+                 evaluation_episodes: int = 1000, **kwargs) -> TrainingResult:
+    """`train_pendulum` from Flux 0.7's initialisation (as the 2019 code), seeded, and seeded start states
+    (training starts from one NumPy stream, evaluation starts from another)."""
+    if variant not in PRESETS:
+        raise ValueError(f"variant must be one of {tuple(PRESETS)}; got {variant!r}")
+    batch = PRESETS[variant]["batch"] if not batch else int(batch)
+    if rounds < 1 or batch < 1 or evaluation_episodes < 0:
+        raise ValueError(f"rounds and batch must be at least 1, evaluation_episodes at least 0; got {rounds}, {batch}, {evaluation_episodes}")
+    result = train_pendulum(
+        policies.glorot_weights(policies.pendulum_policy, seed),
+        start_states(np.random.default_rng(seed), rounds, batch),
+        start_states(np.random.default_rng([seed, 1]), evaluation_episodes),
+        variant=variant, **kwargs,
+    )
+    result.config["seed"] = seed
+    return result

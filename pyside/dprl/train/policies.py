@@ -57,6 +57,19 @@ def weights(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(m.weight.detach().cpu().numpy().astype(np.float64), m.bias.detach().cpu().numpy().astype(np.float64)) for m in linear_layers(model)]
 
 
+def glorot_weights(factory, seed: int):
+    """Flux 0.7's default initialisation, which the 2019 code used: Glorot-uniform weights,
+    U(±√(6/(fan_in + fan_out))), and zero biases; seeded, as (weight, bias) pairs."""
+    generator = torch.Generator().manual_seed(seed)
+    layers = []
+    for linear in linear_layers(factory()):
+        fan_out, fan_in = linear.weight.shape
+        limit = (6 / (fan_in + fan_out)) ** 0.5
+        weight = (torch.rand(fan_out, fan_in, generator=generator, dtype=torch.float64) * 2 - 1) * limit
+        layers.append((weight.numpy(), np.zeros(fan_out)))
+    return layers
+
+
 def initial_weights(factory, seed: int):
     """PyTorch's default initialisation of `factory()`, seeded, as (weight, bias) pairs."""
     generator_state = torch.random.get_rng_state()

@@ -1,0 +1,107 @@
+"""Batched environment throughput: raw steps per second of the pure PyTorch step functions.
+
+    python comparisons/bench_envs.py [--batches 1 1000 1000000] [--dtype float32] [--out FILE]
+
+CartPole and Pendulum at each batch size (random actions, done rows reset by mask, no policy),
+against Gymnasium's own NumPy `CartPoleVectorEnv` stepped in the same run. Prints a table and
+writes JSON. Goal (issue 4): ≥ 10 million CartPole steps/s on 2 cores at the largest batch.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dprl.envs import cartpole, pendulum
+
+GOAL = 10_000_000
+
+
+def steps_per_second(step, batch, seconds=1.0):
+    step()  # warm-up
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        count += 1
+    return count * batch / (time.perf_counter() - start)
+
+
+def torch_cartpole(batch, dtype):
+    params = cartpole.CartPoleParams()
+    generator = torch.Generator().manual_seed(0)
+    state = cartpole.reset_state(params, generator, (batch,), dtype=dtype)
+    actions = torch.where(torch.rand(batch, generator=generator) < 0.5, -1.0, 1.0).to(dtype)
+    fresh = cartpole.reset_state(params, generator, (batch,), dtype=dtype)
+
+    def step():
+        nonlocal state
+        state, _, done = cartpole.step(params, state, actions)
+        state = torch.where(done[:, None], fresh, state)
+
+    return step
+
+
+def torch_pendulum(batch, dtype):
+    params = pendulum.PendulumParams()
+    generator = torch.Generator().manual_seed(0)
+    state = pendulum.reset_state(params, generator, (batch,), dtype=dtype)
+    actions = (4 * torch.rand(batch, generator=generator) - 2).to(dtype)
+
+    def step():
+        nonlocal state
+        state, _, _ = pendulum.step(params, state, actions)
+
+    return step
+
+
+def gymnasium_cartpole(batch):
+    from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+
+    env = CartPoleVectorEnv(num_envs=batch)
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, 2, batch)
+    return lambda: env.step(actions)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 1000, 1_000_000])
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per case")
+    parser.add_argument("--out", default="comparisons/results/bench_envs.json")
+    args = parser.parse_args()
+    dtype = getattr(torch, args.dtype)
+    rows = []
+    for batch in args.batches:
+        with torch.no_grad():
+            row = {
+                "batch": batch,
+                "cartpole_torch": steps_per_second(torch_cartpole(batch, dtype), batch, args.seconds),
+                "pendulum_torch": steps_per_second(torch_pendulum(batch, dtype), batch, args.seconds),
+                "cartpole_gymnasium_numpy": steps_per_second(gymnasium_cartpole(batch), batch, args.seconds),
+            }
+        rows.append(row)
+    print(f"{'batch':>9} | {'CartPole torch':>15} | {'Pendulum torch':>15} | {'CartPole Gymnasium NumPy':>25}   (steps/s, {args.dtype})")
+    print("-" * 78)
+    for r in rows:
+        print(f"{r['batch']:>9,} | {r['cartpole_torch']:>15,.0f} | {r['pendulum_torch']:>15,.0f} | {r['cartpole_gymnasium_numpy']:>25,.0f}")
+    largest = max(rows, key=lambda r: r["batch"])
+    met = largest["cartpole_torch"] >= GOAL
+    print(f"goal ≥ {GOAL:,} CartPole steps/s at the largest batch ({largest['batch']:,}): {'met' if met else 'not met'}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "command": "python comparisons/bench_envs.py", "dtype": args.dtype, "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "machine": platform.machine(),
+        "rows": rows, "goal_cartpole_steps_per_s": GOAL, "goal_met": met,
+    }, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

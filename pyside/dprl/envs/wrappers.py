@@ -1,0 +1,213 @@
+"""Gymnasium environments on top of the pure step functions: the exact dynamics for any
+Gymnasium user, Stable-Baselines3 included. Registered by `import dprl.envs` as
+
+| id                  | dynamics                         | time limit | reward threshold |
+|---------------------|----------------------------------|------------|------------------|
+| dprl/CartPole-v1    | `dprl.envs.cartpole`             | 500        | 475              |
+| dprl/CartPole-v0    | `dprl.envs.cartpole`             | 200        | 195              |
+| dprl/Pendulum-v1    | `dprl.envs.pendulum` (gymnasium) | 200        | none             |
+
+`gym.make("dprl/CartPole-v1")` after `import dprl.envs`, or `gym.make("dprl.envs:dprl/CartPole-v1")`.
+`gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")` gives the batched
+versions, which step all N environments in one tensor operation.
+
+Seeding, start states and spaces follow Gymnasium's classic_control exactly, so the same seed
+gives the same episode as Gymnasium's own CartPole-v1 and Pendulum-v1. The state is float64;
+observations are float32, as Gymnasium's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.envs.classic_control import utils as classic_utils
+from gymnasium.vector.utils import batch_space
+
+from dprl.envs import cartpole, pendulum
+
+
+def _canvas(width=400, height=300):
+    return np.full((height, width, 3), 255, dtype=np.uint8)
+
+
+def _draw_segment(image, p0, p1, color, thickness=3):
+    """A thick line from p0 to p1 (pixel coordinates, y down) into an RGB array."""
+    length = max(abs(p1[0] - p0[0]), abs(p1[1] - p0[1]), 1)
+    for t in np.linspace(0, 1, int(length) * 2 + 1):
+        x, y = int(round(p0[0] + t * (p1[0] - p0[0]))), int(round(p0[1] + t * (p1[1] - p0[1])))
+        image[max(y - thickness, 0) : y + thickness + 1, max(x - thickness, 0) : x + thickness + 1] = color
+
+
+class CartPoleEnv(gym.Env):
+    """CartPole with Gymnasium's spaces: action 0 pushes left (−10 N), 1 pushes right (+10 N);
+    observation (x, ẋ, θ, θ̇) as float32; +1 reward per step; terminated past 2.4 m or 12°."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
+
+    def __init__(self, render_mode: str | None = None):
+        self.params = cartpole.CartPoleParams()
+        high = np.array([self.params.x_threshold * 2, np.inf, self.params.theta_threshold * 2, np.inf], dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.observation_space = spaces.Box(-high, high, dtype=np.float32)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}")
+        self.render_mode = render_mode
+        self.state = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        low, high = classic_utils.maybe_parse_reset_bounds(options, -0.05, 0.05)
+        self.state = self.np_random.uniform(low=low, high=high, size=(4,))
+        return self.state.astype(np.float32), {}
+
+    def step(self, action):
+        if not self.action_space.contains(action):
+            raise ValueError(f"action must be 0 or 1; got {action!r}")
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        force = torch.tensor(2.0 * int(action) - 1.0, dtype=torch.float64)
+        state, reward, done = cartpole.step(self.params, torch.as_tensor(self.state, dtype=torch.float64), force)
+        self.state = state.numpy()
+        return self.state.astype(np.float32), float(reward), bool(done), False, {}
+
+    def render(self):
+        if self.render_mode != "rgb_array" or self.state is None:
+            return None
+        image = _canvas()
+        scale = 400 / (self.params.x_threshold * 2)
+        x, theta = self.state[0], self.state[2]
+        cart = (200 + x * scale, 200)
+        image[190:211, int(cart[0]) - 25 : int(cart[0]) + 26] = (40, 40, 40)
+        tip = (cart[0] + math.sin(theta) * 2 * self.params.length * scale, cart[1] - math.cos(theta) * 2 * self.params.length * scale)
+        _draw_segment(image, cart, tip, (202, 152, 101), 4)
+        image[211:213, :] = (0, 0, 0)
+        return image
+
+
+class PendulumEnv(gym.Env):
+    """Pendulum-v1 with Gymnasium's spaces: action torque in [−2, 2] N·m; observation
+    (cos θ, sin θ, θ̇) as float32; reward −(θ² + 0.1 θ̇² + 0.001 u²); never terminates."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(self, render_mode: str | None = None, variant: str = "gymnasium"):
+        self.params = pendulum.PendulumParams(variant=variant)
+        high = np.array([1.0, 1.0, self.params.max_speed], dtype=np.float32)
+        self.action_space = spaces.Box(-self.params.max_torque, self.params.max_torque, shape=(1,), dtype=np.float32)
+        self.observation_space = spaces.Box(-high, high, dtype=np.float32)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}")
+        self.render_mode = render_mode
+        self.state = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        if options is None:
+            high = np.array([np.pi, 1.0])
+        else:
+            x = options.get("x_init", np.pi)
+            y = options.get("y_init", 1.0)
+            high = np.array([x, y])
+        self.state = self.np_random.uniform(low=-high, high=high)
+        return self._observation(), {}
+
+    def _observation(self):
+        return pendulum.observe(self.params, torch.as_tensor(self.state)).numpy().astype(np.float32)
+
+    def step(self, action):
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        u = np.asarray(action, dtype=np.float32).reshape(-1)
+        if u.shape != (1,) or not np.isfinite(u).all():
+            raise ValueError(f"action must be one finite torque; got {action!r}")
+        state, reward, _ = pendulum.step(self.params, torch.as_tensor(self.state, dtype=torch.float64), torch.tensor(float(u[0]), dtype=torch.float64))
+        self.state = state.numpy()
+        return self._observation(), float(reward), False, False, {}
+
+    def render(self):
+        if self.render_mode != "rgb_array" or self.state is None:
+            return None
+        image = _canvas(300, 300)
+        theta = self.state[0]
+        tip = (150 + 100 * math.sin(theta), 150 - 100 * math.cos(theta))
+        _draw_segment(image, (150, 150), tip, (204, 77, 77), 6)
+        image[146:155, 146:155] = (0, 0, 0)
+        return image
+
+
+class _BatchedEnv(gym.vector.VectorEnv):
+    """N environments stepped together; a finished one resets on the next step (Gymnasium's
+    default next-step autoreset), returning its first observation with reward 0."""
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
+
+    def __init__(self, single: gym.Env, num_envs: int, max_episode_steps: int):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1; got {num_envs}")
+        self.num_envs = num_envs
+        self.max_episode_steps = max_episode_steps
+        self.single_action_space = single.action_space
+        self.single_observation_space = single.observation_space
+        self.action_space = batch_space(single.action_space, num_envs)
+        self.observation_space = batch_space(single.observation_space, num_envs)
+        self.params = single.params
+        self.state = None
+        self.elapsed = np.zeros(num_envs, dtype=np.int64)
+        self.restart = np.zeros(num_envs, dtype=bool)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.state = self._start_states(self.num_envs)
+        self.elapsed[:] = 0
+        self.restart[:] = False
+        return self._observations(), {}
+
+    def step(self, actions):
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        state, reward, terminated = self._step(self.state, actions)
+        state, reward, terminated = state.numpy(), reward.numpy().astype(np.float64), terminated.numpy()
+        self.elapsed += 1
+        truncated = (self.elapsed >= self.max_episode_steps) & ~terminated
+        if self.restart.any():
+            state[self.restart] = self._start_states(int(self.restart.sum()))
+            reward[self.restart] = 0.0
+            terminated[self.restart] = truncated[self.restart] = False
+            self.elapsed[self.restart] = 0
+        self.state = state
+        self.restart = terminated | truncated
+        return self._observations(), reward, terminated, truncated, {}
+
+
+class CartPoleVectorEnv(_BatchedEnv):
+    def __init__(self, num_envs: int = 1, max_episode_steps: int = 500, render_mode: str | None = None):
+        super().__init__(CartPoleEnv(), num_envs, max_episode_steps)
+
+    def _start_states(self, n):
+        return self.np_random.uniform(low=-0.05, high=0.05, size=(n, 4))
+
+    def _step(self, state, actions):
+        force = torch.as_tensor(np.asarray(actions), dtype=torch.float64) * 2 - 1
+        return cartpole.step(self.params, torch.as_tensor(state, dtype=torch.float64), force)
+
+    def _observations(self):
+        return self.state.astype(np.float32)
+
+
+class PendulumVectorEnv(_BatchedEnv):
+    def __init__(self, num_envs: int = 1, max_episode_steps: int = 200, render_mode: str | None = None):
+        super().__init__(PendulumEnv(), num_envs, max_episode_steps)
+
+    def _start_states(self, n):
+        return self.np_random.uniform(low=[-np.pi, -1.0], high=[np.pi, 1.0], size=(n, 2))
+
+    def _step(self, state, actions):
+        torque = torch.as_tensor(np.asarray(actions, dtype=np.float32).reshape(self.num_envs), dtype=torch.float64)
+        return pendulum.step(self.params, torch.as_tensor(state, dtype=torch.float64), torque)
+
+    def _observations(self):
+        return pendulum.observe(self.params, torch.as_tensor(self.state)).numpy().astype(np.float32)

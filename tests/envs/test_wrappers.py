@@ -1,0 +1,77 @@
+"""The Gymnasium environments: same episodes as Gymnasium's own from the same seed."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import dprl.envs  # noqa: F401  (registers the ids)
+
+
+@pytest.mark.parametrize("ours, theirs, steps", [("dprl/CartPole-v1", "CartPole-v1", 500), ("dprl/CartPole-v0", "CartPole-v0", 200)])
+def test_cartpole_episodes_equal_gymnasiums_including_the_end(ours, theirs, steps):
+    for seed in range(4):
+        a, b = gym.make(ours), gym.make(theirs)
+        obs_a, _ = a.reset(seed=seed)
+        obs_b, _ = b.reset(seed=seed)
+        np.testing.assert_array_equal(obs_a, obs_b)  # same seeding, same start
+        rng = np.random.default_rng(seed)
+        # A good controller so that some episodes reach the time limit (truncation).
+        for t in range(steps + 1):
+            action = int(obs_b[2] * 3 + obs_b[3] > 0) if seed % 2 else int(rng.integers(2))
+            obs_a, r_a, term_a, trunc_a, _ = a.step(action)
+            obs_b, r_b, term_b, trunc_b, _ = b.step(action)
+            np.testing.assert_allclose(obs_a, obs_b, rtol=0, atol=1e-6)
+            assert (r_a, term_a, trunc_a) == (r_b, term_b, trunc_b)
+            if term_b or trunc_b:
+                break
+        if seed % 2:
+            assert trunc_b and t == steps - 1
+
+
+def test_pendulum_episode_equals_gymnasiums_with_truncation():
+    a, b = gym.make("dprl/Pendulum-v1"), gym.make("Pendulum-v1")
+    obs_a, _ = a.reset(seed=3)
+    obs_b, _ = b.reset(seed=3)
+    np.testing.assert_array_equal(obs_a, obs_b)
+    rng = np.random.default_rng(0)
+    for t in range(200):
+        action = rng.uniform(-2, 2, (1,)).astype(np.float32)
+        b_state = np.array(b.unwrapped.state, dtype=np.float64)
+        a.unwrapped.state = b_state.copy()  # per-transition check; see tests/envs/test_pendulum.py
+        obs_a, r_a, term_a, trunc_a, _ = a.step(action)
+        obs_b, r_b, term_b, trunc_b, _ = b.step(action)
+        np.testing.assert_allclose(obs_a, obs_b, rtol=0, atol=1e-6)
+        assert r_a == pytest.approx(r_b, rel=1e-6) and (term_a, trunc_a) == (term_b, trunc_b)
+    assert trunc_a and trunc_b
+
+
+def test_vector_env_steps_and_resets_each_environment():
+    env = gym.make_vec("dprl/CartPole-v1", num_envs=8, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (8, 4) and obs.dtype == np.float32
+    finished_once = np.zeros(8, dtype=bool)
+    ended = np.zeros(8, dtype=bool)
+    for _ in range(60):
+        obs, reward, terminated, truncated, _ = env.step(np.ones(8, dtype=np.int64))  # always right: falls fast
+        # The step after an end restarts that environment: reward 0, not ended, a fresh start.
+        assert np.all(reward[ended] == 0.0) and not (terminated[ended] | truncated[ended]).any()
+        assert np.all(np.abs(obs[ended]) <= 0.05)
+        assert np.all(reward[~ended] == 1.0)
+        ended = terminated | truncated
+        finished_once |= terminated
+    assert finished_once.all()
+    assert np.all(np.abs(obs) < 5)
+
+
+def test_bad_actions_and_render():
+    env = gym.make("dprl/CartPole-v1", render_mode="rgb_array")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.unwrapped.step(3)
+    frame = env.render()
+    assert frame.shape == (300, 400, 3) and frame.dtype == np.uint8 and (frame < 255).any()
+    pend = gym.make("dprl/Pendulum-v1", render_mode="rgb_array")
+    pend.reset(seed=0)
+    with pytest.raises(ValueError, match="torque"):
+        pend.unwrapped.step(np.array([np.nan], dtype=np.float32))
+    assert pend.render().shape == (300, 300, 3)

@@ -54,3 +54,19 @@ def test_julia_backend_without_julia_says_so_in_one_line(tmp_path):
     assert result.returncode == 3
     assert "Julia is unavailable" in result.stderr and "PYTHON_JULIAPKG_EXE" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_train_trebuchet_writes_result_plots_and_gif(tmp_path):
+    result = dprl("train", "trebuchet", "--time-budget", "3", "--samples", "64", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    for suffix in (".json", "_misses.png", "_curve.png", "_throw.gif"):
+        assert (tmp_path / f"trebuchet_lm_seed0{suffix}").stat().st_size > 0
+    saved = json.loads((tmp_path / "trebuchet_lm_seed0.json").read_text())
+    assert saved["trainer"] == "trebuchet" and saved["finished"] and len(saved["weights"]) == 4
+
+
+def test_train_cartpole_writes_result_and_curve(tmp_path):
+    result = dprl("train", "cartpole", "--episodes", "2", "--evaluation-episodes", "5", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "cartpole_v1_seed0.json").read_text())
+    assert len(saved["scores"]) == 2 and (tmp_path / "cartpole_v1_seed0.png").exists()

@@ -25,17 +25,18 @@ average(xs) = sum(xs) / length(xs)
 # sample contributes no loss, as the original's caught errors did.
 const MIN_WEIGHT_LB = 16.0
 
-"""(angle in degrees, counterweight in lb) the network aims with: 90·σ(o₁) and o₂ + 200."""
-function aim(model, wind, target)
-    o = model([wind, target])
-    return 90 * NNlib.sigmoid(o[1]), o[2] + 200
+"""(angle in degrees, counterweight in lb) the network aims with: 90·σ(o₁) and o₂ + 200
+on the raw inputs; with `scaled`, inputs (wind/5, (target − 60)/40) and 200 + 100·o₂."""
+function aim(model, wind, target; scaled = false)
+    o = model(scaled ? [wind / 5, (target - 60) / 40] : [wind, target])
+    return 90 * NNlib.sigmoid(o[1]), (scaled ? 100 * o[2] : o[2]) + 200
 end
 
 """Mean squared miss (m²) over a batch, backpropagated through the simulator."""
-function aimer_loss(model, winds, targets)
+function aimer_loss(model, winds, targets; scaled = false)
     total = 0.0
     for i in eachindex(winds)
-        angle, weight = aim(model, winds[i], targets[i])
+        angle, weight = aim(model, winds[i], targets[i]; scaled = scaled)
         if weight > MIN_WEIGHT_LB && 0 < angle < 90
             total += (Trebuchet.shoot_differentiable(winds[i], angle, weight) - targets[i])^2
         end
@@ -43,14 +44,14 @@ function aimer_loss(model, winds, targets)
     return total / length(winds)
 end
 
-function train_aimer(layers, winds, targets; learning_rate = 1e-3, batch_size = 1)
+function train_aimer(layers, winds, targets; learning_rate = 1e-3, batch_size = 1, scaled = false)
     model = Policies.load_weights!(Policies.aimer_policy(), layers)
     winds, targets = Vector{Float64}(winds), Vector{Float64}(targets)
     opt_state = Flux.setup(Flux.Adam(learning_rate), model)
     losses = Float64[]
     for start in 1:batch_size:length(winds)
         batch = start:min(start + batch_size - 1, length(winds))
-        loss, grads = Flux.withgradient(m -> aimer_loss(m, winds[batch], targets[batch]), model)
+        loss, grads = Flux.withgradient(m -> aimer_loss(m, winds[batch], targets[batch]; scaled = scaled), model)
         Flux.update!(opt_state, model, grads[1])
         push!(losses, loss)
     end

@@ -103,6 +103,8 @@ def cmd_train(args) -> int:
     from dprl.train.result import TrainingResult
 
     out = Path(args.out)
+    if args.env == "trebuchet":
+        return train_trebuchet(args, out)
     if args.env == "cartpole":
         from dprl.train import cartpole
 
@@ -126,6 +128,49 @@ def cmd_train(args) -> int:
     state = "finished" if result.finished else "interrupted; kept what finished"
     last = f"last score {result.scores[-1]:.1f}" if result.scores else "no evaluation"
     print(f"{state}: {len(result.scores)} evaluations, {last}; wrote {out / (name + '.json')} and {figure}")
+    return 0 if result.finished else 130
+
+
+def train_trebuchet(args, out: Path) -> int:
+    import numpy as np
+    import torch
+
+    from dprl import plots
+    from dprl.envs import trebuchet
+    from dprl.train import policies
+    from dprl.train import trebuchet as aimer
+
+    name = f"trebuchet_{args.optimizer}_seed{args.seed}"
+    stop_at = {"mean_rel_miss_pct": 0.3, "p95_rel_miss_pct": 1.0}
+
+    def checkpoint(result):
+        result.save(out / f"{name}.json")
+
+    options = {"samples": args.samples or None, "time_budget": args.time_budget, "stop_at": stop_at, "on_evaluation": checkpoint}
+    if args.optimizer == "adam":
+        options.update(batch_size=args.batch_size, learning_rate=args.learning_rate, evaluate_every=max(1, 4096 // args.batch_size))
+    result = aimer.train_seeded(args.seed, optimizer=args.optimizer, **options)
+    checkpoint(result)
+    model = policies.load_weights(policies.aimer_policy(), result.weights)
+    winds, targets = aimer.evaluation_shots()
+    miss, _ = aimer.misses(model, winds, targets, scaled=result.config["scaled"])
+    metrics = result.extra["metrics"][-1]
+    plots.aimer_misses(winds, targets, 100 * miss.numpy() / targets, out / f"{name}_misses.png",
+                       title=f"{name}: mean {metrics['mean_rel_miss_pct']:.2f}%, 95th percentile {metrics['p95_rel_miss_pct']:.2f}%")
+    plots.learning_curves({"aimer": [result]}, out / f"{name}_curve.png", x="wall_time", title=name,
+                          threshold=0.3, ylabel="mean relative miss on the evaluation set (%)")
+    # The blog's showcase: a strong wind; show the evaluation shot with the strongest wind.
+    strongest = int(np.argmax(np.abs(winds)))
+    with torch.no_grad():
+        angle, weight = aimer.aim(model, torch.tensor(winds[strongest]), torch.tensor(targets[strongest]), result.config["scaled"])
+    track = trebuchet.simulate(float(winds[strongest]), angle.item(), weight.item())
+    shown = track.result.distance.item()
+    gif = plots.throw_animation(track, out / f"{name}_throw.gif",
+                                title=f"wind {winds[strongest]:+.1f} m/s, target {targets[strongest]:.1f} m: landed {shown:.2f} m "
+                                      f"({angle.item():.1f}°, {weight.item():.0f} lb)")
+    state = "finished" if result.finished else "interrupted; kept what finished"
+    print(f"{state}: mean relative miss {metrics['mean_rel_miss_pct']:.2f}%, 95th percentile {metrics['p95_rel_miss_pct']:.2f}%, "
+          f"mean miss {metrics['mean_abs_miss_m']:.2f} m after {result.wall_time[-1]:.0f} s; wrote {out / (name + '.json')}, plots and {gif}")
     return 0 if result.finished else 130
 
 
@@ -172,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
             "episode, so an interrupted run keeps what it finished) and OUT/NAME.png (learning curve)."
         ),
     )
-    train.add_argument("env", choices=["cartpole", "pendulum"], help="which controller")
+    train.add_argument("env", choices=["trebuchet", "cartpole", "pendulum"], help="which controller (trebuchet: the aimer)")
     train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the start states (default 0)")
     train.add_argument("--episodes", type=int, default=20, help="training episodes (pendulum: rounds of --batch parallel episodes; default 20)")
     train.add_argument("--evaluation-episodes", type=int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
@@ -182,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="pendulum: gymnasium = Pendulum-v1, torque bounded to ±2 N·m; gymjl2019 = the blog's unclamped torque (default gymnasium)",
     )
     train.add_argument("--batch", type=int, default=0, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1)")
+    train.add_argument("--optimizer", choices=["lm", "adam"], default="lm",
+                       help="trebuchet: lm = Levenberg-Marquardt on 2,048 shots (fast); adam = the 2019 setting, batch 1, 100,000 shots (slow) (default lm)")
+    train.add_argument("--samples", type=int, default=0, help="trebuchet: training shots (default 2,048 for lm, 100,000 for adam)")
+    train.add_argument("--batch-size", type=int, default=1, help="trebuchet adam: shots per update (default 1, as the original)")
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="trebuchet adam: Adam's learning rate (default 1e-3, as the original)")
+    train.add_argument("--time-budget", type=float, default=60.0, help="trebuchet: stop after this many seconds (default 60)")
     train.add_argument("--out", default="runs", help="output folder (default: runs)")
     train.set_defaults(run=cmd_train, needs_julia=lambda a: False)
 

@@ -205,10 +205,11 @@ def _training_result(result) -> dict:
     return out
 
 
-def train_aimer(weights, winds, targets, *, learning_rate=1e-3, batch_size=1) -> dict:
+def train_aimer(weights, winds, targets, *, learning_rate=1e-3, batch_size=1, scaled=False) -> dict:
+    """The Adam aimer trainer (the 2019 one); the Levenberg-Marquardt fast path is Python's only."""
     result = _call(
         "Train.train_aimer", _layers(weights), _float64(winds), _float64(targets),
-        learning_rate=float(learning_rate), batch_size=int(batch_size),
+        learning_rate=float(learning_rate), batch_size=int(batch_size), scaled=bool(scaled),
     )
     return _training_result(result)
 

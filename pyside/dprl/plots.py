@@ -46,3 +46,71 @@ def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "",
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def aimer_misses(winds, targets, relative_miss_pct, path, *, title: str = "") -> Path:
+    """Relative miss (%) of each evaluation shot, against target and against wind."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, x, label in ((axes[0], targets, "target (m)"), (axes[1], winds, "wind (m/s, + is a tailwind)")):
+        points = ax.scatter(x, relative_miss_pct, c=winds if ax is axes[0] else targets, s=8, cmap="viridis")
+        ax.set_xlabel(label)
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        fig.colorbar(points, ax=ax, label="wind (m/s)" if ax is axes[0] else "target (m)")
+    axes[0].set_ylabel("relative miss (%)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def throw_animation(trajectory, path, *, title: str = "", frames: int = 120) -> Path:
+    """An animated GIF of one throw: arm, counterweight, sling and projectile."""
+    plt = _pyplot()
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    arm = np.asarray(trajectory.arm_tip)
+    weight = np.asarray(trajectory.weight)
+    projectile = np.asarray(trajectory.projectile)
+    phase = np.asarray(trajectory.phase)
+    index = np.unique(np.linspace(0, len(phase) - 1, min(frames, len(phase))).round().astype(int))
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.set_xlim(min(-4.0, projectile[:, 0].min() - 2), projectile[:, 0].max() + 4)
+    ax.set_ylim(-2.0, max(4.0, projectile[:, 1].max() + 2))
+    ax.set_aspect("equal")
+    ax.axhline(-1.524, color="saddlebrown", lw=2)
+    ax.set_xlabel("x (m)")
+    ax.set_title(title)
+    (beam,) = ax.plot([], [], color="black", lw=3)
+    (sling,) = ax.plot([], [], color="grey", lw=1)
+    (path_line,) = ax.plot([], [], color="tab:red", lw=1, alpha=0.6)
+    (stone,) = ax.plot([], [], "o", color="tab:red")
+    (counter,) = ax.plot([], [], "s", color="tab:blue", ms=9)
+
+    def draw(i):
+        beam.set_data([arm[i, 0], -arm[i, 0] * 1.75 / 6.792], [arm[i, 1], -arm[i, 1] * 1.75 / 6.792])
+        counter.set_data([weight[i, 0]], [weight[i, 1]])
+        stone.set_data([projectile[i, 0]], [projectile[i, 1]])
+        sling.set_data(([arm[i, 0], projectile[i, 0]], [arm[i, 1], projectile[i, 1]]) if phase[i] < 3 else ([], []))
+        path_line.set_data(projectile[: i + 1, 0], projectile[: i + 1, 1])
+        return beam, sling, path_line, stone, counter
+
+    animation = FuncAnimation(fig, draw, frames=index, blit=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    animation.save(path, writer=PillowWriter(fps=20))
+    plt.close(fig)
+    return path

@@ -90,7 +90,7 @@ def cmd_julia_info(args) -> int:
 def cmd_reproduce(args) -> int:
     from dprl import reproduce
 
-    report = reproduce.run(out=args.out, quick=args.quick, julia=args.julia)
+    report = reproduce.run(out=args.out, quick=args.quick, julia=args.julia, only=args.only)
     print(f"wrote {report}")
     return 0
 
@@ -251,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--julia", choices=["auto", "off"], default="auto",
         help="auto: include the Julia rows when Julia can start, else mark them 'not run: no Julia' (default); off: skip them",
     )
+    reproduce.add_argument("--only", nargs="+", metavar="NAME",
+                           help="run only these reproductions (trebuchet_gradient, julia_trebuchet_gradient, trebuchet_aimer, cartpole, pendulum); the report keeps the other rows from their result files")
     reproduce.set_defaults(run=cmd_reproduce, needs_julia=lambda a: a.julia == "auto")
     return parser
 

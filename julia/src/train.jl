@@ -215,4 +215,26 @@ function train_pendulum(layers, initial_states, evaluation_states; variant = "gy
     return Dict{String, Any}("losses" => losses, "scores" => scores, "weights" => Policies.weights(model))
 end
 
+# ----------------------------------------------------------------------------------------------
+# Gradients for the cross-checks: a window's loss with respect to every weight and the start state
+# ----------------------------------------------------------------------------------------------
+"""Zygote's gradient of a Chain as (weight, bias) pairs in nn.Linear's layout (zeros where none)."""
+layer_gradients(model, g) = [(gl === nothing || gl.weight === nothing ? zero(l.weight) : gl.weight,
+                              gl === nothing || gl.bias === nothing ? zero(l.bias) : gl.bias)
+                             for (l, gl) in zip(model.layers, g === nothing ? fill(nothing, length(model.layers)) : g.layers)]
+
+function cartpole_window_gradient(layers, state, n)
+    params = CartPole.CartPoleParams()
+    model = Policies.load_weights!(Policies.cartpole_policy(), layers)
+    loss, (g_model, g_state) = Flux.withgradient((m, s) -> first(cartpole_window(m, s, n, params)), model, Vector{Float64}(state))
+    return Dict{String, Any}("loss" => loss, "weights" => layer_gradients(model, g_model), "state" => g_state)
+end
+
+function pendulum_window_gradient(layers, states, n; variant = "gymnasium", loss = "cost")
+    params = Pendulum.PendulumParams(variant = variant)
+    model = Policies.load_weights!(Policies.pendulum_policy(), layers)
+    value, (g_model, g_states) = Flux.withgradient((m, s) -> pendulum_window(m, s, n, params, loss)[1], model, Matrix{Float64}(states))
+    return Dict{String, Any}("loss" => value, "weights" => layer_gradients(model, g_model), "state" => g_states)
+end
+
 end # module

@@ -174,6 +174,53 @@ def train_trebuchet(args, out: Path) -> int:
     return 0 if result.finished else 130
 
 
+# ----------------------------------------------------------------------------------------------
+# dprl crosscheck
+# ----------------------------------------------------------------------------------------------
+def cmd_crosscheck(args) -> int:
+    from dprl import crosscheck
+
+    envs = args.env or list(crosscheck.ENVS)
+    out = Path(args.out)
+    if args.record and args.against:
+        raise ValueError("use --record or --against, not both")
+    if args.record and args.record_from == "torch":
+        paths = crosscheck.record(args.record, envs, args.updates, record_from="torch")
+        print(f"recorded the PyTorch side of {len(paths)} cases to {args.record}")
+        return 0
+    if args.against:
+        rows, curves, mode = crosscheck.against(args.against, envs), {}, f"PyTorch against the recording in {args.against}"
+    else:
+        from dprl import julia
+
+        if not julia.is_started():
+            try:
+                julia.start()
+            except julia.JuliaUnavailableError as error:
+                print(f"dprl crosscheck: Julia is unavailable ({error}); compare against a recording instead with --against DIR",
+                      file=sys.stderr)
+                return crosscheck.EXIT_NO_JULIA
+        if args.record:
+            paths = crosscheck.record(args.record, envs, args.updates, record_from="julia", jl=julia)
+            print(f"recorded the Julia side of {len(paths)} cases to {args.record}")
+            return 0
+        rows, curves = crosscheck.live(envs, args.updates, jl=julia)
+        mode = "Julia and PyTorch, live"
+    crosscheck.print_table(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "crosscheck.json").write_text(json.dumps({"mode": mode, "rows": rows, "tolerances": {
+        "values": crosscheck.VALUE_TOLERANCE, "trebuchet": crosscheck.TREBUCHET_TOLERANCE, "losses": crosscheck.LOSS_TOLERANCE}}, indent=1))
+    figure = crosscheck.curve_figure(curves, out / "crosscheck_curves.png")
+    failed = [r for r in rows if r["verdict"] != "pass"]
+    print(f"{mode}: {len(rows) - len(failed)} of {len(rows)} quantities within tolerance; wrote {out / 'crosscheck.json'}"
+          + (f" and {figure}" if figure else ""))
+    if failed:
+        print(f"dprl crosscheck: {len(failed)} quantities broke their tolerance: " + ", ".join(f"{r['case']}/{r['quantity']}" for r in failed),
+              file=sys.stderr)
+        return crosscheck.EXIT_MISMATCH
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dprl",
@@ -236,6 +283,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="runs", help="output folder (default: runs)")
     train.set_defaults(run=cmd_train, needs_julia=lambda a: False)
 
+    check = commands.add_parser(
+        "crosscheck",
+        help="compare Julia and PyTorch: values, gradients and learning curves from the same inputs",
+        description=(
+            "Feed both stacks the same seeded inputs (states, actions, weights, data) and compare values, "
+            "gradients and per-update training losses in float64 (tolerances: 1e-9 relative for CartPole and "
+            "Pendulum, 1e-8 for the trebuchet, 1e-6 for each of the first 200 losses). Needs Julia, unless "
+            "--against compares PyTorch with a recording. Exit codes: 0 all within tolerance, 1 a tolerance "
+            "broken, 2 bad arguments, 3 Julia unavailable."
+        ),
+    )
+    check.add_argument("--env", nargs="+", choices=["trebuchet", "cartpole", "pendulum"], help="which environments (default all)")
+    check.add_argument("--updates", type=int, default=50, help="training updates compared per learning curve (default 50)")
+    check.add_argument("--out", default="comparisons/crosscheck", help="folder for crosscheck.json and the figure (default comparisons/crosscheck)")
+    check.add_argument("--record", metavar="DIR", help="write the Julia side's outputs, inputs and versions to DIR instead of comparing")
+    check.add_argument("--against", metavar="DIR", help="compare PyTorch with a recording in DIR (no Julia needed)")
+    check.add_argument("--record-from", choices=["julia", "torch"], default="julia",
+                       help="with --record: which side to record (torch records PyTorch itself, to test the machinery)")
+    check.set_defaults(run=cmd_crosscheck, needs_julia=lambda a: not a.against and not (a.record and a.record_from == "torch"))
+
     reproduce = commands.add_parser(
         "reproduce",
         help="reproduce the blog's published results and write comparisons/REPORT.md",
@@ -267,8 +334,8 @@ def main(argv=None) -> int:
         try:
             julia.start()
         except julia.JuliaUnavailableError as error:
-            if args.command == "julia-info":
-                pass  # it reports the failure itself
+            if args.command in ("julia-info", "crosscheck"):
+                pass  # they report the failure themselves
             else:
                 print(f"dprl {args.command}: Julia is unavailable: {error}", file=sys.stderr)
                 return EXIT_NO_JULIA

@@ -253,3 +253,24 @@ def info() -> dict:
         versions=str(module.seval("DPRL.versions()")),
     )
     return report
+
+
+# ----------------------------------------------------------------------------------------------
+# Window gradients, for the cross-checks
+# ----------------------------------------------------------------------------------------------
+def _gradient_result(result) -> dict:
+    return {
+        "loss": float(result["loss"]),
+        "weights": [(_array(w), _array(b)) for w, b in result["weights"]],
+        "state": _array(result["state"]),
+    }
+
+
+def cartpole_window_gradient(weights, state, n: int) -> dict:
+    """The CartPole window loss and its gradients (weights, start state) from Zygote."""
+    return _gradient_result(_call("Train.cartpole_window_gradient", _layers(weights), _float64(state), int(n)))
+
+
+def pendulum_window_gradient(weights, states, n: int, *, variant="gymnasium", loss="cost") -> dict:
+    """The Pendulum window loss over start states (B, 2) and its gradients from Zygote."""
+    return _gradient_result(_call("Train.pendulum_window_gradient", _layers(weights), _float64(states), int(n), variant=variant, loss=loss))

@@ -1,0 +1,457 @@
+"""The cross-check: the same values, gradients and learning curves from Julia and from PyTorch.
+
+Every input (states, actions, weights, data) is drawn here, in Python, from seeded NumPy streams and
+handed to both stacks, so nothing depends on the two languages' random streams. Each case yields
+named float64 arrays from each side; they are compared under the tolerances below.
+
+Modes:
+- live: both sides now (needs Julia);
+- record DIR: one side's outputs, with their inputs and the versions, to DIR/<case>.json (the Julia
+  side normally; `record_from="torch"` records PyTorch itself, to test the machinery);
+- against DIR: PyTorch now, on the recorded inputs, against the recorded outputs (no Julia needed).
+
+Tolerances, in the max-norm relative error ‖a − b‖∞ / ‖b‖∞ of each quantity:
+- 1e-9 for CartPole and Pendulum values and gradients. Both stacks evaluate the same formulas in the
+  same order in float64 (rounding 1.1e-16 a step); a window or episode of up to a few hundred
+  steps, with the pendulum's sensitivity, stays many orders of magnitude under 1e-9, while a wrong
+  constant, sign or clip order shows at 1e-4 or more.
+- 1e-8 for the trebuchet: about 350 Euler steps, three bisections to the last ulp and event
+  brackets decided by signs, each a little more exposed to rounding than one env step.
+- 1e-6 for each of the first 200 per-update training losses: Adam divides by √v, which magnifies
+  last-bit differences early on; past that, chaotic divergence of the two runs is expected, and the
+  report shows the update where the curves part instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+VALUE_TOLERANCE = 1e-9
+TREBUCHET_TOLERANCE = 1e-8
+LOSS_TOLERANCE = 1e-6
+CURVE_UPDATES = 200  # per-update losses compared under LOSS_TOLERANCE
+EXIT_MISMATCH = 1
+EXIT_NO_JULIA = 3
+
+
+@dataclass
+class Case:
+    name: str
+    env: str  # trebuchet | cartpole | pendulum
+    make_inputs: Callable  # (rng, updates) -> dict of JSON-able inputs
+    torch_side: Callable  # inputs -> dict of arrays
+    julia_side: Callable  # (inputs, bridge) -> dict of arrays
+    tolerance: float = VALUE_TOLERANCE
+    curves: tuple = field(default_factory=tuple)  # output keys that are per-update losses
+
+
+# ----------------------------------------------------------------------------------------------
+# Inputs
+# ----------------------------------------------------------------------------------------------
+def _glorot(factory_name, seed):
+    from dprl.train import policies
+
+    return [(w.tolist(), b.tolist()) for w, b in policies.glorot_weights(getattr(policies, factory_name), seed)]
+
+
+def _layers(weights):
+    return [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in weights]
+
+
+def _flatten_gradients(loss, weights, state):
+    out = {"loss": np.array([loss])}
+    for i, (w, b) in enumerate(weights, start=1):
+        out[f"layer{i}_weight"], out[f"layer{i}_bias"] = np.asarray(w), np.asarray(b)
+    out["start_state"] = np.asarray(state)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Trebuchet
+# ----------------------------------------------------------------------------------------------
+def trebuchet_inputs(rng, updates):
+    return {"points": np.column_stack([rng.uniform(-10, 10, 8), rng.uniform(15, 75, 8), rng.uniform(50, 400, 8)]).tolist()}
+
+
+def trebuchet_torch(inputs):
+    import torch
+
+    from dprl.envs import trebuchet
+
+    points = torch.tensor(inputs["points"], dtype=torch.float64)
+    leaves = [points[:, i].clone().requires_grad_(True) for i in range(3)]
+    distance = trebuchet.shoot(*leaves)
+    gradient = torch.stack(torch.autograd.grad(distance.sum(), leaves), dim=1)
+    return {"distance": distance.detach().numpy(), "gradient": gradient.numpy()}
+
+
+def trebuchet_julia(inputs, jl):
+    pairs = [jl.shoot_gradient(*p) for p in inputs["points"]]
+    return {"distance": np.array([d for d, _ in pairs]), "gradient": np.stack([g for _, g in pairs])}
+
+
+# ----------------------------------------------------------------------------------------------
+# CartPole
+# ----------------------------------------------------------------------------------------------
+def cartpole_step_inputs(rng, updates):
+    return {"states": (rng.uniform(-1, 1, (16, 4)) * [1.0, 1.0, 0.15, 1.0]).tolist(), "actions": rng.choice([-1.0, 1.0, 0.5, -0.3], 16).tolist(),
+            "episode_start": rng.uniform(-0.05, 0.05, 4).tolist(), "episode_actions": rng.choice([-1.0, 1.0], 200).tolist()}
+
+
+def cartpole_step_torch(inputs):
+    import torch
+
+    from dprl.envs import cartpole
+
+    params = cartpole.CartPoleParams()
+    nxt, _, done = cartpole.step(params, torch.tensor(inputs["states"]), torch.tensor(inputs["actions"], dtype=torch.float64))
+    s, trajectory = torch.tensor(inputs["episode_start"], dtype=torch.float64), []
+    for a in inputs["episode_actions"]:
+        s, _, d = cartpole.step(params, s, torch.tensor(a, dtype=torch.float64))
+        trajectory.append(s.numpy())
+        if bool(d):
+            break
+    return {"next_states": nxt.numpy(), "done": done.numpy().astype(np.float64), "episode": np.array(trajectory)}
+
+
+def cartpole_step_julia(inputs, jl):
+    steps = [jl.cartpole_step(s, a) for s, a in zip(inputs["states"], inputs["actions"])]
+    s, trajectory = inputs["episode_start"], []
+    for a in inputs["episode_actions"]:
+        s, _, d = jl.cartpole_step(s, a)
+        trajectory.append(s)
+        if d:
+            break
+    return {"next_states": np.stack([x for x, _, _ in steps]), "done": np.array([float(d) for _, _, d in steps]), "episode": np.array(trajectory)}
+
+
+def cartpole_window_inputs(rng, updates):
+    return {"weights": _glorot("cartpole_policy", 11), "state": rng.uniform(-0.05, 0.05, 4).tolist(), "n": 8}
+
+
+def cartpole_window_torch(inputs):
+    import torch
+
+    from dprl.envs import cartpole
+    from dprl.train import cartpole as trainer
+    from dprl.train import policies
+
+    model = policies.load_weights(policies.cartpole_policy(), _layers(inputs["weights"]))
+    state = torch.tensor(inputs["state"], dtype=torch.float64, requires_grad=True)
+    loss, *_ = trainer.cartpole_window(model, state, inputs["n"], cartpole.CartPoleParams())
+    grads = torch.autograd.grad(loss, [*model.parameters(), state])
+    pairs = [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)]
+    return _flatten_gradients(loss.item(), pairs, grads[-1].numpy())
+
+
+def cartpole_window_julia(inputs, jl):
+    r = jl.cartpole_window_gradient(_layers(inputs["weights"]), inputs["state"], inputs["n"])
+    return _flatten_gradients(r["loss"], r["weights"], r["state"])
+
+
+def cartpole_training_inputs(rng, updates):
+    episodes = max(2, min(50, updates // 4))  # early episodes fall within a few windows
+    return {"weights": _glorot("cartpole_policy", 12), "starts": rng.uniform(-0.05, 0.05, (episodes, 4)).tolist(),
+            "evaluation": rng.uniform(-0.05, 0.05, (10, 4)).tolist(), "max_steps": 200}
+
+
+def cartpole_training_torch(inputs):
+    from dprl.train.cartpole import train_cartpole
+
+    r = train_cartpole(_layers(inputs["weights"]), inputs["starts"], inputs["evaluation"], max_steps=inputs["max_steps"], solved_score=1e9, progress=False)
+    return {"losses": np.array(r.losses), "scores": np.array(r.scores)}
+
+
+def cartpole_training_julia(inputs, jl):
+    r = jl.train_cartpole(_layers(inputs["weights"]), inputs["starts"], inputs["evaluation"], max_steps=inputs["max_steps"], solved_score=1e9)
+    return {"losses": r["losses"], "scores": r["scores"]}
+
+
+# ----------------------------------------------------------------------------------------------
+# Pendulum
+# ----------------------------------------------------------------------------------------------
+def pendulum_step_inputs(rng, updates):
+    return {"states": np.column_stack([rng.uniform(-np.pi, np.pi, 16), rng.uniform(-8, 8, 16)]).tolist(), "actions": rng.uniform(-3, 3, 16).tolist(),
+            "episode_start": [rng.uniform(-np.pi, np.pi), rng.uniform(-1, 1)], "episode_actions": rng.uniform(-3, 3, 200).tolist()}
+
+
+def _pendulum_steps_torch(inputs, variant):
+    import torch
+
+    from dprl.envs import pendulum
+
+    params = pendulum.PendulumParams(variant=variant)
+    nxt, reward, _ = pendulum.step(params, torch.tensor(inputs["states"]), torch.tensor(inputs["actions"], dtype=torch.float64))
+    s, trajectory, rewards = torch.tensor(inputs["episode_start"], dtype=torch.float64), [], []
+    for a in inputs["episode_actions"]:
+        s, r, _ = pendulum.step(params, s, torch.tensor(a, dtype=torch.float64))
+        trajectory.append(s.numpy())
+        rewards.append(r.item())
+    return {f"{variant}_next_states": nxt.numpy(), f"{variant}_rewards": reward.numpy(),
+            f"{variant}_episode": np.array(trajectory), f"{variant}_episode_rewards": np.array(rewards)}
+
+
+def _pendulum_steps_julia(inputs, jl, variant):
+    steps = [jl.pendulum_step(s, a, variant=variant) for s, a in zip(inputs["states"], inputs["actions"])]
+    s, trajectory, rewards = inputs["episode_start"], [], []
+    for a in inputs["episode_actions"]:
+        s, r, _ = jl.pendulum_step(s, a, variant=variant)
+        trajectory.append(s)
+        rewards.append(r)
+    return {f"{variant}_next_states": np.stack([x for x, _, _ in steps]), f"{variant}_rewards": np.array([r for _, r, _ in steps]),
+            f"{variant}_episode": np.array(trajectory), f"{variant}_episode_rewards": np.array(rewards)}
+
+
+def pendulum_step_torch(inputs):
+    return {**_pendulum_steps_torch(inputs, "gymnasium"), **_pendulum_steps_torch(inputs, "gymjl2019")}
+
+
+def pendulum_step_julia(inputs, jl):
+    return {**_pendulum_steps_julia(inputs, jl, "gymnasium"), **_pendulum_steps_julia(inputs, jl, "gymjl2019")}
+
+
+WINDOW_SETTINGS = (("gymnasium", "cost", 20), ("gymjl2019", "cost2", 4))
+
+
+def pendulum_window_inputs(rng, updates):
+    # Slow starts keep the window away from the ±8 rad/s clip, where finite differences and the
+    # two autodiff systems may legitimately pick different one-sided slopes.
+    return {"weights": _glorot("pendulum_policy", 13), "states": np.column_stack([rng.uniform(-np.pi, np.pi, 4), rng.uniform(-1, 1, 4)]).tolist()}
+
+
+def pendulum_window_torch(inputs):
+    import torch
+
+    from dprl.envs import pendulum
+    from dprl.train import pendulum as trainer
+    from dprl.train import policies
+
+    out = {}
+    for variant, loss_kind, n in WINDOW_SETTINGS:
+        model = policies.load_weights(policies.pendulum_policy(), _layers(inputs["weights"]))
+        states = torch.tensor(inputs["states"], dtype=torch.float64, requires_grad=True)
+        loss, _ = trainer.pendulum_window(model, states, n, pendulum.PendulumParams(variant=variant), loss_kind)
+        grads = torch.autograd.grad(loss, [*model.parameters(), states])
+        pairs = [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)]
+        out.update({f"{variant}_{k}": v for k, v in _flatten_gradients(loss.item(), pairs, grads[-1].numpy()).items()})
+    return out
+
+
+def pendulum_window_julia(inputs, jl):
+    out = {}
+    for variant, loss_kind, n in WINDOW_SETTINGS:
+        r = jl.pendulum_window_gradient(_layers(inputs["weights"]), inputs["states"], n, variant=variant, loss=loss_kind)
+        out.update({f"{variant}_{k}": v for k, v in _flatten_gradients(r["loss"], r["weights"], r["state"]).items()})
+    return out
+
+
+def pendulum_training_inputs(rng, updates):
+    rounds = max(1, -(-updates // 50))
+    def starts(*shape):
+        return np.stack([rng.uniform(-np.pi, np.pi, shape), rng.uniform(-1, 1, shape)], -1)
+    return {"weights": _glorot("pendulum_policy", 14), "blog_starts": starts(rounds).tolist(), "gym_starts": starts(rounds, 4).tolist(),
+            "evaluation": starts(10).tolist()}
+
+
+def pendulum_training_torch(inputs):
+    from dprl.train.pendulum import train_pendulum
+
+    blog = train_pendulum(_layers(inputs["weights"]), inputs["blog_starts"], inputs["evaluation"], variant="gymjl2019", progress=False)
+    gym = train_pendulum(_layers(inputs["weights"]), inputs["gym_starts"], inputs["evaluation"], variant="gymnasium", progress=False)
+    return {"gymjl2019_losses": np.array(blog.losses), "gymjl2019_scores": np.array(blog.scores),
+            "gymnasium_losses": np.array(gym.losses), "gymnasium_scores": np.array(gym.scores)}
+
+
+def pendulum_training_julia(inputs, jl):
+    blog = jl.train_pendulum(_layers(inputs["weights"]), inputs["blog_starts"], inputs["evaluation"], variant="gymjl2019")
+    gym = jl.train_pendulum(_layers(inputs["weights"]), inputs["gym_starts"], inputs["evaluation"], variant="gymnasium")
+    return {"gymjl2019_losses": blog["losses"], "gymjl2019_scores": blog["scores"], "gymnasium_losses": gym["losses"], "gymnasium_scores": gym["scores"]}
+
+
+def aimer_training_inputs(rng, updates):
+    n = 4 * max(1, min(updates, 50))
+    return {"weights": _glorot("aimer_policy", 15), "winds": (5 * rng.standard_normal(n)).tolist(), "targets": rng.uniform(20, 100, n).tolist(),
+            "learning_rate": 0.01, "batch_size": 4}
+
+
+def aimer_training_torch(inputs):
+    from dprl.train.trebuchet import train_aimer
+
+    r = train_aimer(_layers(inputs["weights"]), inputs["winds"], inputs["targets"], learning_rate=inputs["learning_rate"],
+                    batch_size=inputs["batch_size"], progress=False)
+    return {"losses": np.array(r.losses)}
+
+
+def aimer_training_julia(inputs, jl):
+    r = jl.train_aimer(_layers(inputs["weights"]), inputs["winds"], inputs["targets"], learning_rate=inputs["learning_rate"], batch_size=inputs["batch_size"])
+    return {"losses": r["losses"]}
+
+
+CASES = [
+    Case("trebuchet_throws", "trebuchet", trebuchet_inputs, trebuchet_torch, trebuchet_julia, TREBUCHET_TOLERANCE),
+    Case("aimer_training", "trebuchet", aimer_training_inputs, aimer_training_torch, aimer_training_julia, TREBUCHET_TOLERANCE, ("losses",)),
+    Case("cartpole_steps", "cartpole", cartpole_step_inputs, cartpole_step_torch, cartpole_step_julia),
+    Case("cartpole_window_gradient", "cartpole", cartpole_window_inputs, cartpole_window_torch, cartpole_window_julia),
+    Case("cartpole_training", "cartpole", cartpole_training_inputs, cartpole_training_torch, cartpole_training_julia, VALUE_TOLERANCE, ("losses",)),
+    Case("pendulum_steps", "pendulum", pendulum_step_inputs, pendulum_step_torch, pendulum_step_julia),
+    Case("pendulum_window_gradient", "pendulum", pendulum_window_inputs, pendulum_window_torch, pendulum_window_julia),
+    Case("pendulum_training", "pendulum", pendulum_training_inputs, pendulum_training_torch, pendulum_training_julia, VALUE_TOLERANCE,
+         ("gymjl2019_losses", "gymnasium_losses")),
+]
+ENVS = ("trebuchet", "cartpole", "pendulum")
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparing
+# ----------------------------------------------------------------------------------------------
+def max_relative(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
+    """(max |a − b|, ‖a − b‖∞ / ‖b‖∞), infinite where the shapes differ."""
+    ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    if ours.shape != theirs.shape:
+        return float("inf"), float("inf")
+    if ours.size == 0:
+        return 0.0, 0.0
+    diff = float(np.max(np.abs(ours - theirs)))
+    scale = float(np.max(np.abs(theirs)))
+    return diff, diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
+
+
+def compare(case: Case, ours: dict, theirs: dict) -> list[dict]:
+    rows = []
+    for key in sorted(set(ours) | set(theirs)):
+        if key not in ours or key not in theirs:
+            rows.append({"case": case.name, "quantity": key, "max_abs": float("inf"), "max_rel": float("inf"),
+                         "tolerance": case.tolerance, "verdict": "FAIL (missing on one side)"})
+            continue
+        a, b = np.asarray(ours[key], dtype=np.float64), np.asarray(theirs[key], dtype=np.float64)
+        if key in case.curves:
+            n = min(len(a), len(b), CURVE_UPDATES)
+            per_update = np.abs(a[:n] - b[:n]) / np.maximum(np.abs(b[:n]), 1e-300)
+            worst = float(per_update.max()) if n else 0.0
+            parted = np.nonzero(np.abs(a[: min(len(a), len(b))] - b[: min(len(a), len(b))]) / np.maximum(np.abs(b[: min(len(a), len(b))]), 1e-300) > LOSS_TOLERANCE)[0]
+            ok = worst <= LOSS_TOLERANCE and (len(a) == len(b) or n == CURVE_UPDATES)
+            rows.append({"case": case.name, "quantity": f"{key} (first {n} updates)", "max_abs": float(np.abs(a[:n] - b[:n]).max()) if n else 0.0,
+                         "max_rel": worst, "tolerance": LOSS_TOLERANCE, "verdict": "pass" if ok else "FAIL",
+                         "curves_part_at_update": int(parted[0]) + 1 if len(parted) else None})
+            continue
+        diff, rel = max_relative(a, b)
+        rows.append({"case": case.name, "quantity": key, "max_abs": diff, "max_rel": rel, "tolerance": case.tolerance,
+                     "verdict": "pass" if rel <= case.tolerance else "FAIL"})
+    return rows
+
+
+def _to_json(outputs: dict) -> dict:
+    return {k: np.asarray(v, dtype=np.float64).tolist() for k, v in outputs.items()}
+
+
+def versions(side: str, jl=None) -> dict:
+    import torch
+
+    from dprl import __version__
+
+    info = {"side": side, "python": platform.python_version(), "torch": torch.__version__, "dprl": __version__}
+    if side == "julia" and jl is not None:
+        module = jl.start()
+        info.update({str(k): str(v) for k, v in module.seval("DPRL.versions()").items()})
+    return info
+
+
+def selected(envs) -> list[Case]:
+    unknown = sorted(set(envs) - set(ENVS))
+    if unknown:
+        raise ValueError(f"--env takes {', '.join(ENVS)}; got {', '.join(unknown)}")
+    return [c for c in CASES if c.env in envs]
+
+
+def record(directory, envs=ENVS, updates=50, seed=0, record_from="julia", jl=None) -> list[Path]:
+    """Write each case's inputs and one side's outputs (with versions) to DIRECTORY/<case>.json."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, case in enumerate(selected(envs)):
+        inputs = case.make_inputs(np.random.default_rng([seed, index]), updates)
+        outputs = case.julia_side(inputs, jl) if record_from == "julia" else case.torch_side(inputs)
+        path = directory / f"{case.name}.json"
+        path.write_text(json.dumps({"case": case.name, "env": case.env, "inputs": inputs, "outputs": _to_json(outputs),
+                                    "versions": versions(record_from, jl)}, indent=1))
+        written.append(path)
+    return written
+
+
+def against(directory, envs=ENVS) -> list[dict]:
+    """PyTorch now, on each recording's inputs, against its outputs."""
+    directory = Path(directory)
+    rows, found = [], 0
+    for case in selected(envs):
+        path = directory / f"{case.name}.json"
+        if not path.exists():
+            continue
+        try:
+            recording = json.loads(path.read_text())
+            inputs, theirs = recording["inputs"], recording["outputs"]
+        except (ValueError, KeyError) as error:
+            raise ValueError(f"{path} is not a readable cross-check recording: {error}") from None
+        found += 1
+        rows += compare(case, case.torch_side(inputs), theirs)
+    if not found:
+        raise ValueError(f"{directory} holds no cross-check recordings (expected files like {CASES[0].name}.json)")
+    return rows
+
+
+def live(envs=ENVS, updates=50, seed=0, jl=None, progress=True) -> tuple[list[dict], dict]:
+    """Both sides now; returns the comparison rows and the learning curves for the figures."""
+    from tqdm import tqdm
+
+    rows, curves = [], {}
+    for index, case in enumerate(tqdm(selected(envs), desc="crosscheck", unit="case", disable=not progress)):
+        inputs = case.make_inputs(np.random.default_rng([seed, index]), updates)
+        ours, theirs = case.torch_side(inputs), case.julia_side(inputs, jl)
+        rows += compare(case, ours, theirs)
+        for key in case.curves:
+            curves[f"{case.name}/{key}"] = (np.asarray(ours[key]), np.asarray(theirs[key]))
+    return rows, curves
+
+
+def print_table(rows) -> None:
+    print(f"{'case':<26} {'quantity':<34} {'max abs':>10} {'max rel':>10} {'tolerance':>9}  verdict")
+    print("-" * 102)
+    for r in rows:
+        print(f"{r['case']:<26} {r['quantity']:<34} {r['max_abs']:>10.2e} {r['max_rel']:>10.2e} {r['tolerance']:>9.0e}  {r['verdict']}"
+              + (f" (curves part at update {r['curves_part_at_update']})" if r.get("curves_part_at_update") else ""))
+
+
+def curve_figure(curves: dict, path) -> Path | None:
+    """Both stacks' loss curves overlaid, and their relative difference on a log scale."""
+    if not curves:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(curves), figsize=(4.2 * len(curves), 6), squeeze=False)
+    for column, (name, (ours, theirs)) in enumerate(curves.items()):
+        n = min(len(ours), len(theirs))
+        axes[0, column].plot(theirs, label="Julia", lw=2, alpha=0.6)
+        axes[0, column].plot(ours, "--", label="PyTorch", lw=1)
+        axes[0, column].set_title(name, fontsize=9)
+        axes[0, column].set_yscale("log")
+        axes[0, column].legend(fontsize=8)
+        relative = np.abs(ours[:n] - theirs[:n]) / np.maximum(np.abs(theirs[:n]), 1e-300)
+        axes[1, column].semilogy(np.maximum(relative, 1e-18))
+        axes[1, column].axhline(LOSS_TOLERANCE, color="red", ls="--", lw=1)
+        axes[1, column].set_xlabel("update")
+    axes[0, 0].set_ylabel("loss")
+    axes[1, 0].set_ylabel("relative difference")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

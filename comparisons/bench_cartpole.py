@@ -59,7 +59,8 @@ def main():
         print(f"goal: median ≤ {GOAL_MEDIAN_EPISODES} episodes to 475 on CartPole-v1: {'met' if met else 'not met'}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"command": "python comparisons/bench_cartpole.py", "summary": summary, "runs": runs}, indent=1, default=str))
+    goal_met = summary["v1"]["median_episodes"] <= GOAL_MEDIAN_EPISODES if "v1" in summary else None
+    out.write_text(json.dumps({"command": "python comparisons/bench_cartpole.py", "goal_met": goal_met, "summary": summary, "runs": runs}, indent=1, default=str))
     print(f"wrote {out}")
 
 

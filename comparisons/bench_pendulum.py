@@ -54,7 +54,8 @@ def main():
         print(f"goal ≥ {GOAL:g} on Pendulum-v1 within {args.rounds} rounds, every seed: {'met' if met else 'not met'}; stretch {STRETCH:g}: {'met' if stretch else 'not met'}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"command": "python comparisons/bench_pendulum.py", "summary": summary, "runs": runs}, indent=1))
+    goal_met = all(b >= GOAL for b in summary["gymnasium"]["best_per_seed"]) if "gymnasium" in summary else None
+    out.write_text(json.dumps({"command": "python comparisons/bench_pendulum.py", "goal_met": goal_met, "summary": summary, "runs": runs}, indent=1))
     print(f"wrote {out}")
 
 

@@ -132,12 +132,16 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
     start = time.perf_counter()
     _, _, descent_miss = aimer.aim_by_gradient_descent(winds[:targets_n], targets[:targets_n])
     descent = (time.perf_counter() - start) / targets_n
-    w, t = torch.as_tensor(winds), torch.as_tensor(targets)
+    w, t = torch.as_tensor(winds[:targets_n]), torch.as_tensor(targets[:targets_n])
     with torch.no_grad():
         start = time.perf_counter()
         for _ in range(200):
+            aimer.aim(model, w, t, True)
+        network = (time.perf_counter() - start) / 200 / targets_n  # per target, in the same batch as the descent
+        start = time.perf_counter()
+        for _ in range(200):
             aimer.aim(model, w[:1], t[:1], True)
-        network = (time.perf_counter() - start) / 200
+        network_alone = (time.perf_counter() - start) / 200
     rows = [
         {"claim": "After about five minutes' training on one core the aimer hits its targets; in a strong wind it was off by 16 cm (0.3 %)",
          "published": "16 cm, 0.3 % (one shot)",
@@ -149,12 +153,12 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
          "command": command, "holds": "yes" if metrics["mean_rel_miss_pct"] <= 0.3 and metrics["p95_rel_miss_pct"] <= 1 else "no"},
         {"claim": "Aiming by gradient descent takes about 100 ms per target; the network about 5 µs (20,000× faster)",
          "published": "100 ms vs 5 µs",
-         "measured": f"{descent * 1e3:.1f} ms per target (100 Adam steps, {targets_n} targets in one batch; median miss {np.median(100 * descent_miss / targets[:targets_n]):.2f} %) vs {network * 1e6:.0f} µs per network call: {descent / network:,.0f}×",
+         "measured": f"per target, {targets_n} in one batch: {descent * 1e3:.1f} ms by gradient descent (100 Adam steps; median miss {np.median(100 * descent_miss / targets[:targets_n]):.2f} %) vs {network * 1e6:.2f} µs by the network, {descent / network:,.0f}× faster; one network call alone takes {network_alone * 1e6:.0f} µs in eager PyTorch",
          "command": "python comparisons/bench_aimer.py", "holds": "yes" if descent / network >= 1000 else "no"},
     ]
     return _write(results, "trebuchet_aimer", {"command": command, "metrics": metrics, "seconds": result.wall_time[-1],
                                               "showcase_index": showcase, "gradient_descent_s_per_target": descent,
-                                              "network_s_per_call": network, "rows": rows})
+                                              "network_s_per_target": network, "network_s_alone": network_alone, "rows": rows})
 
 
 def cartpole(results: Path, quick: bool) -> Path:
@@ -204,7 +208,7 @@ def pendulum(results: Path, quick: bool) -> Path:
         {"claim": "Pendulum: BPTT beats the RL leaderboard (−123.11) after a single episode of training",
          "published": "one episode",
          "measured": f"after 1 episode: {', '.join(f'{s:.1f}' for s in first)} (mean of {evaluation} 200-step episodes, per seed) in the 2019 environment, whose torque is unclamped (its optimum ≈ −22 to −24): not comparable with the leaderboard",
-         "command": command, "holds": "yes, in its own environment" if max(first) >= -123.11 else "no"},
+         "command": command, "holds": f"in {sum(f >= -123.11 for f in first)} of {len(first)} seeds, in its own environment"},
         {"claim": "Issue goal: Pendulum-v1 (torque clipped to ±2 N·m) mean return ≥ −150 within 10 training episodes",
          "published": "—",
          "measured": f"best after 10 rounds of 64 episodes ({v1[0].env_steps[-1]:,} steps): {', '.join(f'{s:.1f}' for s in best_v1)} per seed; single episodes with 4-step windows stall near −1,430",

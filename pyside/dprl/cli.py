@@ -221,6 +221,30 @@ def cmd_crosscheck(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------------------
+# dprl baseline
+# ----------------------------------------------------------------------------------------------
+def cmd_baseline(args) -> int:
+    from dprl import plots
+    from dprl.rl.baselines import THRESHOLDS, train_baseline
+
+    out = Path(args.out)
+    results = []
+    for seed in range(args.seeds):
+        name = f"{args.algo}_{args.env}_seed{seed}"
+        result = train_baseline(args.algo, args.env, seed=seed, steps=args.steps or None, evaluation_episodes=args.evaluation_episodes,
+                                on_evaluation=lambda r, name=name: r.save(out / f"{name}.json"))
+        result.save(out / f"{name}.json")
+        results.append(result)
+        if not result.finished:
+            break
+    figure = plots.learning_curves({f"{args.algo.upper()} ({args.env})": results}, out / f"{args.algo}_{args.env}.png", x="env_steps",
+                                   threshold=THRESHOLDS[args.env], title=f"{args.algo.upper()} on {args.env}, RL Zoo settings")
+    best = [max(r.scores) for r in results if r.scores]
+    print(f"{len(results)} seed(s); best evaluation per seed {[round(b, 1) for b in best]}; wrote {out} and {figure}")
+    return 0 if all(r.finished for r in results) else 130
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dprl",
@@ -283,6 +307,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="runs", help="output folder (default: runs)")
     train.set_defaults(run=cmd_train, needs_julia=lambda a: False)
 
+    baseline = commands.add_parser(
+        "baseline",
+        help="train a Stable-Baselines3 agent with the RL Baselines3 Zoo's settings (needs the rl extra)",
+        description=(
+            "Train ALGO on ENV (dqn or ppo on cartpole = dprl/CartPole-v1; sac, td3 or ppo on pendulum = dprl/Pendulum-v1) "
+            "with the RL Baselines3 Zoo's hyperparameters, evaluating the deterministic policy on seeded episodes at fixed "
+            "step intervals. Writes one result JSON per seed (the DP trainers' schema; rewritten at every evaluation) and a "
+            "learning-curve PNG. Needs: pip install -e \".[rl]\"."
+        ),
+    )
+    baseline.add_argument("algo", choices=["dqn", "ppo", "sac", "td3"])
+    baseline.add_argument("env", choices=["cartpole", "pendulum"])
+    baseline.add_argument("--steps", type=int, default=0, help="environment steps (default: the zoo's budget, e.g. 50,000 for DQN, 20,000 for SAC)")
+    baseline.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1 (default 1)")
+    baseline.add_argument("--evaluation-episodes", type=int, default=100, help="seeded evaluation episodes at each evaluation (default 100, as the DP trainers)")
+    baseline.add_argument("--out", default="runs", help="output folder (default: runs)")
+    baseline.set_defaults(run=cmd_baseline, needs_julia=lambda a: False)
+
     check = commands.add_parser(
         "crosscheck",
         help="compare Julia and PyTorch: values, gradients and learning curves from the same inputs",
@@ -319,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: include the Julia rows when Julia can start, else mark them 'not run: no Julia' (default); off: skip them",
     )
     reproduce.add_argument("--only", nargs="+", metavar="NAME",
-                           help="run only these reproductions (trebuchet_gradient, julia_trebuchet_gradient, trebuchet_aimer, cartpole, pendulum); the report keeps the other rows from their result files")
+                           help="run only these reproductions (trebuchet_gradient, julia_trebuchet_gradient, trebuchet_aimer, cartpole, pendulum, dp_vs_rl); the report keeps the other rows from their result files")
     reproduce.set_defaults(run=cmd_reproduce, needs_julia=lambda a: a.julia == "auto")
     return parser
 
@@ -353,7 +395,7 @@ def main(argv=None) -> int:
     except CommandError as error:
         print(f"dprl {args.command}: {error}", file=sys.stderr)
         return error.code
-    except ValueError as error:
+    except (ValueError, RuntimeError) as error:
         print(f"dprl {args.command}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

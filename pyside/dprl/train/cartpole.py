@@ -162,7 +162,7 @@ def train_seeded(seed: int, episodes: int, *, version: str = "v1", evaluation_ep
         policies.glorot_weights(policies.cartpole_policy, seed),
         np.random.default_rng(seed).uniform(-0.05, 0.05, (episodes, 4)),
         np.random.default_rng([seed, 1]).uniform(-0.05, 0.05, (evaluation_episodes, 4)),
-        max_steps=max_steps, solved_score=solved, **kwargs,
+        max_steps=max_steps, **{"solved_score": solved, **kwargs},
     )
     result.config.update(seed=seed, version=version)
     return result

@@ -1,0 +1,129 @@
+"""Stable-Baselines3 agents with the RL Baselines3 Zoo's hyperparameters, on dprl's environments.
+
+Hyperparameters are copied from DLR-RM/rl-baselines3-zoo, `hyperparams/<algo>.yml`:
+dqn.yml at commit ce95481 (CartPole-v1), ppo.yml and sac.yml at commit 00128b5 (CartPole-v1,
+Pendulum-v1), td3.yml at commit a02f4fb (its Pendulum entry). Runs are evaluated on seeded episodes of
+the same environment at fixed step intervals with the deterministic policy, and saved in the DP
+trainers' result schema, so one plotting function draws both.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from dprl.train.result import TrainingResult
+
+ZOO = {
+    ("dqn", "cartpole"): dict(
+        steps=50_000, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000, gamma=0.99,
+        target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04,
+        policy_kwargs=dict(net_arch=[256, 256]),
+    ),
+    ("ppo", "cartpole"): dict(
+        steps=100_000, n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+        learning_rate="lin_0.001", clip_range="lin_0.2",
+    ),
+    ("sac", "pendulum"): dict(steps=20_000, learning_rate=1e-3),
+    ("td3", "pendulum"): dict(
+        steps=20_000, gamma=0.98, buffer_size=200_000, learning_starts=10_000, noise_std=0.1, gradient_steps=-1,
+        train_freq=(1, "episode"), learning_rate=1e-3, policy_kwargs=dict(net_arch=[400, 300]),
+    ),
+    ("ppo", "pendulum"): dict(
+        steps=100_000, n_envs=4, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10, ent_coef=0.0, learning_rate=1e-3,
+        clip_range=0.2, use_sde=True, sde_sample_freq=4,
+    ),
+}
+ENV_IDS = {"cartpole": "dprl/CartPole-v1", "pendulum": "dprl/Pendulum-v1"}
+THRESHOLDS = {"cartpole": 475.0, "pendulum": -150.0}
+
+
+def _linear(value: str):
+    start = float(value.split("_", 1)[1])
+    return lambda progress: progress * start  # SB3 passes the remaining progress, 1 → 0
+
+
+def evaluate(model, env_name: str, seed: int, episodes: int) -> float:
+    """Mean return of the deterministic policy over `episodes` seeded episodes, all in one batch."""
+    import gymnasium as gym
+
+    import dprl.envs  # noqa: F401  (registers the ids)
+
+    env = gym.make_vec(ENV_IDS[env_name], num_envs=episodes, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=seed)
+    totals = np.zeros(episodes)
+    alive = np.ones(episodes, dtype=bool)
+    while alive.any():
+        action, _ = model.predict(obs, deterministic=True)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        totals += np.where(alive, reward, 0.0)
+        alive &= ~(terminated | truncated)
+    return float(totals.mean())
+
+
+def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None = None, evaluate_every: int | None = None,
+                   evaluation_episodes: int = 100, progress: bool = True, on_evaluation=None) -> TrainingResult:
+    """Train one SB3 agent with the zoo's settings; evaluate every `evaluate_every` env steps."""
+    try:
+        import stable_baselines3 as sb3
+        from stable_baselines3.common.callbacks import BaseCallback
+        from stable_baselines3.common.env_util import make_vec_env
+        from stable_baselines3.common.noise import NormalActionNoise
+    except ImportError:
+        raise RuntimeError("the RL baselines need Stable-Baselines3: pip install -e \".[rl]\"") from None
+    import dprl.envs  # noqa: F401  (registers the ids)
+
+    if (algo, env_name) not in ZOO:
+        raise ValueError(f"ALGO ENV must be one of {', '.join(f'{a} {e}' for a, e in ZOO)}; got {algo} {env_name}")
+    settings = dict(ZOO[(algo, env_name)])
+    steps = int(steps or settings.pop("steps"))
+    settings.pop("steps", None)
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1; got {steps}")
+    evaluate_every = int(evaluate_every or max(steps // 20, 1))
+    n_envs = settings.pop("n_envs", 1)
+    for key in ("learning_rate", "clip_range"):
+        if isinstance(settings.get(key), str):
+            settings[key] = _linear(settings[key])
+    noise_std = settings.pop("noise_std", None)
+    env = make_vec_env(ENV_IDS[env_name], n_envs=n_envs, seed=seed)
+    if noise_std is not None:
+        settings["action_noise"] = NormalActionNoise(np.zeros(1), noise_std * np.ones(1))
+    model = getattr(sb3, algo.upper())("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **settings)
+    result = TrainingResult(trainer=algo, config={"env": ENV_IDS[env_name], "steps": steps, "seed": seed, "evaluate_every": evaluate_every,
+                                                  "evaluation_episodes": evaluation_episodes, "zoo": {k: str(v) for k, v in ZOO[(algo, env_name)].items()}})
+    start = time.perf_counter()
+
+    class Evaluate(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.next_at, self.episodes = evaluate_every, 0
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=steps, desc=f"{algo} {env_name}", unit="step", disable=not progress)
+
+        def _on_step(self):
+            self.episodes += int(np.sum(self.locals.get("dones", [])))
+            self.bar.update(self.training_env.num_envs)
+            if self.num_timesteps >= self.next_at:
+                self.next_at += evaluate_every
+                score = evaluate(self.model, env_name, seed=10_000 + seed, episodes=evaluation_episodes)
+                result.scores.append(score)
+                result.env_steps.append(self.num_timesteps)
+                result.episodes.append(self.episodes)
+                result.wall_time.append(time.perf_counter() - start)
+                self.bar.set_postfix(score=f"{score:.1f}")
+                if on_evaluation is not None:
+                    on_evaluation(result)
+            return True
+
+        def _on_training_end(self):
+            self.bar.close()
+
+    try:
+        model.learn(total_timesteps=steps, callback=Evaluate())
+        result.finished = True
+    except KeyboardInterrupt:
+        pass
+    return result

@@ -1,0 +1,35 @@
+"""The Stable-Baselines3 baselines: zoo settings, seeded evaluation, the DP result schema."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("stable_baselines3", reason="the rl extra (Stable-Baselines3) is not installed")
+
+from dprl.rl import baselines  # noqa: E402
+
+
+def test_dqn_run_records_evaluations_in_the_dp_schema(tmp_path):
+    seen = []
+    result = baselines.train_baseline("dqn", "cartpole", steps=2000, evaluate_every=1000, evaluation_episodes=4, progress=False,
+                                      on_evaluation=lambda r: seen.append(len(r.scores)))
+    assert result.finished and result.trainer == "dqn"
+    assert result.env_steps == [1000, 2000] and seen == [1, 2]
+    assert len(result.scores) == len(result.episodes) == len(result.wall_time) == 2
+    assert all(1 <= s <= 500 for s in result.scores)
+    result.save(tmp_path / "dqn.json")
+    assert json.loads((tmp_path / "dqn.json").read_text())["config"]["zoo"]["learning_rate"] == "0.0023"
+
+
+def test_evaluation_is_seeded():
+    a = baselines.train_baseline("sac", "pendulum", steps=300, evaluate_every=300, evaluation_episodes=3, progress=False)
+    b = baselines.train_baseline("sac", "pendulum", steps=300, evaluate_every=300, evaluation_episodes=3, progress=False)
+    assert a.scores == b.scores
+
+
+def test_unknown_pair_is_one_clear_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "dprl.cli", "baseline", "sac", "cartpole", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "ALGO ENV must be one of" in result.stderr and "Traceback" not in result.stderr

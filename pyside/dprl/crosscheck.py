@@ -430,12 +430,9 @@ def curve_figure(curves: dict, path) -> Path | None:
     """Both stacks' loss curves overlaid, and their relative difference on a log scale."""
     if not curves:
         return None
-    import matplotlib
+    from dprl import plots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, len(curves), figsize=(4.2 * len(curves), 6), squeeze=False)
+    fig, axes = plots.pyplot().subplots(2, len(curves), figsize=(4.2 * len(curves), 6), squeeze=False)
     for column, (name, (ours, theirs)) in enumerate(curves.items()):
         n = min(len(ours), len(theirs))
         axes[0, column].plot(theirs, label="Julia", lw=2, alpha=0.6)
@@ -449,9 +446,4 @@ def curve_figure(curves: dict, path) -> Path | None:
         axes[1, column].set_xlabel("update")
     axes[0, 0].set_ylabel("loss")
     axes[1, 0].set_ylabel("relative difference")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return plots.save(fig, path, dpi=110)

@@ -6,6 +6,26 @@ from pathlib import Path
 
 import numpy as np
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only; no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, path, dpi: int = 120) -> Path:
+    """Lay out, write and close a figure, making its folder."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
+
+
 X_LABELS = {"episodes": "training episodes", "env_steps": "environment steps", "wall_time": "wall time (s)"}
 
 
@@ -13,11 +33,7 @@ def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "",
                     ylabel: str = "mean evaluation return") -> Path:
     """One line per group of TrainingResults (its label → list of results over seeds): the mean
     score against `x`, with the min-max band over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     if x not in X_LABELS:
         raise ValueError(f"x must be one of {tuple(X_LABELS)}; got {x!r}")
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -40,26 +56,12 @@ def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "",
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return save(fig, path)
 
 
 def aimer_misses(winds, targets, relative_miss_pct, path, *, title: str = "") -> Path:
     """Relative miss (%) of each evaluation shot, against target and against wind."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, x, label in ((axes[0], targets, "target (m)"), (axes[1], winds, "wind (m/s, + is a tailwind)")):
         points = ax.scatter(x, relative_miss_pct, c=winds if ax is axes[0] else targets, s=8, cmap="viridis")
@@ -69,17 +71,12 @@ def aimer_misses(winds, targets, relative_miss_pct, path, *, title: str = "") ->
         fig.colorbar(points, ax=ax, label="wind (m/s)" if ax is axes[0] else "target (m)")
     axes[0].set_ylabel("relative miss (%)")
     fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def throw_animation(trajectory, path, *, title: str = "", frames: int = 120) -> Path:
     """An animated GIF of one throw: arm, counterweight, sling and projectile."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     arm = np.asarray(trajectory.arm_tip)

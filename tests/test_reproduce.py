@@ -19,7 +19,7 @@ def test_quick_reproduce_writes_report_from_result_files(tmp_path):
         payload = json.loads(path.read_text())
         assert "command" in payload
         rows += [(row, path.name) for row in payload["rows"]]
-    assert len(table) == len(rows) >= 9
+    assert len(table) == len(rows) >= 12
     for figure in ("aimer_misses.png", "aimer_throw.gif", "cartpole_v0.png", "cartpole_v1.png", "pendulum.png"):
         assert (tmp_path / "figures" / figure).stat().st_size > 0
     for row, name in rows:
@@ -34,11 +34,11 @@ def test_missing_julia_is_a_row_not_a_crash(tmp_path):
     env_code = (
         "import os, sys; os.environ['PYTHON_JULIAPKG_EXE'] = os.path.join(sys.argv[1], 'none'); "
         "os.environ['PYTHON_JULIAPKG_OFFLINE'] = 'yes'; "
-        "from dprl.cli import main; sys.exit(main(['reproduce', '--quick', '--out', sys.argv[1], '--only', 'julia_trebuchet_gradient']))"
+        "from dprl.cli import main; sys.exit(main(['reproduce', '--quick', '--out', sys.argv[1], '--only', 'julia_trebuchet_gradient', 'crosscheck']))"
     )
     result = subprocess.run([sys.executable, "-c", env_code, str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert "not run: no Julia" in (tmp_path / "REPORT.md").read_text()
+    assert (tmp_path / "REPORT.md").read_text().count("not run: no Julia") == 2  # the gradient and the cross-check
 
 
 def test_unknown_reproduction_is_one_clear_line(tmp_path):

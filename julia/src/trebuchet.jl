@@ -303,7 +303,7 @@ end
 
 """State and time of a phase's event, differentiable, from where the phase ended."""
 function event(derivative, condition, ended, params)
-    ended.found || return ended.u_last, ended.steps * DT
+    ended.found || return (ended.u_last, ended.steps * DT)
     u0 = ended.u_last
     f0 = derivative(u0, params)
     u1 = u0 .+ DT .* f0

@@ -361,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: include the Julia rows when Julia can start, else mark them 'not run: no Julia' (default); off: skip them",
     )
     reproduce.add_argument("--only", nargs="+", metavar="NAME",
-                           help="run only these reproductions (trebuchet_gradient, julia_trebuchet_gradient, trebuchet_aimer, cartpole, pendulum, dp_vs_rl); the report keeps the other rows from their result files")
+                           help="run only these reproductions (trebuchet_gradient, julia_trebuchet_gradient, crosscheck, trebuchet_aimer, cartpole, pendulum, dp_vs_rl); the report keeps the other rows from their result files")
     reproduce.set_defaults(run=cmd_reproduce, needs_julia=lambda a: a.julia == "auto")
     return parser
 

@@ -255,7 +255,37 @@ def dp_vs_rl(results: Path, quick: bool) -> Path:
     return _write(results, "dp_vs_rl", {"command": command, "summary": summary, "rows": rows})
 
 
-REPRODUCTIONS = [trebuchet_gradient, julia_trebuchet_gradient, trebuchet_aimer, cartpole, pendulum, dp_vs_rl]
+def crosscheck(results: Path, quick: bool) -> Path:
+    """Julia against PyTorch: live when Julia runs, else against recorded Julia outputs if any."""
+    from dprl import crosscheck as check
+    from dprl import julia
+
+    fixtures = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "crosscheck"
+    updates = 20 if quick else 200
+    claim = "Julia and PyTorch give the same values, gradients and learning curves (trebuchet, CartPole, Pendulum)"
+    if julia.is_started():
+        rows, curves = check.live(updates=updates, jl=julia, progress=False)
+        command, source = f"dprl crosscheck --updates {updates}", "live"
+        check.curve_figure(curves, _figures(results) / "crosscheck_curves.png")
+    elif list(fixtures.glob("*.json")):
+        rows, command, source = check.against(fixtures), "dprl crosscheck --against tests/fixtures/crosscheck", "a recording of Julia's outputs"
+    else:
+        reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
+        row = {"claim": claim, "published": "—", "measured": f"not run: no Julia ({reason}) and no recording in tests/fixtures/crosscheck",
+               "command": "dprl crosscheck", "holds": "not run"}
+        return _write(results, "crosscheck", {"command": "dprl crosscheck", "ran": False, "rows": [row]})
+    failed = [r for r in rows if r["verdict"] != "pass"]
+    worst = max(rows, key=lambda r: r["max_rel"] / r["tolerance"])
+    parted = [r for r in rows if r.get("curves_part_at_update")]
+    row = {"claim": claim, "published": "—",
+           "measured": f"{len(rows) - len(failed)} of {len(rows)} quantities within tolerance ({source}); worst {worst['case']}/{worst['quantity']} "
+                       f"at {worst['max_rel']:.1e} (tolerance {worst['tolerance']:.0e})"
+                       + (f"; learning curves part at update {', '.join(str(r['curves_part_at_update']) for r in parted)}" if parted else ""),
+           "command": command, "holds": "yes" if not failed else "no"}
+    return _write(results, "crosscheck", {"command": command, "ran": True, "source": source, "comparison": rows, "rows": [row]})
+
+
+REPRODUCTIONS = [trebuchet_gradient, julia_trebuchet_gradient, crosscheck, trebuchet_aimer, cartpole, pendulum, dp_vs_rl]
 
 
 

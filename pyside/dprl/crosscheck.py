@@ -331,10 +331,11 @@ def compare(case: Case, ours: dict, theirs: dict) -> list[dict]:
             continue
         a, b = np.asarray(ours[key], dtype=np.float64), np.asarray(theirs[key], dtype=np.float64)
         if key in case.curves:
-            n = min(len(a), len(b), CURVE_UPDATES)
-            per_update = np.abs(a[:n] - b[:n]) / np.maximum(np.abs(b[:n]), 1e-300)
-            worst = float(per_update.max()) if n else 0.0
-            parted = np.nonzero(np.abs(a[: min(len(a), len(b))] - b[: min(len(a), len(b))]) / np.maximum(np.abs(b[: min(len(a), len(b))]), 1e-300) > LOSS_TOLERANCE)[0]
+            common = min(len(a), len(b))
+            relative = np.abs(a[:common] - b[:common]) / np.maximum(np.abs(b[:common]), 1e-300)
+            n = min(common, CURVE_UPDATES)
+            worst = float(relative[:n].max()) if n else 0.0
+            parted = np.nonzero(relative > LOSS_TOLERANCE)[0]
             ok = worst <= LOSS_TOLERANCE and (len(a) == len(b) or n == CURVE_UPDATES)
             rows.append({"case": case.name, "quantity": f"{key} (first {n} updates)", "max_abs": float(np.abs(a[:n] - b[:n]).max()) if n else 0.0,
                          "max_rel": worst, "tolerance": LOSS_TOLERANCE, "verdict": "pass" if ok else "FAIL",

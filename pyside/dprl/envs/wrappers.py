@@ -30,6 +30,12 @@ from gymnasium.vector.utils import batch_space
 from dprl.envs import cartpole, pendulum
 
 
+def _checked_render_mode(env, render_mode):
+    if render_mode is not None and render_mode not in env.metadata["render_modes"]:
+        raise ValueError(f"render_mode must be one of {env.metadata['render_modes']} or None; got {render_mode!r}")
+    return render_mode
+
+
 def _canvas(width=400, height=300):
     return np.full((height, width, 3), 255, dtype=np.uint8)
 
@@ -53,9 +59,7 @@ class CartPoleEnv(gym.Env):
         high = np.array([self.params.x_threshold * 2, np.inf, self.params.theta_threshold * 2, np.inf], dtype=np.float32)
         self.action_space = spaces.Discrete(2)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = _checked_render_mode(self, render_mode)
         self.state = None
 
     def reset(self, *, seed=None, options=None):
@@ -99,9 +103,7 @@ class PendulumEnv(gym.Env):
         high = np.array([1.0, 1.0, self.params.max_speed], dtype=np.float32)
         self.action_space = spaces.Box(-self.params.max_torque, self.params.max_torque, shape=(1,), dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None; got {render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = _checked_render_mode(self, render_mode)
         self.state = None
 
     def reset(self, *, seed=None, options=None):

@@ -146,7 +146,7 @@ def train_trebuchet(args, out: Path) -> int:
     def checkpoint(result):
         result.save(out / f"{name}.json")
 
-    options = {"samples": args.samples or None, "time_budget": args.time_budget, "stop_at": stop_at, "on_evaluation": checkpoint}
+    options = {"samples": args.samples or None, "start": args.start, "time_budget": args.time_budget, "stop_at": stop_at, "on_evaluation": checkpoint}
     if args.optimizer == "adam":
         options.update(batch_size=args.batch_size, learning_rate=args.learning_rate, evaluate_every=max(1, 4096 // args.batch_size))
     result = aimer.train_seeded(args.seed, optimizer=args.optimizer, **options)
@@ -226,7 +226,7 @@ def cmd_crosscheck(args) -> int:
 # ----------------------------------------------------------------------------------------------
 def cmd_baseline(args) -> int:
     from dprl import plots
-    from dprl.rl.baselines import THRESHOLDS, train_baseline
+    from dprl.rl.baselines import SCORE_LABELS, THRESHOLDS, best_score, train_baseline
 
     out = Path(args.out)
     results = []
@@ -239,8 +239,9 @@ def cmd_baseline(args) -> int:
         if not result.finished:
             break
     figure = plots.learning_curves({f"{args.algo.upper()} ({args.env})": results}, out / f"{args.algo}_{args.env}.png", x="env_steps",
-                                   threshold=THRESHOLDS[args.env], title=f"{args.algo.upper()} on {args.env}, RL Zoo settings")
-    best = [max(r.scores) for r in results if r.scores]
+                                   threshold=THRESHOLDS[args.env], title=f"{args.algo.upper()} on {args.env}, RL Zoo settings",
+                                   ylabel=SCORE_LABELS[args.env], ylog=args.env == "trebuchet")
+    best = [best_score(args.env, r.scores) for r in results if r.scores]
     print(f"{len(results)} seed(s); best evaluation per seed {[round(b, 1) for b in best]}; wrote {out} and {figure}")
     return 0 if all(r.finished for r in results) else 130
 
@@ -301,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", choices=["lm", "adam"], default="lm",
                        help="trebuchet: lm = Levenberg-Marquardt on 2,048 shots (fast); adam = the 2019 setting, batch 1, 100,000 shots (slow) (default lm)")
     train.add_argument("--samples", type=int, default=0, help="trebuchet: training shots (default 2,048 for lm, 100,000 for adam)")
+    train.add_argument("--start", choices=["heavy", "plain"], default=None,
+                       help="trebuchet: heavy = start near 70° and 3,200 lb, where distance is smooth in the angle; plain = Flux 0.7's "
+                            "initialisation, as the 2019 code (default: heavy for lm, plain for adam)")
     train.add_argument("--batch-size", type=int, default=1, help="trebuchet adam: shots per update (default 1, as the original)")
     train.add_argument("--learning-rate", type=float, default=1e-3, help="trebuchet adam: Adam's learning rate (default 1e-3, as the original)")
     train.add_argument("--time-budget", type=float, default=60.0, help="trebuchet: stop after this many seconds (default 60)")
@@ -312,13 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a Stable-Baselines3 agent with the RL Baselines3 Zoo's settings (needs the rl extra)",
         description=(
             "Train ALGO on ENV (dqn or ppo on cartpole = dprl/CartPole-v1; sac, td3 or ppo on pendulum = dprl/Pendulum-v1) "
-            "with the RL Baselines3 Zoo's hyperparameters, evaluating the deterministic policy on seeded episodes at fixed "
-            "step intervals. Writes one result JSON per seed (the DP trainers' schema; rewritten at every evaluation) and a "
+            "with the RL Baselines3 Zoo's hyperparameters, or sac on trebuchet (dprl/TrebuchetAim-v0, the aimer's task as a "
+            "one-step bandit; settings in dprl/rl/baselines.py), evaluating the deterministic policy on seeded episodes "
+            "(the trebuchet: the aimer's 1,000 evaluation shots) at fixed step intervals. Writes one result JSON per seed (the DP trainers' schema; rewritten at every evaluation) and a "
             "learning-curve PNG. Needs: pip install -e \".[rl]\"."
         ),
     )
     baseline.add_argument("algo", choices=["dqn", "ppo", "sac", "td3"])
-    baseline.add_argument("env", choices=["cartpole", "pendulum"])
+    baseline.add_argument("env", choices=["cartpole", "pendulum", "trebuchet"],
+                          help="cartpole (dprl/CartPole-v1), pendulum (dprl/Pendulum-v1), or trebuchet (dprl/TrebuchetAim-v0, scored by mean relative miss)")
     baseline.add_argument("--steps", type=int, default=0, help="environment steps (default: the zoo's budget, e.g. 50,000 for DQN, 20,000 for SAC)")
     baseline.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1 (default 1)")
     baseline.add_argument("--evaluation-episodes", type=int, default=100, help="seeded evaluation episodes at each evaluation (default 100, as the DP trainers)")

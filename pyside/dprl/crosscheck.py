@@ -76,7 +76,10 @@ def _flatten_gradients(loss, weights, state):
 # Trebuchet
 # ----------------------------------------------------------------------------------------------
 def trebuchet_inputs(rng, updates):
-    return {"points": np.column_stack([rng.uniform(-10, 10, 8), rng.uniform(15, 75, 8), rng.uniform(50, 400, 8)]).tolist()}
+    light = np.column_stack([rng.uniform(-10, 10, 8), rng.uniform(15, 75, 8), rng.uniform(50, 400, 8)])
+    # and the heavy-counterweight regime the Levenberg–Marquardt aimer works in (dprl.train.trebuchet)
+    heavy = np.column_stack([rng.uniform(-10, 10, 4), rng.uniform(40, 85, 4), rng.uniform(1500, 4500, 4)])
+    return {"points": np.vstack([light, heavy]).tolist()}
 
 
 def trebuchet_torch(inputs):

@@ -1,8 +1,12 @@
 """Differentiable programming against today's RL baselines, on the same environments and axes.
 
-For CartPole-v1 and Pendulum-v1: the DP trainers and Stable-Baselines3 agents (RL Baselines3 Zoo
-settings), over seeds; return against environment steps and against wall time; and the steps and
-seconds each needs to reach the thresholds (CartPole 475; Pendulum −150 and −140).
+For CartPole-v1, Pendulum-v1 and the trebuchet aimer: the DP trainers and Stable-Baselines3
+agents (RL Baselines3 Zoo settings), over seeds; score against environment steps and against wall
+time; and the steps and seconds each needs to reach the thresholds (CartPole 475; Pendulum −150
+and −140; trebuchet a mean relative miss of 1 %, where lower is better).
+
+Every run is saved as it finishes (`runs/<env>_<method>_seed<k>.json`) and reused by a later call
+with the same budget, so an interrupted comparison resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -12,52 +16,106 @@ from pathlib import Path
 
 import numpy as np
 
-THRESHOLDS = {"cartpole": (475.0,), "pendulum": (-150.0, -140.0)}
-BUDGETS = {  # seeds, DP episodes (CartPole) or rounds (Pendulum), RL steps; full = the zoo's budgets, 5 seeds
-    True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "dqn": 10_000, "sac": 3_000},
-    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "dqn": 50_000, "sac": 20_000},
+THRESHOLDS = {"cartpole": (475.0,), "pendulum": (-150.0, -140.0), "trebuchet": (1.0,)}
+BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (trebuchet); RL env steps
+    True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
+           "sac": 1_500, "td3": 3_000, "ppo_pendulum": 8_192, "sac_trebuchet": 1_280},
+    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
+            "sac": 20_000, "td3": 20_000, "ppo_pendulum": 100_000, "sac_trebuchet": 20_000},
 }
 
 
-def first_reaching(result, threshold):
-    """(env steps, seconds) of the first evaluation at or above `threshold`, or (None, None)."""
+def methods(budget: dict, progress: bool) -> dict:
+    """{env: {label: (file key, budget key, train(seed) -> TrainingResult)}}, DP first."""
+    from dprl.rl.baselines import train_baseline
+    from dprl.train import cartpole, pendulum
+    from dprl.train import trebuchet as aimer
+
+    def rl(algo, env, steps):
+        return lambda seed: train_baseline(algo, env, seed=seed, steps=steps, progress=progress)
+
+    return {
+        "cartpole": {
+            "DP (straight-through sign, BPTT)": ("dp", "cartpole_dp", lambda s: cartpole.train_seeded(s, budget["cartpole_dp"], solved_score=1e9, progress=progress)),
+            "DQN (zoo)": ("dqn", "dqn", rl("dqn", "cartpole", budget["dqn"])),
+            "PPO (zoo)": ("ppo", "ppo_cartpole", rl("ppo", "cartpole", budget["ppo_cartpole"])),
+        },
+        "pendulum": {
+            "DP (BPTT, 64 episodes a round)": ("dp", "pendulum_dp", lambda s: pendulum.train_seeded(s, budget["pendulum_dp"], evaluation_episodes=100, progress=progress)),
+            "SAC (zoo)": ("sac", "sac", rl("sac", "pendulum", budget["sac"])),
+            "TD3 (zoo)": ("td3", "td3", rl("td3", "pendulum", budget["td3"])),
+            "PPO (zoo)": ("ppo", "ppo_pendulum", rl("ppo", "pendulum", budget["ppo_pendulum"])),
+        },
+        "trebuchet": {
+            "DP (Levenberg–Marquardt, 2,048 shots)": ("dp", "trebuchet_dp_s", lambda s: aimer.train_seeded(s, optimizer="lm", time_budget=budget["trebuchet_dp_s"], progress=progress)),
+            "DP (Adam, batch 64)": ("dp_adam", "trebuchet_dp_s", lambda s: aimer.train_seeded(s, optimizer="adam", batch_size=64, samples=200_000, evaluate_every=20,
+                                                                          time_budget=budget["trebuchet_dp_s"], progress=progress)),
+            "SAC (bandit)": ("sac", "sac_trebuchet", rl("sac", "trebuchet", budget["sac_trebuchet"])),
+        },
+    }
+
+
+def first_reaching(result, threshold, env: str = "cartpole"):
+    """(env steps, seconds) of the first evaluation at the threshold or better, or (None, None)."""
+    from dprl.rl.baselines import reaches
+
     for steps, seconds, score in zip(result.env_steps, result.wall_time, result.scores):
-        if score >= threshold:
+        if reaches(env, score, threshold):
             return steps, seconds
     return None, None
 
 
-def run(out, quick: bool = False, progress: bool = False) -> dict:
+def _cached_or_run(path: Path, signature: dict, train, seed):
+    from dprl.train.result import TrainingResult
+
+    if path.exists():
+        try:
+            cached = TrainingResult.load(path)
+            if cached.finished and cached.extra.get("dp_vs_rl") == signature:
+                return cached
+        except ValueError:
+            pass  # unreadable: run it again
+    result = train(seed)
+    if not result.finished:  # the trainers return on Ctrl-C; the comparison stops there, finished runs kept
+        raise KeyboardInterrupt
+    result.extra["dp_vs_rl"] = signature
+    result.save(path)
+    return result
+
+
+def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None) -> dict:
+    """Train every method over the seeds (or reuse finished runs in `runs`), draw the figures into
+    `out` and write `out/dp_vs_rl.json`; returns the summary."""
     from dprl import plots
-    from dprl.rl.baselines import train_baseline
-    from dprl.train import cartpole, pendulum
+    from dprl.rl.baselines import SCORE_LABELS, best_score
 
     out = Path(out)
+    runs = Path(runs) if runs is not None else out / "dp_vs_rl_runs"
     budget = BUDGETS[quick]
-    seeds = range(budget["seeds"])
-    groups = {
-        "cartpole": {
-            "DP (straight-through sign, BPTT)": [cartpole.train_seeded(s, budget["cartpole_dp"], solved_score=1e9, progress=progress) for s in seeds],
-            "DQN (zoo)": [train_baseline("dqn", "cartpole", seed=s, steps=budget["dqn"], progress=progress) for s in seeds],
-        },
-        "pendulum": {
-            "DP (BPTT, 64 episodes a round)": [pendulum.train_seeded(s, budget["pendulum_dp"], evaluation_episodes=100, progress=progress) for s in seeds],
-            "SAC (zoo)": [train_baseline("sac", "pendulum", seed=s, steps=budget["sac"], progress=progress) for s in seeds],
-        },
-    }
+    table = methods(budget, progress)
+    envs = list(envs or table)
+    unknown = set(envs) - set(table)
+    if unknown:
+        raise ValueError(f"envs must be among {', '.join(table)}; got {', '.join(sorted(unknown))}")
+    groups = {}
+    for env in envs:
+        groups[env] = {}
+        for label, (key, budget_key, train) in table[env].items():
+            signature = {"quick": quick, budget_key: budget[budget_key]}
+            groups[env][label] = [_cached_or_run(runs / f"{env}_{key}_seed{s}.json", signature, train, s) for s in range(budget["seeds"])]
     summary = {}
-    for env, methods in groups.items():
+    for env, results_by_method in groups.items():
         for x in ("env_steps", "wall_time"):
-            plots.learning_curves(methods, out / f"dp_vs_rl_{env}_{x}.png", x=x, threshold=THRESHOLDS[env][0],
-                                  title=f"{env}: differentiable programming vs RL")
+            plots.learning_curves(results_by_method, out / f"dp_vs_rl_{env}_{x}.png", x=x, threshold=THRESHOLDS[env][0],
+                                  title=f"{env}: differentiable programming vs RL", ylabel=SCORE_LABELS[env], ylog=env == "trebuchet")
         summary[env] = {}
-        for method, results in methods.items():
+        for method, results in results_by_method.items():
             rows = {}
             for threshold in THRESHOLDS[env]:
-                reached = [first_reaching(r, threshold) for r in results]
+                reached = [first_reaching(r, threshold, env) for r in results]
                 rows[str(threshold)] = {"env_steps": [s for s, _ in reached], "seconds": [t for _, t in reached]}
-            summary[env][method] = {"reached": rows, "best": [max(r.scores) for r in results], "final": [r.scores[-1] for r in results],
-                                    "total_env_steps": [r.env_steps[-1] for r in results]}
+            summary[env][method] = {"reached": rows, "best": [best_score(env, r.scores) for r in results], "final": [r.scores[-1] for r in results],
+                                    "total_env_steps": [r.env_steps[-1] for r in results], "seconds": [r.wall_time[-1] for r in results]}
     (out / "dp_vs_rl.json").write_text(json.dumps({"quick": quick, "budget": budget, "summary": summary}, indent=1))
     return summary
 
@@ -65,10 +123,10 @@ def run(out, quick: bool = False, progress: bool = False) -> dict:
 def describe(summary: dict) -> list[str]:
     """One line per environment, method and threshold."""
     lines = []
-    for env, methods in summary.items():
-        for method, s in methods.items():
+    for env, methods_ in summary.items():
+        for method, s in methods_.items():
             for threshold, r in s["reached"].items():
                 steps = [f"{v:,}" if v is not None else "not reached" for v in r["env_steps"]]
                 seconds = [f"{v:.0f} s" if v is not None else "—" for v in r["seconds"]]
-                lines.append(f"{env} {method}: to {float(threshold):g}: steps {steps}, time {seconds}; best {np.round(s['best'], 1).tolist()}")
+                lines.append(f"{env} {method}: to {float(threshold):g}: steps {steps}, time {seconds}; best {np.round(s['best'], 2).tolist()}")
     return lines

@@ -30,7 +30,7 @@ X_LABELS = {"episodes": "training episodes", "env_steps": "environment steps", "
 
 
 def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "", threshold: float | None = None,
-                    ylabel: str = "mean evaluation return") -> Path:
+                    ylabel: str = "mean evaluation return", ylog: bool = False) -> Path:
     """One line per group of TrainingResults (its label → list of results over seeds): the mean
     score against `x`, with the min-max band over seeds."""
     plt = pyplot()
@@ -51,6 +51,8 @@ def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "",
         ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"threshold {threshold:g}")
     if x == "env_steps":
         ax.set_xscale("log")
+    if ylog:
+        ax.set_yscale("log")
     ax.set_xlabel(X_LABELS[x])
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -33,3 +33,12 @@ def test_unknown_pair_is_one_clear_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "dprl.cli", "baseline", "sac", "cartpole", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "ALGO ENV must be one of" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sac_on_the_trebuchet_bandit_is_scored_by_the_aimers_metrics():
+    result = baselines.train_baseline("sac", "trebuchet", steps=128, evaluate_every=64, progress=False)
+    assert result.finished and result.env_steps == [64, 128]  # 64 bandits thrown per step
+    assert [m["mean_rel_miss_pct"] for m in result.extra["metrics"]] == result.scores
+    assert all(0 < s < 1000 for s in result.scores)
+    assert baselines.best_score("trebuchet", [3.0, 1.0, 2.0]) == 1.0 and baselines.reaches("trebuchet", 0.9, 1.0)
+    assert baselines.best_score("pendulum", [-300.0, -200.0]) == -200.0 and not baselines.reaches("pendulum", -151.0, -150.0)

@@ -1,7 +1,8 @@
 """Pure, batched, differentiable environments: (params, state, action) -> (state, reward, done).
 
 Importing this package registers the Gymnasium versions (`dprl.envs.wrappers`): dprl/CartPole-v1,
-dprl/CartPole-v0 and dprl/Pendulum-v1. It imports Gymnasium but not torch; the environments
+dprl/CartPole-v0, dprl/Pendulum-v1 and dprl/TrebuchetAim-v0 (the aimer's task as a one-step
+contextual bandit). It imports Gymnasium but not torch; the environments
 load torch when made.
 """
 
@@ -14,6 +15,8 @@ _REGISTRATIONS = {
                              max_episode_steps=200, reward_threshold=195.0, kwargs={}),
     "dprl/Pendulum-v1": dict(entry_point="dprl.envs.wrappers:PendulumEnv", vector_entry_point="dprl.envs.wrappers:PendulumVectorEnv",
                              max_episode_steps=200, kwargs={}),
+    "dprl/TrebuchetAim-v0": dict(entry_point="dprl.envs.wrappers:TrebuchetAimEnv", vector_entry_point="dprl.envs.wrappers:TrebuchetAimVectorEnv",
+                                 kwargs={}),
 }
 for _id, _spec in _REGISTRATIONS.items():
     if _id not in gym.registry:

@@ -6,6 +6,7 @@ Gymnasium user, Stable-Baselines3 included. Registered by `import dprl.envs` as
 | dprl/CartPole-v1    | `dprl.envs.cartpole`             | 500        | 475              |
 | dprl/CartPole-v0    | `dprl.envs.cartpole`             | 200        | 195              |
 | dprl/Pendulum-v1    | `dprl.envs.pendulum` (gymnasium) | 200        | none             |
+| dprl/TrebuchetAim-v0| `dprl.envs.trebuchet`, one throw | 1          | none             |
 
 `gym.make("dprl/CartPole-v1")` after `import dprl.envs`, or `gym.make("dprl.envs:dprl/CartPole-v1")`.
 `gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")` gives the batched
@@ -28,6 +29,8 @@ from gymnasium.envs.classic_control import utils as classic_utils
 from gymnasium.vector.utils import batch_space
 
 from dprl.envs import cartpole, pendulum
+from dprl.train.trebuchet import shots as aimer_shots
+from dprl.train.trebuchet import throw_misses
 
 
 def _checked_render_mode(env, render_mode):
@@ -213,3 +216,83 @@ class PendulumVectorEnv(_BatchedEnv):
 
     def _observations(self):
         return pendulum.observe(self.params, torch.as_tensor(self.state)).numpy().astype(np.float32)
+
+
+class TrebuchetAimEnv(gym.Env):
+    """The aimer's task (spec §2) as a one-step contextual bandit, for RL agents.
+
+    Observation: (wind in m/s, + is a tailwind; target distance in m) as float32, drawn as the
+    aimer's training shots: wind ~ N(0, 5²), target ~ U(20, 100).
+    Action: (release angle in degrees, counterweight in lb) in [1, 89] × [20, 600]: the
+    counterweights where distance changes continuously (it peaks near 520 lb; from about 560 lb
+    the sling wraps and the stone flies backwards).
+    Reward: −(distance − target)² in m²; a throw that does not land scores −target².
+    Termination: after the one throw.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, render_mode: str | None = None):
+        self.action_space = spaces.Box(np.array([1.0, 20.0], dtype=np.float32), np.array([89.0, 600.0], dtype=np.float32), dtype=np.float32)
+        self.observation_space = spaces.Box(np.array([-np.inf, 20.0], dtype=np.float32), np.array([np.inf, 100.0], dtype=np.float32), dtype=np.float32)
+        self.render_mode = _checked_render_mode(self, render_mode)
+        self.context = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        wind, target = aimer_shots(self.np_random, 1)
+        self.context = np.array([wind[0], target[0]])
+        return self.context.astype(np.float32), {}
+
+    def step(self, action):
+        if self.context is None:
+            raise RuntimeError("call reset() before step()")
+        reward, miss, landed = _aim_rewards(self.context[None], np.asarray(action, dtype=np.float64).reshape(1, -1), self.action_space)
+        thrown, self.context = self.context, None  # one throw per episode
+        return thrown.astype(np.float32), float(reward[0]), True, False, {"miss_m": float(miss[0]), "landed": bool(landed[0])}
+
+
+def _aim_rewards(contexts, actions, action_space):
+    """−miss² of each (wind, target) context thrown with (angle, weight); also the misses."""
+    if actions.shape != (len(contexts), 2) or not np.isfinite(actions).all():
+        raise ValueError(f"actions must be finite (angle, weight) pairs, shape ({len(contexts)}, 2); got shape {actions.shape}")
+    low, high = action_space.low.astype(np.float64), action_space.high.astype(np.float64)
+    if ((actions < low) | (actions > high)).any():
+        raise ValueError(f"actions must be angle in [{low[0]:g}, {high[0]:g}] degrees and weight in [{low[1]:g}, {high[1]:g}] lb; "
+                         f"got {actions[((actions < low) | (actions > high)).any(axis=1)][0].tolist()}")
+    miss, landed = throw_misses(contexts[:, 0], contexts[:, 1], actions[:, 0], actions[:, 1])
+    miss = miss.numpy()
+    return -(miss**2), miss, landed.numpy()
+
+
+class TrebuchetAimVectorEnv(gym.vector.VectorEnv):
+    """N trebuchet bandits thrown in one batched simulation. Every step ends every episode, so
+    it resets in the same step: the observations returned are the next contexts, and the ones
+    just thrown at are in info["final_obs"]."""
+
+    metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1; got {num_envs}")
+        single = TrebuchetAimEnv(render_mode)
+        self.num_envs = num_envs
+        self.single_action_space, self.single_observation_space = single.action_space, single.observation_space
+        self.action_space = batch_space(single.action_space, num_envs)
+        self.observation_space = batch_space(single.observation_space, num_envs)
+        self.contexts = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.contexts = np.stack(aimer_shots(self.np_random, self.num_envs), axis=1)
+        return self.contexts.astype(np.float32), {}
+
+    def step(self, actions):
+        if self.contexts is None:
+            raise RuntimeError("call reset() before step()")
+        reward, miss, landed = _aim_rewards(self.contexts, np.asarray(actions, dtype=np.float64), self.single_action_space)
+        thrown = self.contexts.astype(np.float32)
+        self.contexts = np.stack(aimer_shots(self.np_random, self.num_envs), axis=1)
+        done = np.ones(self.num_envs, dtype=bool)
+        info = {"miss_m": miss, "landed": landed, "final_obs": thrown, "_final_obs": done}
+        return self.contexts.astype(np.float32), reward, done, np.zeros_like(done), info

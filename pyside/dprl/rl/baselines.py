@@ -5,6 +5,13 @@ dqn.yml at commit ce95481 (CartPole-v1), ppo.yml and sac.yml at commit 00128b5 (
 Pendulum-v1), td3.yml at commit a02f4fb (its Pendulum entry). Runs are evaluated on seeded episodes of
 the same environment at fixed step intervals with the deterministic policy, and saved in the DP
 trainers' result schema, so one plotting function draws both.
+
+The zoo has no trebuchet. For dprl/TrebuchetAim-v0 (one throw per episode) SAC keeps the zoo's
+Pendulum learning rate and SB3's defaults otherwise, with these choices of ours: 64 bandits thrown
+in one batch per step (one throw alone costs as much as 64 together), 16 gradient steps per 64
+throws, and observations and rewards normalised by SB3's VecNormalize (the zoo's `normalize`
+option: winds are O(5) m/s, targets O(60) m and rewards O(10³) m²). It is evaluated on the
+aimer's fixed 1,000 evaluation shots, its score being the mean relative miss in %, as the DP aimer's.
 """
 
 from __future__ import annotations
@@ -34,9 +41,20 @@ ZOO = {
         steps=100_000, n_envs=4, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10, ent_coef=0.0, learning_rate=1e-3,
         clip_range=0.2, use_sde=True, sde_sample_freq=4,
     ),
+    ("sac", "trebuchet"): dict(steps=50_000, n_envs=64, learning_rate=1e-3, learning_starts=1000, gradient_steps=16, normalize=True),
 }
-ENV_IDS = {"cartpole": "dprl/CartPole-v1", "pendulum": "dprl/Pendulum-v1"}
-THRESHOLDS = {"cartpole": 475.0, "pendulum": -150.0}
+ENV_IDS = {"cartpole": "dprl/CartPole-v1", "pendulum": "dprl/Pendulum-v1", "trebuchet": "dprl/TrebuchetAim-v0"}
+# The trebuchet's score is a miss, so lower is better there; the others are returns.
+THRESHOLDS = {"cartpole": 475.0, "pendulum": -150.0, "trebuchet": 1.0}
+SCORE_LABELS = {"cartpole": "mean evaluation return", "pendulum": "mean evaluation return", "trebuchet": "mean relative miss (%)"}
+
+
+def reaches(env_name: str, score: float, threshold: float) -> bool:
+    return score <= threshold if env_name == "trebuchet" else score >= threshold
+
+
+def best_score(env_name: str, scores) -> float:
+    return min(scores) if env_name == "trebuchet" else max(scores)
 
 
 def _linear(value: str):
@@ -62,14 +80,40 @@ def evaluate(model, env_name: str, seed: int, episodes: int) -> float:
     return float(totals.mean())
 
 
+def evaluate_aim(model, normalizer=None) -> dict:
+    """The aimer's metrics (`dprl.train.trebuchet.miss_metrics`) of the deterministic policy on the
+    fixed evaluation shots; `normalizer` is the VecNormalize the agent was trained behind."""
+    from dprl.train.trebuchet import evaluation_shots, miss_metrics, throw_misses
+
+    winds, targets = evaluation_shots()
+    observations = np.stack((winds, targets), axis=1).astype(np.float32)
+    if normalizer is not None:
+        observations = normalizer.normalize_obs(observations)
+    action, _ = model.predict(observations, deterministic=True)
+    return miss_metrics(*throw_misses(winds, targets, action[:, 0], action[:, 1]), targets)
+
+
+def _vec_env(env_name: str, n_envs: int, seed: int):
+    import gymnasium as gym
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from dprl.rl.vec_env import SameStepVecEnv
+
+    if env_name != "trebuchet":
+        return make_vec_env(ENV_IDS[env_name], n_envs=n_envs, seed=seed)
+    env = SameStepVecEnv(gym.make_vec(ENV_IDS[env_name], num_envs=n_envs, vectorization_mode="vector_entry_point"))
+    env.seed(seed)
+    return env
+
+
 def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None = None, evaluate_every: int | None = None,
                    evaluation_episodes: int = 100, progress: bool = True, on_evaluation=None) -> TrainingResult:
     """Train one SB3 agent with the zoo's settings; evaluate every `evaluate_every` env steps."""
     try:
         import stable_baselines3 as sb3
         from stable_baselines3.common.callbacks import BaseCallback
-        from stable_baselines3.common.env_util import make_vec_env
         from stable_baselines3.common.noise import NormalActionNoise
+        from stable_baselines3.common.vec_env import VecNormalize
     except ImportError:
         raise RuntimeError("the RL baselines need Stable-Baselines3: pip install -e \".[rl]\"") from None
     import dprl.envs  # noqa: F401  (registers the ids)
@@ -87,9 +131,13 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
         if isinstance(settings.get(key), str):
             settings[key] = _linear(settings[key])
     noise_std = settings.pop("noise_std", None)
-    env = make_vec_env(ENV_IDS[env_name], n_envs=n_envs, seed=seed)
+    env = _vec_env(env_name, n_envs, seed)
+    normalizer = env = VecNormalize(env, gamma=settings.get("gamma", 0.99)) if settings.pop("normalize", False) else env
+    if not isinstance(normalizer, VecNormalize):
+        normalizer = None
     if noise_std is not None:
-        settings["action_noise"] = NormalActionNoise(np.zeros(1), noise_std * np.ones(1))
+        dims = env.action_space.shape[0]
+        settings["action_noise"] = NormalActionNoise(np.zeros(dims), noise_std * np.ones(dims))
     model = getattr(sb3, algo.upper())("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **settings)
     result = TrainingResult(trainer=algo, config={"env": ENV_IDS[env_name], "steps": steps, "seed": seed, "evaluate_every": evaluate_every,
                                                   "evaluation_episodes": evaluation_episodes, "zoo": {k: str(v) for k, v in ZOO[(algo, env_name)].items()}})
@@ -108,7 +156,12 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
             self.bar.update(self.training_env.num_envs)
             if self.num_timesteps >= self.next_at:
                 self.next_at += evaluate_every
-                score = evaluate(self.model, env_name, seed=10_000 + seed, episodes=evaluation_episodes)
+                if env_name == "trebuchet":
+                    metrics = evaluate_aim(self.model, normalizer)
+                    result.extra.setdefault("metrics", []).append(metrics)
+                    score = metrics["mean_rel_miss_pct"]
+                else:
+                    score = evaluate(self.model, env_name, seed=10_000 + seed, episodes=evaluation_episodes)
                 result.scores.append(score)
                 result.env_steps.append(self.num_timesteps)
                 result.episodes.append(self.episodes)

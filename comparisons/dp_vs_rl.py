@@ -1,12 +1,12 @@
 """DP against Stable-Baselines3 baselines on CartPole-v1, Pendulum-v1 and the trebuchet, same axes.
 
-    python comparisons/dp_vs_rl.py [--quick] [--env ENV ...] [--out comparisons/figures]
+    python comparisons/dp_vs_rl.py [--quick] [--env ENV ...] [--method KEY ...] [--out comparisons/figures]
                                    [--runs comparisons/results/dp_vs_rl_runs]
 
 Prints, for each environment and method, the environment steps and seconds to each threshold
 (CartPole 475; Pendulum −150 and −140; trebuchet a 1 % mean relative miss), and draws the score
 against steps and against wall time. Full: 5 seeds, the zoo's budgets (DQN 50k steps, PPO 100k,
-SAC and TD3 20k; SAC on the trebuchet bandit 20k throws; DP aimer 60 s); --quick: 1 seed, shorter.
+SAC and TD3 20k; SAC on the trebuchet bandit 50k throws; DP aimer 60 s); --quick: 1 seed, shorter.
 Each run is saved as it finishes in --runs, and a rerun with the same budget reuses it.
 """
 
@@ -20,10 +20,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 seed and small budgets")
     parser.add_argument("--env", nargs="+", choices=list(dp_vs_rl.THRESHOLDS), help="only these environments (default: all)")
+    parser.add_argument("--method", nargs="+", choices=["dp", "dp_adam", "dqn", "ppo", "sac", "td3"], help="only these methods (default: all)")
     parser.add_argument("--out", default="comparisons/figures", help="figures and dp_vs_rl.json (default: comparisons/figures)")
     parser.add_argument("--runs", default="comparisons/results/dp_vs_rl_runs", help="per-run results, reused when present")
     args = parser.parse_args()
-    summary = dp_vs_rl.run(Path(args.out), quick=args.quick, progress=True, runs=args.runs, envs=args.env)
+    summary = dp_vs_rl.run(Path(args.out), quick=args.quick, progress=True, runs=args.runs, envs=args.env, methods_only=args.method)
     for line in dp_vs_rl.describe(summary):
         print(line)
     print(f"wrote {Path(args.out) / 'dp_vs_rl.json'}, figures, and runs in {args.runs}")

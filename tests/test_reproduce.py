@@ -45,3 +45,19 @@ def test_unknown_reproduction_is_one_clear_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "dprl.cli", "reproduce", "--only", "nope", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "--only takes" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_zoo_row_says_by_how_much_a_baseline_misses_the_published_return():
+    from dprl.reproduce import zoo_row
+
+    def method(final):
+        return {"final": final, "best": [max(final)], "reached": {}}
+
+    summary = {"cartpole": {"DP (x)": method([500.0]), "DQN (zoo)": method([120.0, 500.0]), "PPO (zoo)": method([480.0, 490.0])},
+               "pendulum": {"SAC (zoo)": method([-150.0]), "TD3 (zoo)": method([-160.0]), "PPO (zoo)": method([-172.0])}}
+    row = zoo_row(summary)
+    assert row["holds"] == "no: PPO cartpole by 10.0, TD3 pendulum by 8.1 (final evaluation)"
+    assert "DQN cartpole: final 500.0 (best seed; median 310.0)" in row["measured"]
+    summary["cartpole"]["PPO (zoo)"] = method([500.0])
+    summary["pendulum"]["TD3 (zoo)"] = method([-151.0])
+    assert zoo_row(summary)["holds"] == "yes"

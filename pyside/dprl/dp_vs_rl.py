@@ -21,7 +21,7 @@ BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (treb
     True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
            "sac": 1_500, "td3": 3_000, "ppo_pendulum": 8_192, "sac_trebuchet": 1_280},
     False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
-            "sac": 20_000, "td3": 20_000, "ppo_pendulum": 100_000, "sac_trebuchet": 20_000},
+            "sac": 20_000, "td3": 20_000, "ppo_pendulum": 100_000, "sac_trebuchet": 50_000},
 }
 
 
@@ -83,9 +83,10 @@ def _cached_or_run(path: Path, signature: dict, train, seed):
     return result
 
 
-def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None) -> dict:
+def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, methods_only=None) -> dict:
     """Train every method over the seeds (or reuse finished runs in `runs`), draw the figures into
-    `out` and write `out/dp_vs_rl.json`; returns the summary."""
+    `out` and write `out/dp_vs_rl.json`; returns the summary. `envs` and `methods_only` (file keys
+    such as "dp" or "sac") restrict it, e.g. to run parts in parallel processes."""
     from dprl import plots
     from dprl.rl.baselines import SCORE_LABELS, best_score
 
@@ -101,6 +102,8 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None) 
     for env in envs:
         groups[env] = {}
         for label, (key, budget_key, train) in table[env].items():
+            if methods_only and key not in methods_only:
+                continue
             signature = {"quick": quick, budget_key: budget[budget_key]}
             groups[env][label] = [_cached_or_run(runs / f"{env}_{key}_seed{s}.json", signature, train, s) for s in range(budget["seeds"])]
     summary = {}

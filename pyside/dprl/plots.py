@@ -39,6 +39,8 @@ def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "",
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, results in groups.items():
         runs = [(np.asarray(getattr(r, x), dtype=float), np.asarray(r.scores, dtype=float)) for r in results if r.scores]
+        if x == "env_steps":  # a log axis: the evaluation before any step has no place on it
+            runs = [(xs[xs > 0], ys[xs > 0]) for xs, ys in runs if (xs > 0).any()]
         if not runs:
             continue
         grid = np.unique(np.concatenate([xs for xs, _ in runs]))

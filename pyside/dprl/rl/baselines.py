@@ -43,6 +43,10 @@ ZOO = {
     ),
     ("sac", "trebuchet"): dict(steps=50_000, n_envs=64, learning_rate=1e-3, learning_starts=1000, gradient_steps=16, normalize=True),
 }
+# The zoo's published mean returns (rl-baselines3-zoo benchmark.md: one training run each, then the
+# deterministic policy over 150k steps) for the budgets in ZOO.
+ZOO_PUBLISHED = {("dqn", "cartpole"): 500.0, ("ppo", "cartpole"): 500.0, ("sac", "pendulum"): -157.00, ("td3", "pendulum"): -151.86,
+                 ("ppo", "pendulum"): -172.23}
 ENV_IDS = {"cartpole": "dprl/CartPole-v1", "pendulum": "dprl/Pendulum-v1", "trebuchet": "dprl/TrebuchetAim-v0"}
 # The trebuchet's score is a miss, so lower is better there; the others are returns.
 THRESHOLDS = {"cartpole": 475.0, "pendulum": -150.0, "trebuchet": 1.0}
@@ -132,9 +136,8 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
             settings[key] = _linear(settings[key])
     noise_std = settings.pop("noise_std", None)
     env = _vec_env(env_name, n_envs, seed)
-    normalizer = env = VecNormalize(env, gamma=settings.get("gamma", 0.99)) if settings.pop("normalize", False) else env
-    if not isinstance(normalizer, VecNormalize):
-        normalizer = None
+    normalizer = VecNormalize(env, gamma=settings.get("gamma", 0.99)) if settings.pop("normalize", False) else None
+    env = normalizer if normalizer is not None else env
     if noise_std is not None:
         dims = env.action_space.shape[0]
         settings["action_noise"] = NormalActionNoise(np.zeros(dims), noise_std * np.ones(dims))

@@ -121,18 +121,19 @@ class _LevenbergMarquardt:
         self.shots = 0  # throws simulated, rejected trial steps included
 
     def _aims(self):
-        """(angle, weight) of every shot, and each Linear layer's input and output (pre-activation)."""
-        x = torch.stack((self.winds / 5, (self.targets - 60) / 40) if self.scaled else (self.winds, self.targets), dim=-1)
+        """`aim` of every shot, with each Linear layer's input and output (pre-activation) kept."""
         inputs, outputs = [], []
-        for layer in self.model:
-            if isinstance(layer, torch.nn.Linear):
-                inputs.append(x)
-                x = layer(x)
-                outputs.append(x)
-            else:
-                x = layer(x)
-        angle = 90 * torch.sigmoid(x[:, 0])
-        weight = (100 * x[:, 1] if self.scaled else x[:, 1]) + 200
+
+        def keep(layer, args, output):
+            inputs.append(args[0])
+            outputs.append(output)
+
+        hooks = [layer.register_forward_hook(keep) for layer in self.model if isinstance(layer, torch.nn.Linear)]
+        try:
+            angle, weight = aim(self.model, self.winds, self.targets, self.scaled)
+        finally:
+            for hook in hooks:
+                hook.remove()
         return angle, weight, inputs, outputs
 
     def residuals(self, jacobian=False):

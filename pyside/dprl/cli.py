@@ -318,8 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Train ALGO on ENV (dqn or ppo on cartpole = dprl/CartPole-v1; sac, td3 or ppo on pendulum = dprl/Pendulum-v1) "
             "with the RL Baselines3 Zoo's hyperparameters, or sac on trebuchet (dprl/TrebuchetAim-v0, the aimer's task as a "
             "one-step bandit; settings in dprl/rl/baselines.py), evaluating the deterministic policy on seeded episodes "
-            "(the trebuchet: the aimer's 1,000 evaluation shots) at fixed step intervals. Writes one result JSON per seed (the DP trainers' schema; rewritten at every evaluation) and a "
-            "learning-curve PNG. Needs: pip install -e \".[rl]\"."
+            "(the trebuchet: the aimer's 1,000 evaluation shots) at fixed step intervals. Writes one result JSON per "
+            "seed (the DP trainers' schema; rewritten at every evaluation) and a learning-curve PNG. "
+            "Needs: pip install -e \".[rl]\"."
         ),
     )
     baseline.add_argument("algo", choices=["dqn", "ppo", "sac", "td3"])

@@ -79,3 +79,44 @@ def test_live_crosscheck_on_short_budgets(jl, tmp_path):
     failed = [f"{r['case']}/{r['quantity']}: {r['max_rel']:.1e}" for r in rows if r["verdict"] != "pass"]
     assert not failed, failed
     assert crosscheck.curve_figure(curves, tmp_path / "curves.png").exists()
+
+
+@pytest.mark.parametrize("case", crosscheck.CASES, ids=lambda c: c.name)
+def test_pytorch_side_computes_in_float64(case):
+    """Every PyTorch output of the cross-check is float64: a float32 side shows as ~1e-8 'mismatches'."""
+    import numpy as np
+
+    inputs = case.make_inputs(np.random.default_rng([0, 1]), 2)
+    for key, value in case.torch_side(inputs).items():
+        assert np.asarray(value).dtype == np.float64, f"{case.name}/{key} is {np.asarray(value).dtype}"
+
+
+def test_curves_are_compared_over_the_updates_asked_for():
+    import numpy as np
+
+    case = next(c for c in crosscheck.CASES if c.name == "aimer_training")
+    curve = np.linspace(1, 2, 300)
+    (row,) = crosscheck.compare(case, {"losses": curve}, {"losses": curve.copy()}, updates=250)
+    assert row["quantity"] == "losses (first 250 updates)" and row["verdict"] == "pass"
+    # Both runs stopped at 40 updates: compared in full, and the label says why there are fewer.
+    (row,) = crosscheck.compare(case, {"losses": curve[:40]}, {"losses": curve[:40]}, updates=250)
+    assert "all 40 of 250 asked" in row["quantity"] and row["verdict"] == "pass"
+    # One side stopped early: a failure that names both lengths.
+    (row,) = crosscheck.compare(case, {"losses": curve[:40]}, {"losses": curve[:60]}, updates=250)
+    assert row["verdict"] == "FAIL" and "PyTorch made 40, Julia 60" in row["quantity"]
+    # A difference past the tolerance inside the compared span fails.
+    bent = curve.copy()
+    bent[100] *= 1 + 1e-5
+    (row,) = crosscheck.compare(case, {"losses": bent}, {"losses": curve}, updates=200)
+    assert row["verdict"] == "FAIL" and row["curves_part_at_update"] == 101
+
+
+@pytest.mark.parametrize("updates", [60, 200])
+def test_inputs_give_each_curve_the_updates_asked_for(updates):
+    """The inputs make every trainer run at least `updates` updates (the aimer and both Pendulum presets)."""
+    import numpy as np
+
+    aimer = crosscheck.aimer_training_inputs(np.random.default_rng(0), updates)
+    assert len(aimer["winds"]) // aimer["batch_size"] >= updates
+    pendulum = crosscheck.pendulum_training_inputs(np.random.default_rng(0), updates)
+    assert len(pendulum["blog_starts"]) * (200 // 4) >= updates and len(pendulum["gym_starts"]) * (200 // 20) >= updates

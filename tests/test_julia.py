@@ -137,13 +137,83 @@ def test_julia_trainers_run_and_return_weights(jl):
     assert aim["losses"].shape == (2,) and aim["weights"][0][0].shape == (16, 2)
     cart = jl.train_cartpole(layers([4, 24, 48, 1]), rng.uniform(-0.05, 0.05, (1, 4)), rng.uniform(-0.05, 0.05, (3, 4)), max_steps=50)
     assert np.all(np.isfinite(cart["losses"])) and cart["scores"].shape == (1,)
+    # One update per window: 8 steps in the gymnasium preset's 20-step windows is one, in 4-step windows two.
     pend = jl.train_pendulum(layers([3, 24, 48, 1]), [[0.5, 0.0]], [[1.0, 0.0]], steps=8)
-    assert pend["losses"].shape == (2,)
+    assert pend["losses"].shape == (1,)
+    pend = jl.train_pendulum(layers([3, 24, 48, 1]), [[0.5, 0.0]], [[1.0, 0.0]], steps=8, window=4)
+    assert pend["losses"].shape == (2,) and pend["scores"].shape == (1,)
+
+
+@pytest.mark.julia
+def test_julia_trainers_refuse_unknown_settings(jl):
+    rng = np.random.default_rng(0)
+    layers = [(rng.normal(0, 0.3, (o, i)), np.zeros(o)) for i, o in zip([3, 24, 48], [24, 48, 1])]
+    with pytest.raises(ValueError, match="loss must be one of"):
+        jl.train_pendulum(layers, [[0.5, 0.0]], [[1.0, 0.0]], steps=8, loss="costs")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        jl.pendulum_window_gradient(layers, [[0.5, 0.0]], 4, loss="nope")
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        jl.train_pendulum(layers, [[0.5, 0.0]], [[1.0, 0.0]], steps=8, max_grad_norm=-1.0)
+
+
+@pytest.mark.julia
+def test_julia_pendulum_presets_and_explicit_settings_agree(jl):
+    """Omitting a setting means the preset's value, on both stacks; inf turns the clip off."""
+    from dprl.train import policies
+    from dprl.train.pendulum import train_pendulum
+
+    weights = policies.glorot_weights(policies.pendulum_policy, 3)
+    starts, evaluation = [[[0.5, 0.0], [-1.0, 0.3]]], [[1.0, 0.0]]
+    for settings in ({}, {"max_grad_norm": 1.0}, {"max_grad_norm": float("inf")}, {"max_grad_norm": 0.01}):
+        julia_losses = jl.train_pendulum(weights, starts, evaluation, steps=40, **settings)["losses"]
+        torch_losses = train_pendulum(weights, starts, evaluation, steps=40, progress=False, **settings).losses
+        np.testing.assert_allclose(julia_losses, torch_losses, rtol=1e-9)
+    clipped = jl.train_pendulum(weights, starts, evaluation, steps=40, max_grad_norm=0.01)["losses"]
+    unclipped = jl.train_pendulum(weights, starts, evaluation, steps=40, max_grad_norm=float("inf"))["losses"]
+    assert clipped[1] != unclipped[1]  # the second update sees the first one's (clipped or not) step
+
+
+@pytest.mark.julia
+def test_julia_aimer_reports_and_stops_when_told(jl):
+    from dprl.train import policies
+
+    rng = np.random.default_rng(1)
+    weights = policies.glorot_weights(policies.aimer_policy, 0)
+    seen = []
+
+    def report(update, layers):
+        seen.append(update)
+        assert [w.shape for w, _ in layers] == [(16, 2), (64, 16), (16, 64), (2, 16)]
+        return update >= 6
+
+    result = jl.train_aimer(weights, 5 * rng.standard_normal(20), rng.uniform(20, 100, 20), evaluate_every=3, on_evaluation=report)
+    assert seen == [0, 3, 6] and result["losses"].shape == (6,)
+    assert list(result["evaluated_at"]) == [0, 3, 6]
+
+
+@pytest.mark.julia
+def test_julia_aimer_trains_like_pytorch(jl):
+    """The Julia backend of the 2019 aimer: same weights and shots, same per-update losses."""
+    from dprl.train import policies
+    from dprl.train.trebuchet import evaluation_shots, shots, train_aimer, train_aimer_julia
+
+    winds, targets = shots(np.random.default_rng(4), 24)
+    weights = policies.glorot_weights(policies.aimer_policy, 4)
+    evaluation = tuple(v[:50] for v in evaluation_shots())
+    ours = train_aimer(weights, winds, targets, optimizer="adam", batch_size=2, evaluation=evaluation, evaluate_every=4, progress=False)
+    theirs = train_aimer_julia(weights, winds, targets, batch_size=2, evaluation=evaluation, evaluate_every=4, progress=False)
+    np.testing.assert_allclose(theirs.losses, ours.losses, rtol=1e-8)
+    assert theirs.extra["updates"] == ours.extra["updates"] == [0, 4, 8, 12]
+    np.testing.assert_allclose(theirs.scores, ours.scores, rtol=1e-6)
+    assert theirs.finished and theirs.config["backend"] == "julia"
 
 
 @pytest.mark.julia
 @pytest.mark.slow
 def test_julia_package_tests_pass(jl):
+    """julia/test/runtests.jl inside the running Julia, with the loaded project's Test: no Pkg call,
+    so it works in the prepared-project (offline, HPC) mode as in juliapkg's."""
     module = jl.start()
-    module.seval("import Pkg")
-    module.seval('Pkg.test("DPRL")')  # raises on failure
+    runtests = ROOT / "julia" / "test" / "runtests.jl"
+    # A fresh module per run; the top-level @testset throws when any test fails or errors.
+    module.seval("path -> Base.include(Module(:DPRLPackageTests), path)")(str(runtests))

@@ -8,7 +8,7 @@ import sys
 def test_quick_reproduce_writes_report_from_result_files(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "dprl.cli", "reproduce", "--quick", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=1200,
     )
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "REPORT.md").read_text()

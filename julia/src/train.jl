@@ -44,18 +44,45 @@ function aimer_loss(model, winds, targets; scaled = false)
     return total / length(winds)
 end
 
-function train_aimer(layers, winds, targets; learning_rate = 1e-3, batch_size = 1, scaled = false)
+"""
+    train_aimer(layers, winds, targets; learning_rate = 1e-3, batch_size = 1, scaled = false,
+                time_budget = Inf, evaluate_every = 0, on_evaluation = nothing)
+
+Adam on the mean squared miss, one pass over (winds, targets) in batches of `batch_size`, from the
+(weight, bias) pairs `layers` (the 2019 setting: batch 1, learning rate 1e-3). Training stops past
+`time_budget` seconds. Every `evaluate_every` updates (and after the last) it calls
+`on_evaluation(update, weights)`, which returns `true` to stop: the caller evaluates, keeps a
+checkpoint and shows progress there (the Python bridge does). Returns a Dict of the per-update
+losses, the final weights, and the updates and seconds at each evaluation.
+"""
+function train_aimer(layers, winds, targets; learning_rate = 1e-3, batch_size = 1, scaled = false,
+                     time_budget = Inf, evaluate_every = 0, on_evaluation = nothing)
+    batch_size >= 1 || throw(ArgumentError("batch_size must be at least 1; got $batch_size"))
+    length(winds) == length(targets) ||
+        throw(ArgumentError("winds and targets must have one length; got $(length(winds)) and $(length(targets))"))
     model = Policies.load_weights!(Policies.aimer_policy(), layers)
     winds, targets = Vector{Float64}(winds), Vector{Float64}(targets)
     opt_state = Flux.setup(Flux.Adam(learning_rate), model)
-    losses = Float64[]
-    for start in 1:batch_size:length(winds)
-        batch = start:min(start + batch_size - 1, length(winds))
+    losses, evaluated_at, wall_time = Float64[], Int[], Float64[]
+    started = time()
+    evaluate(update) = on_evaluation === nothing ? false :
+        (push!(evaluated_at, update); push!(wall_time, time() - started); on_evaluation(update, Policies.weights(model)) == true)
+    stop = evaluate(0)
+    updates = cld(length(winds), batch_size)
+    for update in 1:updates
+        stop && break
+        batch = (update - 1) * batch_size + 1:min(update * batch_size, length(winds))
         loss, grads = Flux.withgradient(m -> aimer_loss(m, winds[batch], targets[batch]; scaled = scaled), model)
         Flux.update!(opt_state, model, grads[1])
         push!(losses, loss)
+        out_of_time = time() - started > time_budget
+        if evaluate_every > 0 && (update % evaluate_every == 0 || update == updates || out_of_time)
+            stop = evaluate(update)
+        end
+        out_of_time && break
     end
-    return Dict{String, Any}("losses" => losses, "weights" => Policies.weights(model))
+    return Dict{String, Any}("losses" => losses, "weights" => Policies.weights(model),
+                             "evaluated_at" => evaluated_at, "wall_time" => wall_time)
 end
 
 # ----------------------------------------------------------------------------------------------
@@ -114,8 +141,11 @@ function train_cartpole(layers, initial_states, evaluation_states; learning_rate
         t, done = 0, false
         while !done && t < max_steps
             n = min(window, max_steps - t)
-            loss, grads = Flux.withgradient(m -> first(cartpole_window(m, state, n, params)), model)
-            _, state, taken, done = cartpole_window(model, state, n, params)  # same weights: the window's end
+            # The window's end state, steps and done come back as withgradient's auxiliary output.
+            # (`let` keeps the closure from capturing, and boxing, the reassigned `state`.)
+            (loss, state, taken, done), grads = let s = state
+                Flux.withgradient(m -> cartpole_window(m, s, n, params), model)
+            end
             Flux.update!(opt_state, model, grads[1])
             push!(losses, loss)
             t += taken
@@ -134,11 +164,12 @@ end
 # Pendulum (spec §4.2)
 # ----------------------------------------------------------------------------------------------
 # `gymjl2019`: the blog's setup. `gymnasium`: what learns with the torque bounded to ±2 N·m
-# (see pyside/dprl/train/pendulum.py).
+# (see pyside/dprl/train/pendulum.py). A `max_grad_norm` of Inf means no clipping.
 const PRESETS = Dict(
-    "gymjl2019" => (window = 4, learning_rate = 0.03, loss = "cost2", max_grad_norm = nothing),
+    "gymjl2019" => (window = 4, learning_rate = 0.03, loss = "cost2", max_grad_norm = Inf),
     "gymnasium" => (window = 20, learning_rate = 0.003, loss = "cost", max_grad_norm = 1.0),
 )
+const LOSSES = ("cost2", "cost")
 
 """The torque the network applies: 2·tanh(o) for Gymnasium (so gradients survive the clip),
 the raw output for the 2019 Gym.jl variant."""
@@ -183,16 +214,25 @@ function pendulum_return(model, state, steps, params)
     return total
 end
 
-"""`initial_states` (E, B, 2) start E rounds of B parallel episodes ((E, 2) means B = 1); after
-each round the mean return over the rows of `evaluation_states` is recorded."""
+"""
+    train_pendulum(layers, initial_states, evaluation_states; variant = "gymnasium", window = nothing,
+                   learning_rate = nothing, loss = nothing, max_grad_norm = nothing, steps = 200)
+
+`initial_states` (E, B, 2) start E rounds of B parallel episodes ((E, 2) means B = 1); after
+each round the mean return over the rows of `evaluation_states` is recorded. A setting left as
+`nothing` comes from `PRESETS[variant]`; `max_grad_norm = Inf` turns the clip off.
+"""
 function train_pendulum(layers, initial_states, evaluation_states; variant = "gymnasium", window = nothing,
-                        learning_rate = nothing, loss = nothing, max_grad_norm = :preset, steps = 200)
+                        learning_rate = nothing, loss = nothing, max_grad_norm = nothing, steps = 200)
     haskey(PRESETS, variant) || throw(ArgumentError("variant must be one of $(sort(collect(keys(PRESETS)))); got $variant"))
     preset = PRESETS[variant]
     window = something(window, preset.window)
     learning_rate = something(learning_rate, preset.learning_rate)
     loss = something(loss, preset.loss)
-    max_grad_norm = max_grad_norm === :preset ? preset.max_grad_norm : max_grad_norm
+    max_grad_norm = Float64(something(max_grad_norm, preset.max_grad_norm))
+    loss in LOSSES || throw(ArgumentError("loss must be one of $LOSSES; got $(repr(loss))"))
+    max_grad_norm > 0 || throw(ArgumentError("max_grad_norm must be positive (Inf: no clip); got $max_grad_norm"))
+    window >= 1 && steps >= 1 || throw(ArgumentError("window and steps must be at least 1; got window=$window, steps=$steps"))
     params = Pendulum.PendulumParams(variant = variant)
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)
     opt_state = Flux.setup(Flux.Adam(learning_rate), model)
@@ -203,9 +243,11 @@ function train_pendulum(layers, initial_states, evaluation_states; variant = "gy
         states = starts[e, :, :]
         for start in 1:window:steps
             n = min(window, steps - start + 1)
-            value, grads = Flux.withgradient(m -> pendulum_window(m, states, n, params, loss)[1], model)
-            _, states = pendulum_window(model, states, n, params, loss)  # same weights: the window's end
-            g = max_grad_norm === nothing ? grads[1] : clip_global_norm(grads[1], max_grad_norm)
+            # The window's end states come back as withgradient's auxiliary output.
+            (value, states), grads = let s = states
+                Flux.withgradient(m -> pendulum_window(m, s, n, params, loss), model)
+            end
+            g = isinf(max_grad_norm) ? grads[1] : clip_global_norm(grads[1], max_grad_norm)
             Flux.update!(opt_state, model, g)
             push!(losses, value)
         end
@@ -231,6 +273,7 @@ function cartpole_window_gradient(layers, state, n)
 end
 
 function pendulum_window_gradient(layers, states, n; variant = "gymnasium", loss = "cost")
+    loss in LOSSES || throw(ArgumentError("loss must be one of $LOSSES; got $(repr(loss))"))
     params = Pendulum.PendulumParams(variant = variant)
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)
     value, (g_model, g_states) = Flux.withgradient((m, s) -> pendulum_window(m, s, n, params, loss)[1], model, Matrix{Float64}(states))

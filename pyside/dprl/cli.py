@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from dprl.reproduce import REPRODUCTIONS  # names only: importing it loads neither torch nor Julia
+
 EXIT_BAD_INPUT = 2
 EXIT_NO_JULIA = 3
 
@@ -140,13 +142,16 @@ def train_trebuchet(args, out: Path) -> int:
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
 
-    name = f"trebuchet_{args.optimizer}_seed{args.seed}"
+    if args.backend == "julia" and args.optimizer != "adam":
+        raise ValueError("--backend julia trains with --optimizer adam (Levenberg–Marquardt is PyTorch-only)")
+    name = f"trebuchet_{args.optimizer}{'_julia' if args.backend == 'julia' else ''}_seed{args.seed}"
     stop_at = {"mean_rel_miss_pct": 0.3, "p95_rel_miss_pct": 1.0}
 
     def checkpoint(result):
         result.save(out / f"{name}.json")
 
-    options = {"samples": args.samples or None, "start": args.start, "time_budget": args.time_budget, "stop_at": stop_at, "on_evaluation": checkpoint}
+    options = {"samples": args.samples or None, "start": args.start, "time_budget": args.time_budget, "stop_at": stop_at,
+               "on_evaluation": checkpoint, "backend": args.backend}
     if args.optimizer == "adam":
         options.update(batch_size=args.batch_size, learning_rate=args.learning_rate, evaluate_every=max(1, 4096 // args.batch_size))
     result = aimer.train_seeded(args.seed, optimizer=args.optimizer, **options)
@@ -308,8 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=1, help="trebuchet adam: shots per update (default 1, as the original)")
     train.add_argument("--learning-rate", type=float, default=1e-3, help="trebuchet adam: Adam's learning rate (default 1e-3, as the original)")
     train.add_argument("--time-budget", type=float, default=60.0, help="trebuchet: stop after this many seconds (default 60)")
+    train.add_argument("--backend", choices=["torch", "julia"], default="torch",
+                       help="trebuchet adam: which stack trains (julia: DPRL's train_aimer on one Julia thread, from the same weights "
+                            "and shots, evaluated here in PyTorch; needs a Julia runtime) (default torch)")
     train.add_argument("--out", default="runs", help="output folder (default: runs)")
-    train.set_defaults(run=cmd_train, needs_julia=lambda a: False)
+    train.set_defaults(run=cmd_train, needs_julia=lambda a: a.env == "trebuchet" and a.backend == "julia")
 
     baseline = commands.add_parser(
         "baseline",
@@ -368,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: include the Julia rows when Julia can start, else mark them 'not run: no Julia' (default); off: skip them",
     )
     reproduce.add_argument("--only", nargs="+", metavar="NAME",
-                           help="run only these reproductions (trebuchet_gradient, julia_trebuchet_gradient, crosscheck, trebuchet_aimer, cartpole, pendulum, dp_vs_rl); the report keeps the other rows from their result files")
+                           help=f"run only these reproductions ({', '.join(f.__name__ for f in REPRODUCTIONS)}); "
+                                "the report keeps the other rows from their result files")
     reproduce.set_defaults(run=cmd_reproduce, needs_julia=lambda a: a.julia == "auto")
     return parser
 

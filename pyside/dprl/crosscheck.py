@@ -17,9 +17,15 @@ Tolerances, in the max-norm relative error ‖a − b‖∞ / ‖b‖∞ of each
   constant, sign or clip order shows at 1e-4 or more.
 - 1e-8 for the trebuchet: about 350 Euler steps, three bisections to the last ulp and event
   brackets decided by signs, each a little more exposed to rounding than one env step.
-- 1e-6 for each of the first 200 per-update training losses: Adam divides by √v, which magnifies
-  last-bit differences early on; past that, chaotic divergence of the two runs is expected, and the
-  report shows the update where the curves part instead of failing.
+- 1e-6 for the learning curves over the first 200 updates (or as many as asked for), and for the
+  evaluation scores along them: two trainings fed the same inputs start 1 ulp apart (Zygote and
+  autograd sum the same gradient terms in different orders) and the gap grows: Adam divides by √v,
+  and Pendulum-v1's swing-up is chaotic, so over 200 updates it grows from 1e-16 to about 1e-6 of
+  the curve's scale, while a wrong constant, sign or clip order shows at 1e-4 or more from the first
+  updates. Past that span divergence is expected: the table shows the update where the two curves
+  part (pointwise relative difference above 1e-6) instead of failing. The curve's error is
+  max-norm relative like every other quantity's: a pointwise ratio is meaningless where a loss
+  nears 0, as the Pendulum-v1 window cost does once the pendulum balances (about 1e-4).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class Case:
     julia_side: Callable  # (inputs, bridge) -> dict of arrays
     tolerance: float = VALUE_TOLERANCE
     curves: tuple = field(default_factory=tuple)  # output keys that are per-update losses
+    learned: tuple = field(default_factory=tuple)  # evaluations along a training run: the curves' tolerance
 
 
 # ----------------------------------------------------------------------------------------------
@@ -62,6 +69,13 @@ def _glorot(factory_name, seed):
 
 def _layers(weights):
     return [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in weights]
+
+
+def _float64(values, **kwargs):
+    """A float64 tensor: both stacks are fed, and compute in, float64 (torch's default is float32)."""
+    import torch
+
+    return torch.tensor(values, dtype=torch.float64, **kwargs)
 
 
 def _flatten_gradients(loss, weights, state):
@@ -87,7 +101,7 @@ def trebuchet_torch(inputs):
 
     from dprl.envs import trebuchet
 
-    points = torch.tensor(inputs["points"], dtype=torch.float64)
+    points = _float64(inputs["points"])
     leaves = [points[:, i].clone().requires_grad_(True) for i in range(3)]
     distance = trebuchet.shoot(*leaves)
     gradient = torch.stack(torch.autograd.grad(distance.sum(), leaves), dim=1)
@@ -108,15 +122,13 @@ def cartpole_step_inputs(rng, updates):
 
 
 def cartpole_step_torch(inputs):
-    import torch
-
     from dprl.envs import cartpole
 
     params = cartpole.CartPoleParams()
-    nxt, _, done = cartpole.step(params, torch.tensor(inputs["states"]), torch.tensor(inputs["actions"], dtype=torch.float64))
-    s, trajectory = torch.tensor(inputs["episode_start"], dtype=torch.float64), []
+    nxt, _, done = cartpole.step(params, _float64(inputs["states"]), _float64(inputs["actions"]))
+    s, trajectory = _float64(inputs["episode_start"]), []
     for a in inputs["episode_actions"]:
-        s, _, d = cartpole.step(params, s, torch.tensor(a, dtype=torch.float64))
+        s, _, d = cartpole.step(params, s, _float64(a))
         trajectory.append(s.numpy())
         if bool(d):
             break
@@ -146,7 +158,7 @@ def cartpole_window_torch(inputs):
     from dprl.train import policies
 
     model = policies.load_weights(policies.cartpole_policy(), _layers(inputs["weights"]))
-    state = torch.tensor(inputs["state"], dtype=torch.float64, requires_grad=True)
+    state = _float64(inputs["state"], requires_grad=True)
     loss, *_ = trainer.cartpole_window(model, state, inputs["n"], cartpole.CartPoleParams())
     grads = torch.autograd.grad(loss, [*model.parameters(), state])
     pairs = [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)]
@@ -185,15 +197,13 @@ def pendulum_step_inputs(rng, updates):
 
 
 def _pendulum_steps_torch(inputs, variant):
-    import torch
-
     from dprl.envs import pendulum
 
     params = pendulum.PendulumParams(variant=variant)
-    nxt, reward, _ = pendulum.step(params, torch.tensor(inputs["states"]), torch.tensor(inputs["actions"], dtype=torch.float64))
-    s, trajectory, rewards = torch.tensor(inputs["episode_start"], dtype=torch.float64), [], []
+    nxt, reward, _ = pendulum.step(params, _float64(inputs["states"]), _float64(inputs["actions"]))
+    s, trajectory, rewards = _float64(inputs["episode_start"]), [], []
     for a in inputs["episode_actions"]:
-        s, r, _ = pendulum.step(params, s, torch.tensor(a, dtype=torch.float64))
+        s, r, _ = pendulum.step(params, s, _float64(a))
         trajectory.append(s.numpy())
         rewards.append(r.item())
     return {f"{variant}_next_states": nxt.numpy(), f"{variant}_rewards": reward.numpy(),
@@ -238,7 +248,7 @@ def pendulum_window_torch(inputs):
     out = {}
     for variant, loss_kind, n in WINDOW_SETTINGS:
         model = policies.load_weights(policies.pendulum_policy(), _layers(inputs["weights"]))
-        states = torch.tensor(inputs["states"], dtype=torch.float64, requires_grad=True)
+        states = _float64(inputs["states"], requires_grad=True)
         loss, _ = trainer.pendulum_window(model, states, n, pendulum.PendulumParams(variant=variant), loss_kind)
         grads = torch.autograd.grad(loss, [*model.parameters(), states])
         pairs = [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)]
@@ -255,11 +265,12 @@ def pendulum_window_julia(inputs, jl):
 
 
 def pendulum_training_inputs(rng, updates):
-    rounds = max(1, -(-updates // 50))
+    # Enough rounds that each preset makes at least `updates` updates: 200 steps per round in
+    # windows of 4 (gymjl2019, 50 updates a round) or 20 (gymnasium, 10 a round).
     def starts(*shape):
         return np.stack([rng.uniform(-np.pi, np.pi, shape), rng.uniform(-1, 1, shape)], -1)
-    return {"weights": _glorot("pendulum_policy", 14), "blog_starts": starts(rounds).tolist(), "gym_starts": starts(rounds, 4).tolist(),
-            "evaluation": starts(10).tolist()}
+    return {"weights": _glorot("pendulum_policy", 14), "blog_starts": starts(max(1, -(-updates // 50))).tolist(),
+            "gym_starts": starts(max(1, -(-updates // 10)), 4).tolist(), "evaluation": starts(10).tolist()}
 
 
 def pendulum_training_torch(inputs):
@@ -278,7 +289,7 @@ def pendulum_training_julia(inputs, jl):
 
 
 def aimer_training_inputs(rng, updates):
-    n = 4 * max(1, min(updates, 50))
+    n = 4 * max(1, updates)  # batches of 4: one update each
     return {"weights": _glorot("aimer_policy", 15), "winds": (5 * rng.standard_normal(n)).tolist(), "targets": rng.uniform(20, 100, n).tolist(),
             "learning_rate": 0.01, "batch_size": 4}
 
@@ -301,11 +312,12 @@ CASES = [
     Case("aimer_training", "trebuchet", aimer_training_inputs, aimer_training_torch, aimer_training_julia, TREBUCHET_TOLERANCE, ("losses",)),
     Case("cartpole_steps", "cartpole", cartpole_step_inputs, cartpole_step_torch, cartpole_step_julia),
     Case("cartpole_window_gradient", "cartpole", cartpole_window_inputs, cartpole_window_torch, cartpole_window_julia),
-    Case("cartpole_training", "cartpole", cartpole_training_inputs, cartpole_training_torch, cartpole_training_julia, VALUE_TOLERANCE, ("losses",)),
+    Case("cartpole_training", "cartpole", cartpole_training_inputs, cartpole_training_torch, cartpole_training_julia, VALUE_TOLERANCE, ("losses",),
+         ("scores",)),
     Case("pendulum_steps", "pendulum", pendulum_step_inputs, pendulum_step_torch, pendulum_step_julia),
     Case("pendulum_window_gradient", "pendulum", pendulum_window_inputs, pendulum_window_torch, pendulum_window_julia),
     Case("pendulum_training", "pendulum", pendulum_training_inputs, pendulum_training_torch, pendulum_training_julia, VALUE_TOLERANCE,
-         ("gymjl2019_losses", "gymnasium_losses")),
+         ("gymjl2019_losses", "gymnasium_losses"), ("gymjl2019_scores", "gymnasium_scores")),
 ]
 ENVS = ("trebuchet", "cartpole", "pendulum")
 
@@ -325,7 +337,10 @@ def max_relative(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
     return diff, diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
 
 
-def compare(case: Case, ours: dict, theirs: dict) -> list[dict]:
+def compare(case: Case, ours: dict, theirs: dict, updates: int = CURVE_UPDATES) -> list[dict]:
+    """One row per quantity. A learning curve is compared over its first `updates` updates (both
+    runs must have made them, or have stopped at the same update); past the point where the curves
+    part, divergence is expected and reported, not failed."""
     rows = []
     for key in sorted(set(ours) | set(theirs)):
         if key not in ours or key not in theirs:
@@ -336,17 +351,22 @@ def compare(case: Case, ours: dict, theirs: dict) -> list[dict]:
         if key in case.curves:
             common = min(len(a), len(b))
             relative = np.abs(a[:common] - b[:common]) / np.maximum(np.abs(b[:common]), 1e-300)
-            n = min(common, CURVE_UPDATES)
-            worst = float(relative[:n].max()) if n else 0.0
+            n = min(common, updates)
+            worst = max_relative(a[:n], b[:n])[1]
             parted = np.nonzero(relative > LOSS_TOLERANCE)[0]
-            ok = worst <= LOSS_TOLERANCE and (len(a) == len(b) or n == CURVE_UPDATES)
-            rows.append({"case": case.name, "quantity": f"{key} (first {n} updates)", "max_abs": float(np.abs(a[:n] - b[:n]).max()) if n else 0.0,
+            complete = n == updates or len(a) == len(b)
+            ok = worst <= LOSS_TOLERANCE and complete
+            quantity = f"{key} (first {n} updates)" if n == updates else f"{key} (all {n} of {updates} asked: the runs stop there)"
+            if not complete:
+                quantity = f"{key} (first {n} of {updates} asked: PyTorch made {len(a)}, Julia {len(b)})"
+            rows.append({"case": case.name, "quantity": quantity, "max_abs": float(np.abs(a[:n] - b[:n]).max()) if n else 0.0,
                          "max_rel": worst, "tolerance": LOSS_TOLERANCE, "verdict": "pass" if ok else "FAIL",
                          "curves_part_at_update": int(parted[0]) + 1 if len(parted) else None})
             continue
         diff, rel = max_relative(a, b)
-        rows.append({"case": case.name, "quantity": key, "max_abs": diff, "max_rel": rel, "tolerance": case.tolerance,
-                     "verdict": "pass" if rel <= case.tolerance else "FAIL"})
+        tolerance = LOSS_TOLERANCE if key in case.learned else case.tolerance
+        rows.append({"case": case.name, "quantity": key, "max_abs": diff, "max_rel": rel, "tolerance": tolerance,
+                     "verdict": "pass" if rel <= tolerance else "FAIL"})
     return rows
 
 
@@ -373,17 +393,22 @@ def selected(envs) -> list[Case]:
     return [c for c in CASES if c.env in envs]
 
 
+def case_inputs(case: Case, updates: int, seed: int = 0) -> dict:
+    """The case's inputs, from its own seeded stream: the same whichever --env cases run with it."""
+    return case.make_inputs(np.random.default_rng([seed, CASES.index(case)]), updates)
+
+
 def record(directory, envs=ENVS, updates=50, seed=0, record_from="julia", jl=None) -> list[Path]:
     """Write each case's inputs and one side's outputs (with versions) to DIRECTORY/<case>.json."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for index, case in enumerate(selected(envs)):
-        inputs = case.make_inputs(np.random.default_rng([seed, index]), updates)
+    for case in selected(envs):
+        inputs = case_inputs(case, updates, seed)
         outputs = case.julia_side(inputs, jl) if record_from == "julia" else case.torch_side(inputs)
         path = directory / f"{case.name}.json"
-        path.write_text(json.dumps({"case": case.name, "env": case.env, "inputs": inputs, "outputs": _to_json(outputs),
-                                    "versions": versions(record_from, jl)}, indent=1))
+        path.write_text(json.dumps({"case": case.name, "env": case.env, "updates": updates, "inputs": inputs,
+                                    "outputs": _to_json(outputs), "versions": versions(record_from, jl)}, indent=1))
         written.append(path)
     return written
 
@@ -402,7 +427,7 @@ def against(directory, envs=ENVS) -> list[dict]:
         except (ValueError, KeyError) as error:
             raise ValueError(f"{path} is not a readable cross-check recording: {error}") from None
         found += 1
-        rows += compare(case, case.torch_side(inputs), theirs)
+        rows += compare(case, case.torch_side(inputs), theirs, int(recording.get("updates", CURVE_UPDATES)))
     if not found:
         raise ValueError(f"{directory} holds no cross-check recordings (expected files like {CASES[0].name}.json)")
     return rows
@@ -413,10 +438,10 @@ def live(envs=ENVS, updates=50, seed=0, jl=None, progress=True) -> tuple[list[di
     from tqdm import tqdm
 
     rows, curves = [], {}
-    for index, case in enumerate(tqdm(selected(envs), desc="crosscheck", unit="case", disable=not progress)):
-        inputs = case.make_inputs(np.random.default_rng([seed, index]), updates)
+    for case in tqdm(selected(envs), desc="crosscheck", unit="case", disable=not progress):
+        inputs = case_inputs(case, updates, seed)
         ours, theirs = case.torch_side(inputs), case.julia_side(inputs, jl)
-        rows += compare(case, ours, theirs)
+        rows += compare(case, ours, theirs, updates)
         for key in case.curves:
             curves[f"{case.name}/{key}"] = (np.asarray(ours[key]), np.asarray(theirs[key]))
     return rows, curves

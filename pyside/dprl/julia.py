@@ -205,11 +205,34 @@ def _training_result(result) -> dict:
     return out
 
 
-def train_aimer(weights, winds, targets, *, learning_rate=1e-3, batch_size=1, scaled=False) -> dict:
-    """The Adam aimer trainer (the 2019 one); the Levenberg-Marquardt fast path is Python's only."""
+def _julia_callback(function):
+    """A Python callable as a Julia function whose result Julia reads as a Bool (PythonCall hands
+    Julia a `Py` otherwise)."""
+    module = start()
+    global _bool_callback
+    if _bool_callback is None:
+        module.seval("import PythonCall")
+        _bool_callback = module.seval("f -> (args...) -> PythonCall.pyconvert(Bool, f(args...))")
+    return _bool_callback(function)
+
+
+_bool_callback = None
+
+
+def train_aimer(weights, winds, targets, *, learning_rate=1e-3, batch_size=1, scaled=False, time_budget=None,
+                evaluate_every=0, on_evaluation=None) -> dict:
+    """The Adam aimer trainer (the 2019 one); the Levenberg-Marquardt fast path is Python's only.
+
+    Every `evaluate_every` updates Julia calls `on_evaluation(update, weights)` (weights as NumPy
+    (weight, bias) pairs); it returns True to stop training there."""
+    callback = None
+    if on_evaluation is not None:
+        callback = _julia_callback(lambda update, layers: bool(on_evaluation(int(update), [(_array(w), _array(b)) for w, b in layers])))
     result = _call(
         "Train.train_aimer", _layers(weights), _float64(winds), _float64(targets),
         learning_rate=float(learning_rate), batch_size=int(batch_size), scaled=bool(scaled),
+        time_budget=float("inf") if time_budget is None else float(time_budget),
+        evaluate_every=int(evaluate_every), on_evaluation=callback,
     )
     return _training_result(result)
 

@@ -161,6 +161,50 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
                                               "network_s_per_target": network, "network_s_alone": network_alone, "rows": rows})
 
 
+def _aimer_summary(result) -> str:
+    metrics = result.extra["metrics"][-1]
+    return (f"mean {metrics['mean_rel_miss_pct']:.2f} %, p95 {metrics['p95_rel_miss_pct']:.2f} % after {len(result.losses):,} updates "
+            f"in {result.wall_time[-1]:.0f} s")
+
+
+def aimer_2019(results: Path, quick: bool) -> Path:
+    """The blog's aimer as it was trained (Adam, one shot per update, 100,000 shots, about five
+    minutes on one core) on the stack it was written for, one Julia thread, beside PyTorch given
+    the same setting and wall time, and beside the Levenberg–Marquardt aimer."""
+    from dprl import julia
+    from dprl.train import trebuchet as aimer
+
+    budget = 15.0 if quick else 300.0
+    julia_command = f"dprl train trebuchet --optimizer adam --backend julia --time-budget {budget:g}"
+    torch_command = f"dprl train trebuchet --optimizer adam --time-budget {budget:g}"
+    payload = {"command": julia_command, "torch_command": torch_command, "time_budget_s": budget}
+    if julia.is_started():
+        on_julia = aimer.train_seeded(0, optimizer="adam", backend="julia", time_budget=budget, evaluate_every=4096, progress=False)
+        payload["julia"] = {"metrics": on_julia.extra["metrics"][-1], "updates": len(on_julia.losses), "seconds": on_julia.wall_time[-1],
+                            "scores": on_julia.scores, "wall_time": on_julia.wall_time}
+        julia_part = f"Julia, one thread: {_aimer_summary(on_julia)}"
+        seconds = on_julia.wall_time[-1]  # PyTorch gets the wall time Julia used
+    else:
+        reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
+        julia_part, seconds = f"Julia: not run ({reason})", budget
+    on_torch = aimer.train_seeded(0, optimizer="adam", time_budget=seconds, evaluate_every=4096, progress=False)
+    payload["torch"] = {"metrics": on_torch.extra["metrics"][-1], "updates": len(on_torch.losses), "seconds": on_torch.wall_time[-1]}
+    parts = [julia_part, f"PyTorch, same setting and wall time: {_aimer_summary(on_torch)}"]
+    lm_path = results / "trebuchet_aimer.json"
+    if lm_path.exists():
+        lm = json.loads(lm_path.read_text())
+        parts.append(f"Levenberg–Marquardt (PyTorch, heavy start): mean {lm['metrics']['mean_rel_miss_pct']:.2f} %, "
+                     f"p95 {lm['metrics']['p95_rel_miss_pct']:.2f} % in {lm['seconds']:.0f} s")
+    measured = "; ".join(parts) + " (1,000 evaluation shots)"
+    if "julia" in payload:
+        holds = "yes" if payload["julia"]["metrics"]["mean_rel_miss_pct"] <= 1.0 else "no (mean relative miss above 1 %)"
+    else:
+        holds = "not run"
+    payload["rows"] = [{"claim": "The 2019 aimer (Adam, batch 1, 100,000 shots) hits its targets after about five minutes on one core",
+                        "published": "about 5 minutes, one core", "measured": measured, "command": julia_command, "holds": holds}]
+    return _write(results, "aimer_2019", payload)
+
+
 def cartpole(results: Path, quick: bool) -> Path:
     """Training episodes until the 100-episode evaluation mean is solved, over seeds."""
     import statistics
@@ -322,7 +366,7 @@ def crosscheck(results: Path, quick: bool) -> Path:
     return _write(results, "crosscheck", {"command": command, "ran": True, "source": source, "comparison": rows, "rows": [row]})
 
 
-REPRODUCTIONS = [trebuchet_gradient, julia_trebuchet_gradient, crosscheck, trebuchet_aimer, cartpole, pendulum, dp_vs_rl]
+REPRODUCTIONS = [trebuchet_gradient, julia_trebuchet_gradient, crosscheck, trebuchet_aimer, aimer_2019, cartpole, pendulum, dp_vs_rl]
 
 
 

@@ -15,6 +15,7 @@ detached and the next window starts from it. Two presets:
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -25,8 +26,9 @@ from dprl.envs import pendulum
 from dprl.train import policies
 from dprl.train.result import TrainingResult
 
+# A max_grad_norm of inf means no clipping.
 PRESETS = {
-    "gymjl2019": {"window": 4, "learning_rate": 0.03, "loss": "cost2", "max_grad_norm": None, "batch": 1},
+    "gymjl2019": {"window": 4, "learning_rate": 0.03, "loss": "cost2", "max_grad_norm": math.inf, "batch": 1},
     "gymnasium": {"window": 20, "learning_rate": 0.003, "loss": "cost", "max_grad_norm": 1.0, "batch": 64},
 }
 LOSSES = ("cost2", "cost")
@@ -78,23 +80,26 @@ def train_pendulum(
     window: int | None = None,
     learning_rate: float | None = None,
     loss: str | None = None,
-    max_grad_norm: float | None = "preset",
+    max_grad_norm: float | None = None,
     steps: int = 200,
     progress: bool = True,
     on_episode=None,
 ) -> TrainingResult:
     """`initial_states` (E, B, 2) start E training rounds of B parallel episodes of `steps` steps
     ((E, 2) means B = 1); after each round the mean return over the rows of `evaluation_states`
-    (N, 2) is recorded. Unset settings come from PRESETS[variant]. Ctrl-C returns what finished."""
+    (N, 2) is recorded. Settings left as None come from PRESETS[variant]; max_grad_norm=math.inf
+    turns the clip off. Ctrl-C returns what finished."""
     if variant not in PRESETS:
         raise ValueError(f"variant must be one of {tuple(PRESETS)}; got {variant!r}")
     preset = PRESETS[variant]
     window = preset["window"] if window is None else int(window)
     learning_rate = preset["learning_rate"] if learning_rate is None else float(learning_rate)
     loss = preset["loss"] if loss is None else loss
-    max_grad_norm = preset["max_grad_norm"] if max_grad_norm == "preset" else max_grad_norm
+    max_grad_norm = float(preset["max_grad_norm"] if max_grad_norm is None else max_grad_norm)
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    if not max_grad_norm > 0:
+        raise ValueError(f"max_grad_norm must be positive (math.inf: no clip); got {max_grad_norm}")
     if window < 1 or steps < 1:
         raise ValueError(f"window and steps must be at least 1; got window={window}, steps={steps}")
     params = pendulum.PendulumParams(variant=variant)
@@ -110,7 +115,7 @@ def train_pendulum(
     result = TrainingResult(
         trainer="pendulum",
         config={"variant": variant, "window": window, "learning_rate": learning_rate, "loss": loss,
-                "max_grad_norm": max_grad_norm, "steps": steps, "rounds": rounds, "batch": batch,
+                "max_grad_norm": None if math.isinf(max_grad_norm) else max_grad_norm, "steps": steps, "rounds": rounds, "batch": batch,
                 "evaluation_episodes": len(evaluation_states)},
     )
     start = time.perf_counter()
@@ -122,7 +127,7 @@ def train_pendulum(
                 value, state = pendulum_window(policy, state, min(window, steps - first), params, loss)
                 optimizer.zero_grad()
                 value.backward()
-                if max_grad_norm is not None:
+                if not math.isinf(max_grad_norm):
                     clip_global_norm(policy.parameters(), max_grad_norm)
                 optimizer.step()
                 state = state.detach()  # truncate BPTT between windows

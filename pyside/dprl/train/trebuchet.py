@@ -242,26 +242,14 @@ def train_aimer(
                 "samples": len(winds), "evaluate_every": evaluate_every, "time_budget": time_budget, "stop_at": stop_at},
         extra={"metrics": [], "updates": []},
     )
-    start = time.perf_counter()
     bar = tqdm(total=updates, desc=f"trebuchet aimer ({optimizer})", unit="update", disable=not progress)
+    evaluations = _Evaluations(result, evaluation, scaled, stop_at, bar, on_evaluation)
 
-    def record(update):
-        metrics = evaluate(model, *evaluation, scaled=scaled)
-        result.extra["metrics"].append(metrics)
-        result.extra["updates"].append(update)
-        result.scores.append(metrics["mean_rel_miss_pct"])
-        thrown = lm.shots if optimizer == "lm" else update * batch_size  # every simulated throw is one one-step episode
-        result.episodes.append(thrown)
-        result.env_steps.append(thrown)
-        result.wall_time.append(time.perf_counter() - start)
-        bar.set_postfix(rel_miss=f"{metrics['mean_rel_miss_pct']:.2f}%", p95=f"{metrics['p95_rel_miss_pct']:.2f}%")
-        if on_evaluation is not None:
-            result.weights = policies.weights(model)
-            on_evaluation(result)
-        return stop_at is not None and all(metrics[k] <= v for k, v in stop_at.items())
+    def thrown(update):
+        return lm.shots if optimizer == "lm" else update * batch_size  # every simulated throw is one one-step episode
 
     try:
-        done = evaluation is not None and record(0)
+        done = evaluation is not None and evaluations.record(0, model, thrown(0))
         for update in range(1, updates + 1):
             if done:
                 break
@@ -275,9 +263,9 @@ def train_aimer(
             else:
                 result.losses.append(lm.step())
             bar.update(1)
-            out_of_time = time_budget is not None and time.perf_counter() - start > time_budget
+            out_of_time = evaluations.out_of_time(time_budget)
             if evaluation is not None and (update % evaluate_every == 0 or update == updates or out_of_time):
-                done = record(update)
+                done = evaluations.record(update, model, thrown(update))
             if out_of_time:
                 break
         result.finished = True
@@ -286,6 +274,113 @@ def train_aimer(
     finally:
         bar.close()
         result.weights = policies.weights(model)
+    return result
+
+
+class _Evaluations:
+    """The aimer's bookkeeping at each evaluation, shared by the PyTorch and the Julia trainer: the
+    misses on the evaluation set, the clocks, the checkpoint callback and the stopping rule."""
+
+    def __init__(self, result, evaluation, scaled, stop_at, bar, on_evaluation):
+        self.result, self.evaluation, self.scaled, self.stop_at = result, evaluation, scaled, stop_at
+        self.bar, self.on_evaluation = bar, on_evaluation
+        self.start = time.perf_counter()
+
+    def out_of_time(self, time_budget) -> bool:
+        return time_budget is not None and time.perf_counter() - self.start > time_budget
+
+    def record(self, update, model, thrown) -> bool:
+        """Evaluate `model` after `update` updates and `thrown` simulated throws; True to stop."""
+        metrics = evaluate(model, *self.evaluation, scaled=self.scaled)
+        result = self.result
+        result.extra["metrics"].append(metrics)
+        result.extra["updates"].append(update)
+        result.scores.append(metrics["mean_rel_miss_pct"])
+        result.episodes.append(thrown)
+        result.env_steps.append(thrown)
+        result.wall_time.append(time.perf_counter() - self.start)
+        self.bar.set_postfix(rel_miss=f"{metrics['mean_rel_miss_pct']:.2f}%", p95=f"{metrics['p95_rel_miss_pct']:.2f}%")
+        if self.on_evaluation is not None:
+            result.weights = policies.weights(model)
+            self.on_evaluation(result)
+        return self.stop_at is not None and all(metrics[k] <= v for k, v in self.stop_at.items())
+
+
+# Julia reports to Python this often (updates), for the progress bar and Ctrl-C; it evaluates less often.
+JULIA_REPORT_EVERY = 256
+
+
+def train_aimer_julia(
+    weights,
+    winds,
+    targets,
+    *,
+    learning_rate: float = 1e-3,
+    batch_size: int = 1,
+    scaled: bool = False,
+    evaluation=None,
+    evaluate_every: int = 100,
+    time_budget: float | None = None,
+    stop_at: dict | None = None,
+    progress: bool = True,
+    on_evaluation=None,
+) -> TrainingResult:
+    """`train_aimer(optimizer="adam")` run by its Julia twin (`DPRL.Train.train_aimer`, one Julia
+    thread), with the same weights, shots, evaluation and result as the PyTorch path: Julia trains
+    and calls back every few hundred updates; the evaluation runs here, in PyTorch, on the weights
+    Julia hands back. Needs Julia (`dprl.julia`); Ctrl-C returns what finished."""
+    from dprl import julia
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    winds, targets = np.asarray(winds, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    if winds.shape != targets.shape or winds.ndim != 1:
+        raise ValueError(f"winds and targets must be 1-D of one length; got {winds.shape} and {targets.shape}")
+    updates = (len(winds) + batch_size - 1) // batch_size
+    result = TrainingResult(
+        trainer="trebuchet",
+        config={"optimizer": "adam", "backend": "julia", "learning_rate": learning_rate, "batch_size": batch_size, "scaled": scaled,
+                "samples": len(winds), "evaluate_every": evaluate_every, "time_budget": time_budget, "stop_at": stop_at},
+        extra={"metrics": [], "updates": []},
+    )
+    model = policies.load_weights(policies.aimer_policy(), weights)
+    # Two shots first, so that Julia compiles the trainer before the clock starts (as PyTorch needs no compile).
+    julia.train_aimer(weights, winds[:2], targets[:2], learning_rate=learning_rate, batch_size=1, scaled=scaled,
+                      evaluate_every=1, on_evaluation=lambda update, layers: False)
+    bar = tqdm(total=updates, desc="trebuchet aimer (adam, Julia)", unit="update", disable=not progress)
+    evaluations = _Evaluations(result, evaluation, scaled, stop_at, bar, on_evaluation)
+    state = {"evaluated": None, "interrupted": False}
+
+    def report(update, layers) -> bool:
+        try:  # Ctrl-C reaches Python only here, between Julia's updates: stop Julia cleanly
+            bar.update(update - bar.n)
+            policies.load_weights(model, layers)
+            result.weights = layers
+            last = state["evaluated"]
+            out_of_time = evaluations.out_of_time(time_budget)
+            if evaluation is None or not (last is None or update - last >= evaluate_every or update == updates or out_of_time):
+                return out_of_time
+            state["evaluated"] = update
+            return evaluations.record(update, model, update * batch_size) or out_of_time
+        except KeyboardInterrupt:
+            state["interrupted"] = True
+            return True
+
+    try:
+        trained = julia.train_aimer(weights, winds, targets, learning_rate=learning_rate, batch_size=batch_size, scaled=scaled,
+                                    time_budget=time_budget, evaluate_every=min(JULIA_REPORT_EVERY, max(1, evaluate_every)),
+                                    on_evaluation=report)
+        result.losses = trained["losses"].tolist()
+        result.weights = trained["weights"]
+        done = len(result.losses)
+        if evaluation is not None and state["evaluated"] != done and not state["interrupted"]:
+            policies.load_weights(model, result.weights)
+            evaluations.record(done, model, done * batch_size)
+        result.finished = not state["interrupted"]
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bar.close()
     return result
 
 
@@ -298,11 +393,20 @@ def heavy_start(weights, scaled: bool = True, angle_deg: float = 70.0, weight_lb
     return [*hidden, (last_weight, last_bias)]
 
 
-def train_seeded(seed: int, *, optimizer: str = "lm", samples: int | None = None, start: str | None = None, **kwargs) -> TrainingResult:
+BACKENDS = ("torch", "julia")
+
+
+def train_seeded(seed: int, *, optimizer: str = "lm", samples: int | None = None, start: str | None = None,
+                 backend: str = "torch", **kwargs) -> TrainingResult:
     """`train_aimer` from Flux 0.7's initialisation (seeded) on seeded shots, evaluated on the fixed
     1,000-shot evaluation set. Defaults: lm on 2,048 shots with scaled inputs from `heavy_start`;
     adam on 100,000 shots, batch 1, learning rate 1e-3, from the plain initialisation (the 2019
-    setting). `start` is "heavy" or "plain" to choose."""
+    setting). `start` is "heavy" or "plain" to choose. `backend="julia"` trains adam in Julia
+    (`train_aimer_julia`) from the same weights and shots."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    if backend == "julia" and optimizer != "adam":
+        raise ValueError(f"the Julia backend trains with adam only (Levenberg–Marquardt is PyTorch's); got optimizer={optimizer!r}")
     start = start or ("heavy" if optimizer == "lm" else "plain")
     if start not in ("heavy", "plain"):
         raise ValueError(f"start must be 'heavy' or 'plain'; got {start!r}")
@@ -316,8 +420,11 @@ def train_seeded(seed: int, *, optimizer: str = "lm", samples: int | None = None
     weights = policies.glorot_weights(policies.aimer_policy, seed)
     if start == "heavy":
         weights = heavy_start(weights, scaled=kwargs.get("scaled", False))
-    result = train_aimer(weights, winds, targets, optimizer=optimizer, evaluation=evaluation_shots(), **kwargs)
-    result.config.update(seed=seed, start=start)
+    if backend == "julia":
+        result = train_aimer_julia(weights, winds, targets, evaluation=evaluation_shots(), **kwargs)
+    else:
+        result = train_aimer(weights, winds, targets, optimizer=optimizer, evaluation=evaluation_shots(), **kwargs)
+    result.config.update(seed=seed, start=start, backend=backend)
     return result
 
 

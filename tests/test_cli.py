@@ -56,6 +56,26 @@ def test_julia_backend_without_julia_says_so_in_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_julia_trained_aimer_without_julia_says_so_in_one_line(tmp_path):
+    env = {**__import__("os").environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
+    env.pop("PYTHON_JULIACALL_EXE", None)
+    env.pop("PYTHON_JULIACALL_PROJECT", None)
+    result = dprl("train", "trebuchet", "--optimizer", "adam", "--backend", "julia", "--out", str(tmp_path), env=env)
+    assert result.returncode == 3 and "Julia is unavailable" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.julia
+def test_train_trebuchet_on_julia_writes_its_result(jl, tmp_path):
+    result = dprl("train", "trebuchet", "--optimizer", "adam", "--backend", "julia", "--samples", "300", "--time-budget", "30",
+                  "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "trebuchet_adam_julia_seed0.json").read_text())
+    assert saved["config"]["backend"] == "julia" and saved["finished"] and len(saved["losses"]) == 300
+    assert saved["extra"]["updates"][0] == 0 and saved["extra"]["updates"][-1] == 300
+    for suffix in ("_misses.png", "_curve.png", "_throw.gif"):
+        assert (tmp_path / f"trebuchet_adam_julia_seed0{suffix}").stat().st_size > 0
+
+
 def test_train_trebuchet_writes_result_plots_and_gif(tmp_path):
     result = dprl("train", "trebuchet", "--time-budget", "3", "--samples", "64", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr

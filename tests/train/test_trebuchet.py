@@ -66,6 +66,10 @@ def test_bad_settings():
         aimer.train_aimer(policies.glorot_weights(policies.aimer_policy, 0), [0.0], [50.0], optimizer="sgd")
     with pytest.raises(ValueError, match="winds and targets"):
         aimer.train_aimer(policies.glorot_weights(policies.aimer_policy, 0), [0.0, 1.0], [50.0])
+    with pytest.raises(ValueError, match="backend must be one of"):
+        aimer.train_seeded(0, optimizer="adam", backend="jax")
+    with pytest.raises(ValueError, match="adam only"):
+        aimer.train_seeded(0, optimizer="lm", backend="julia")
 
 
 def test_lm_jacobian_is_the_chain_rule_through_simulator_and_network():

@@ -24,6 +24,8 @@ Where data is copied:
   because it would silently lose precision.
 * ForwardDiff mode copies each sample's differentiable inputs into one vector of dual numbers;
   that is how ForwardDiff works.
+* Because nothing is copied in, a Julia function that mutates an argument (`fill!`,
+  `normalize!`) writes into the tensor, behind autograd's back: give it functions that don't.
 
 Batching (`core_ndims`): `None` (the default) hands the whole tensors to one Julia call. An int,
 or one entry per argument, says how many trailing dimensions one call of the Julia function
@@ -152,7 +154,7 @@ class JuliaFunction:
             raise ValueError(f"the batch shapes of the arguments of {self.signature(len(args))} do not broadcast ({described})") from None
         out = list(args)
         for i in batched:
-            out[i] = args[i].expand(*batch, *args[i].shape[args[i].ndim - core[i]:])
+            out[i] = args[i].expand(tuple(batch) + tuple(args[i].shape[args[i].ndim - core[i]:]))
         return out, batch
 
 
@@ -185,7 +187,7 @@ class _Call:
         return tuple(args)
 
     def where(self, index) -> str:
-        """The inputs at batch index `index`, for error messages."""
+        """' at batch index (i,), where x=…', for error messages ('' without a batch)."""
         if index is None or not self.batch:
             return ""
         index = tuple(int(i) for i in index)
@@ -232,8 +234,9 @@ class _Call:
             index = tuple(int(i) for i in bad.nonzero()[0])
             value = tensor[index].item()
             batch_index = index[: len(self.batch)] if self.batch else None
-            raise ValueError(f"{self.fn.signature(len(self.args))} gave a non-finite {label} ({value}) at index {index}"
-                             f"{self.where(batch_index)}; pass check_finite=False to allow it")
+            at = self.where(batch_index) if len(index) == len(self.batch) else f" at index {index}{self.where(batch_index)}"
+            raise ValueError(f"{self.fn.signature(len(self.args))} gave a non-finite {label} ({value}){at}; "
+                             "pass check_finite=False to allow it")
 
 
 def _to_tensor(value, dtype, call: _Call, label):

@@ -154,6 +154,20 @@ def test_python_spec_is_read_from_its_top_level_names():
     assert np.shape(spec["inputs"]["state"]) == (16, 2)
 
 
+def test_command_without_julia_says_so_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
+    env.pop("PYTHON_JULIACALL_EXE", None)
+    env.pop("PYTHON_JULIACALL_PROJECT", None)
+    result = subprocess.run([sys.executable, "-m", "dprl.cli", "gradcheck", str(ROOT / "comparisons" / "gradcheck" / "trebuchet.toml")],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 3
+    assert "Julia is unavailable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 # ----------------------------------------------------------------------------------------------
 # With Julia
 # ----------------------------------------------------------------------------------------------

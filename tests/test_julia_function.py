@@ -3,7 +3,18 @@
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.julia
+def test_function_without_julia_raises_promptly_before_torch(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
+    env.pop("PYTHON_JULIACALL_EXE", None)
+    env.pop("PYTHON_JULIACALL_PROJECT", None)
+    code = ("import sys\nfrom dprl import julia\ntry:\n    julia.function('Trebuchet.shoot')\n"
+            "except julia.JuliaUnavailableError as e:\n    print('unavailable', 'torch' in sys.modules, 'juliacall' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.stdout.split() == ["unavailable", "False", "False"], result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +38,7 @@ def _torch_throws(torch, leaves):
     return distance.detach(), torch.stack(torch.autograd.grad(distance.sum(), fresh), 1)
 
 
+@pytest.mark.julia
 @pytest.mark.parametrize("name, mode", [("Trebuchet.shoot", "forwarddiff"), ("Trebuchet.shoot_differentiable", "zygote")])
 def test_julia_trebuchet_matches_pytorch_in_value_and_gradient(jl, torch, name, mode):
     shoot = jl.function(name, mode=mode, core_ndims=0)
@@ -40,6 +52,7 @@ def test_julia_trebuchet_matches_pytorch_in_value_and_gradient(jl, torch, name, 
     assert torch.allclose(grads, reference_grads, rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.julia
 @pytest.mark.parametrize("mode", ["zygote", "forwarddiff"])
 def test_autograd_gradcheck_passes_on_a_batched_multi_output_step(jl, torch, mode):
     step = jl.function("Pendulum.step", mode=mode, core_ndims=(1, 0))
@@ -49,6 +62,7 @@ def test_autograd_gradcheck_passes_on_a_batched_multi_output_step(jl, torch, mod
     assert torch.autograd.gradcheck(lambda s, a: step(s, a, variant="gymjl2019")[:2], (states, actions))
 
 
+@pytest.mark.julia
 def test_batched_step_matches_pytorch_and_keeps_done_non_differentiable(jl, torch):
     from dprl.envs import cartpole
 
@@ -63,6 +77,7 @@ def test_batched_step_matches_pytorch_and_keeps_done_non_differentiable(jl, torc
     assert nxt.requires_grad
 
 
+@pytest.mark.julia
 def test_an_argument_passed_whole_gets_its_gradient_summed_over_the_batch(jl, torch):
     dot = jl.function("LinearAlgebra.dot", core_ndims=(1, None))
     x = torch.randn(5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0), requires_grad=True)
@@ -71,6 +86,7 @@ def test_an_argument_passed_whole_gets_its_gradient_summed_over_the_batch(jl, to
     assert torch.autograd.gradcheck(dot, (x, w))
 
 
+@pytest.mark.julia
 def test_batch_dimensions_broadcast_and_constants_pass_through(jl, torch):
     shoot = jl.function("Trebuchet.shoot", mode="forwarddiff", core_ndims=0)
     wind = torch.tensor([[-2.0], [3.0]], dtype=torch.float64, requires_grad=True)  # 2×1
@@ -83,6 +99,7 @@ def test_batch_dimensions_broadcast_and_constants_pass_through(jl, torch):
     assert torch.allclose(g, reference[:, 0].reshape(2, 3).sum(1, keepdim=True), rtol=1e-10)
 
 
+@pytest.mark.julia
 def test_float32_tensors_give_float32_results_close_to_float64(jl, torch):
     step = jl.function("Pendulum.step", core_ndims=(1, 0))
     states64 = torch.tensor([[0.3, 0.1], [1.0, -0.5]], dtype=torch.float64, requires_grad=True)
@@ -97,6 +114,7 @@ def test_float32_tensors_give_float32_results_close_to_float64(jl, torch):
     assert torch.allclose(states32.grad.double(), states64.grad, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.julia
 def test_inputs_reach_julia_without_a_copy_and_outputs_view_julia_arrays(jl, torch):
     # fill! writes through the PyArray: the tensor itself changes, so no copy was made on the way in.
     x = torch.zeros(4, dtype=torch.float64)
@@ -110,6 +128,7 @@ def test_inputs_reach_julia_without_a_copy_and_outputs_view_julia_arrays(jl, tor
     assert nxt.stride() == (1, 5)
 
 
+@pytest.mark.julia
 def test_unknown_names_fail_at_once_with_suggestions(jl):
     with pytest.raises(ValueError, match=r"no Julia function 'Trebuchet.shot': DPRL.Trebuchet has no 'shot'; did you mean shoot"):
         jl.function("Trebuchet.shot")
@@ -123,6 +142,7 @@ def test_unknown_names_fail_at_once_with_suggestions(jl):
         jl.function("Trebuchet.shoot", core_ndims=(0, -1, 0))
 
 
+@pytest.mark.julia
 def test_a_failing_function_names_itself_the_argument_and_the_sample(jl, torch):
     shoot = jl.function("Trebuchet.shoot", core_ndims=0)
     with pytest.raises(ValueError) as caught:
@@ -134,6 +154,7 @@ def test_a_failing_function_names_itself_the_argument_and_the_sample(jl, torch):
     assert shoot(torch.tensor(-2.0, dtype=torch.float64), torch.tensor(45.0, dtype=torch.float64), 200.0).item() == pytest.approx(74.7284, abs=1e-3)
 
 
+@pytest.mark.julia
 def test_shapes_and_dtypes_that_disagree_are_named(jl, torch):
     shoot = jl.function("Trebuchet.shoot", core_ndims=0)
     with pytest.raises(ValueError, match=r"mix dtypes \(wind: torch.float32, angle_deg: torch.float64"):
@@ -146,6 +167,7 @@ def test_shapes_and_dtypes_that_disagree_are_named(jl, torch):
         jl.function("Float32", core_ndims=0)(torch.ones(2, dtype=torch.float64))
 
 
+@pytest.mark.julia
 def test_non_finite_outputs_are_an_error_unless_allowed(jl, torch):
     log = jl.function("log", core_ndims=0)
     with pytest.raises(ValueError, match=r"Base.log\(.*\) gave a non-finite value in output 1 \(-inf\) at batch index \(1,\)"):
@@ -154,6 +176,7 @@ def test_non_finite_outputs_are_an_error_unless_allowed(jl, torch):
     assert allowed[1].item() == float("-inf")
 
 
+@pytest.mark.julia
 def test_zygote_errors_in_the_backward_pass_say_so_and_suggest_forwarddiff(jl, torch):
     x = torch.ones(3, dtype=torch.float64, requires_grad=True)
     y = jl.function("LinearAlgebra.normalize!")(x.clone())
@@ -161,6 +184,7 @@ def test_zygote_errors_in_the_backward_pass_say_so_and_suggest_forwarddiff(jl, t
         y.sum().backward()
 
 
+@pytest.mark.julia
 def test_in_place_edits_before_backward_are_caught_by_autograd(jl, torch):
     x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     leaf = x.clone()
@@ -170,6 +194,7 @@ def test_in_place_edits_before_backward_are_caught_by_autograd(jl, torch):
         y.backward()
 
 
+@pytest.mark.julia
 def test_the_julia_trebuchet_as_a_layer_trains_the_aimer_on_the_pytorch_curve(jl, torch):
     """The README example: the aimer network in PyTorch, the simulator in Julia, Adam on the same
     weights and shots as the all-PyTorch aimer; the per-update losses agree to the cross-check's

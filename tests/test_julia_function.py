@@ -35,7 +35,7 @@ def _torch_throws(torch, leaves):
 
     fresh = [x.detach().clone().requires_grad_(True) for x in leaves]
     distance = trebuchet.shoot(*fresh)
-    return distance.detach(), torch.stack(torch.autograd.grad(distance.sum(), fresh), 1)
+    return distance.detach(), torch.stack(torch.autograd.grad(distance.sum(), fresh), -1)
 
 
 @pytest.mark.julia
@@ -97,6 +97,18 @@ def test_batch_dimensions_broadcast_and_constants_pass_through(jl, torch):
     _, reference = _torch_throws(torch, [wind.detach().expand(2, 3).reshape(-1), angle.expand(2, 3).reshape(-1),
                                          torch.full((6,), 200.0, dtype=torch.float64)])
     assert torch.allclose(g, reference[:, 0].reshape(2, 3).sum(1, keepdim=True), rtol=1e-10)
+
+
+@pytest.mark.julia
+@pytest.mark.parametrize("mode", ["zygote", "forwarddiff"])
+def test_unbatched_zero_dimensional_tensors_reach_julia_as_numbers(jl, torch, mode):
+    name = "Trebuchet.shoot_differentiable" if mode == "zygote" else "Trebuchet.shoot"
+    leaves = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (-2.0, 45.0, 200.0)]
+    distance = jl.function(name, mode=mode)(*leaves)
+    grads = torch.stack(torch.autograd.grad(distance, leaves))
+    reference, reference_grads = _torch_throws(torch, leaves)
+    assert distance.shape == () and torch.allclose(distance, reference, rtol=1e-8)
+    assert torch.allclose(grads, reference_grads, rtol=1e-8)
 
 
 @pytest.mark.julia

@@ -87,6 +87,9 @@ error_stage(e::SampleError) = e.stage
 """Argument `a` at batch index `I`: whole for a core of `nothing` (or no batch), a scalar for 0, else a view."""
 sample(a, I, core) = I === nothing || core === nothing ? a : core == 0 ? a[I] : view(a, Tuple(I)..., ntuple(_ -> Colon(), core)...)
 
+"""A 0-dimensional array (a 0-d tensor) as the number it holds: unbatched calls take scalars as numbers."""
+scalar_or_array(a) = a isa AbstractArray && ndims(a) == 0 ? a[] : a
+
 outputs_tuple(y) = y isa Tuple ? y : (y,)
 
 function check_output(y, k)
@@ -123,6 +126,7 @@ Run `f(args...; kwargs...)`, once (`core === nothing`) or for each index of the 
 """
 function forward(f, args::Tuple, core, batch::Tuple, mode::AbstractString, differentiable::Tuple; kwargs...)
     g(a...) = f(a...; kwargs...)
+    core === nothing && (args = map(scalar_or_array, args))
     indices = core === nothing ? [nothing] : vec(collect(CartesianIndices(batch)))
     backs = Vector{Any}(undef, mode == "none" ? 0 : length(indices))
     results = Vector{Any}(undef, length(indices))

@@ -197,6 +197,14 @@ def test_zygote_errors_in_the_backward_pass_say_so_and_suggest_forwarddiff(jl, t
 
 
 @pytest.mark.julia
+def test_second_derivatives_are_refused_rather_than_zero(jl, torch):
+    x = torch.tensor([0.3, 0.4], dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(jl.function("sin", core_ndims=0)(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="does not require grad|once_differentiable"):
+        torch.autograd.grad(g.sum(), x)
+
+
+@pytest.mark.julia
 def test_in_place_edits_before_backward_are_caught_by_autograd(jl, torch):
     x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     leaf = x.clone()

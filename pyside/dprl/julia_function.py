@@ -285,6 +285,7 @@ class _Bridge(torch.autograd.Function):
         return tuple(outputs)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # Julia's gradients carry no graph: say so rather than give zero second derivatives
     def backward(ctx, *grad_outputs):
         import juliacall
 

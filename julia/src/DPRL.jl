@@ -13,6 +13,7 @@ include("cartpole.jl")
 include("pendulum.jl")
 include("policies.jl")
 include("train.jl")
+include("bridge.jl")
 
 using .Trebuchet: shoot, shoot_gradient
 export Trebuchet, CartPole, Pendulum, Policies, Train, shoot, shoot_gradient

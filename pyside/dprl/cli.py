@@ -227,6 +227,26 @@ def cmd_crosscheck(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
+# dprl gradcheck
+# ----------------------------------------------------------------------------------------------
+def cmd_gradcheck(args) -> int:
+    from dprl import crosscheck, gradcheck
+
+    spec = gradcheck.load_spec(args.spec)
+    if args.seed is not None:
+        spec["seed"] = args.seed
+    report = crosscheck.gradcheck(**spec)
+    print(report.table())
+    if args.json:
+        print(f"wrote {gradcheck.write_json(report, args.json)}")
+    if not report.passed:
+        failed = [r.pair for r in report.rows if r.verdict != "pass"]
+        print(f"dprl gradcheck: {len(failed)} pairs broke their tolerance: {'; '.join(failed)}", file=sys.stderr)
+        return crosscheck.EXIT_MISMATCH
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
 # dprl baseline
 # ----------------------------------------------------------------------------------------------
 def cmd_baseline(args) -> int:
@@ -359,6 +379,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--record-from", choices=["julia", "torch"], default="julia",
                        help="with --record: which side to record (torch records PyTorch itself, to test the machinery)")
     check.set_defaults(run=cmd_crosscheck, needs_julia=lambda a: not a.against and not (a.record and a.record_from == "torch"))
+
+    grad = commands.add_parser(
+        "gradcheck",
+        help="compare any Julia function with any PyTorch function: values, gradients, finite differences",
+        description=(
+            "Run the same float64 inputs through a Julia function and a PyTorch function named in SPEC (a .toml "
+            "or .py file: julia, torch, inputs, and optionally mode, core_ndims, tolerances, seed, fd_step, "
+            "max_fd_coordinates, julia_kwargs) and compare values, the two reverse-mode gradients and each "
+            "side's central finite differences by max-norm relative error (default tolerances 1e-9, 1e-8, 1e-5). "
+            "Exit codes: 0 all pairs within tolerance, 1 a tolerance broken, 2 bad spec or inputs, 3 Julia unavailable."
+        ),
+    )
+    grad.add_argument("spec", help="the spec file (.toml or .py), e.g. comparisons/gradcheck/trebuchet.toml")
+    grad.add_argument("--seed", type=int, help="override the spec's seed (inputs drawn from the spec, cotangents, FD sample)")
+    grad.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH")
+    grad.set_defaults(run=cmd_gradcheck, needs_julia=lambda a: True)
 
     reproduce = commands.add_parser(
         "reproduce",

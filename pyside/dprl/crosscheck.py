@@ -476,3 +476,9 @@ def curve_figure(curves: dict, path) -> Path | None:
     axes[0, 0].set_ylabel("loss")
     axes[1, 0].set_ylabel("relative difference")
     return plots.save(fig, path, dpi=110)
+
+
+# ----------------------------------------------------------------------------------------------
+# The generic form: any Julia function against any PyTorch function (dprl.gradcheck)
+# ----------------------------------------------------------------------------------------------
+from dprl.gradcheck import GradcheckReport, gradcheck  # noqa: E402,F401  (re-exported)

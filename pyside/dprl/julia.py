@@ -297,3 +297,19 @@ def cartpole_window_gradient(weights, state, n: int) -> dict:
 def pendulum_window_gradient(weights, states, n: int, *, variant="gymnasium", loss="cost") -> dict:
     """The Pendulum window loss over start states (B, 2) and its gradients from Zygote."""
     return _gradient_result(_call("Train.pendulum_window_gradient", _layers(weights), _float64(states), int(n), variant=variant, loss=loss))
+
+
+# ----------------------------------------------------------------------------------------------
+# Julia functions inside PyTorch (dprl.julia_function, julia/src/bridge.jl)
+# ----------------------------------------------------------------------------------------------
+def function(name: str, *, mode: str = "zygote", core_ndims=None, check_finite: bool = True):
+    """A Julia function as a torch-callable with a torch.autograd backward (Zygote or ForwardDiff).
+
+    `name` is `Module.function` (DPRL's by default: "Trebuchet.shoot"); see
+    `dprl.julia_function.JuliaFunction` for the modes, batching (`core_ndims`) and where data is
+    copied. Starts Julia (before torch is imported here) and resolves the name at once, so an
+    unknown name fails now with a ValueError."""
+    start()
+    from dprl.julia_function import JuliaFunction
+
+    return JuliaFunction(name, mode=mode, core_ndims=core_ndims, check_finite=check_finite)

@@ -55,11 +55,13 @@ def aim(model, wind, target, scaled=False):
     return 90 * torch.sigmoid(o[..., 0]), (100 * o[..., 1] if scaled else o[..., 1]) + 200
 
 
-def aimer_loss(model, winds, targets, scaled=False):
-    """Mean squared miss (m²) over a batch, backpropagated through the simulator."""
+def aimer_loss(model, winds, targets, scaled=False, shoot=trebuchet.shoot):
+    """Mean squared miss (m²) over a batch, backpropagated through the simulator; `shoot` is
+    any differentiable (wind, angle_deg, weight_lb) -> distance, such as the Julia trebuchet
+    through `dprl.julia.function`."""
     angle, weight = aim(model, winds, targets, scaled)
     valid = (weight > MIN_WEIGHT_LB) & (angle > 0) & (angle < 90)
-    distance = trebuchet.shoot(winds, torch.where(valid, angle, 45.0), torch.where(valid, weight, 200.0))
+    distance = shoot(winds, torch.where(valid, angle, 45.0), torch.where(valid, weight, 200.0))
     return torch.where(valid, (distance - targets) ** 2, 0.0).mean()
 
 

@@ -129,7 +129,7 @@ def cmd_train(args) -> int:
     def checkpoint(result: TrainingResult):
         result.save(out / f"{name}.json")  # after every episode: an interrupted run keeps what it finished
 
-    episodes = args.episodes if args.episodes is not None else (200 if args.env == "pendulum" and args.method == "apg" else 20)
+    episodes = args.episodes if args.episodes is not None else (pendulum.APG_UPDATES if args.env == "pendulum" and args.method == "apg" else 20)
     result = train(args.seed, episodes, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options)
     checkpoint(result)
     figure = plots.learning_curves({f"DP {args.env}": [result]}, out / f"{name}.png", x="episodes",
@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("env", choices=["trebuchet", "cartpole", "pendulum"], help="which controller (trebuchet: the aimer)")
     train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the start states (default 0)")
     train.add_argument("--episodes", type=int, default=None,
-                       help="training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg 200)")
+                       help="training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg 300)")
     train.add_argument("--evaluation-episodes", type=int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
     train.add_argument("--version", choices=["v0", "v1"], default="v1", help="cartpole: v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195 (default v1)")
     train.add_argument(
@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--method", choices=["bptt", "apg"], default="bptt",
                        help="pendulum: bptt = the 2019 trainer, short BPTT windows along each episode; apg = analytic policy gradient, "
-                            "whole 200-step episodes from 256 fresh start states a round with the gradient through each step decayed by 0.98, "
+                            "whole 200-step episodes from 256 fresh start states a round with the gradient through each step decayed by 0.985 and a torque odd in (θ, θ̇), "
                             "Pendulum-v1 only (default bptt)")
     train.add_argument("--batch", type=int, default=0, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1; apg 256)")
     train.add_argument("--optimizer", choices=["lm", "adam"], default="lm",

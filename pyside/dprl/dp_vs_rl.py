@@ -20,7 +20,7 @@ THRESHOLDS = {"cartpole": (475.0,), "pendulum": (-150.0, -140.0), "trebuchet": (
 BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (trebuchet); RL env steps
     True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "pendulum_apg": 20, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
            "sac": 1_500, "td3": 3_000, "ppo_pendulum": 8_192, "sac_trebuchet": 1_280},
-    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "pendulum_apg": 200, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
+    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "pendulum_apg": 300, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
             "sac": 20_000, "td3": 20_000, "ppo_pendulum": 100_000, "sac_trebuchet": 50_000},
 }
 # The analytic-policy-gradient trainer (dprl.train.pendulum.train_pendulum_apg), evaluated on the

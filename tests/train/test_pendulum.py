@@ -121,7 +121,7 @@ def test_apg_seeded_runs_repeat_and_record_their_settings():
     a = trainer.train_seeded_apg(1, 3, batch=4, evaluation_episodes=5, horizon=10, evaluate_every=2, progress=False)
     b = trainer.train_seeded_apg(1, 3, batch=4, evaluation_episodes=5, horizon=10, evaluate_every=2, progress=False)
     assert a.losses == b.losses and a.scores == b.scores and len(a.scores) == 2  # after updates 2 and 3 (the last)
-    assert a.config["method"] == "apg" and a.config["batch"] == 4 and a.config["seed"] == 1 and a.config["gradient_decay"] == 0.98
+    assert a.config["method"] == "apg" and a.config["batch"] == 4 and a.config["seed"] == 1 and a.config["gradient_decay"] == 0.985
 
 
 @pytest.mark.parametrize("kwargs, name", [({"horizon": 0}, "horizon"), ({"gradient_decay": 0.0}, "gradient_decay"),

@@ -6,7 +6,8 @@
 Prints, for each environment and method, the environment steps and seconds to each threshold
 (CartPole 475; Pendulum −150 and −140; trebuchet a 1 % mean relative miss), and draws the score
 against steps and against wall time. Full: 5 seeds, the zoo's budgets (DQN 50k steps, PPO 100k,
-SAC and TD3 20k; SAC on the trebuchet bandit 50k throws; DP aimer 60 s); --quick: 1 seed, shorter.
+SAC and TD3 20k; SAC on the trebuchet bandit 50k throws; DP aimer 60 s; DP APG on Pendulum 300 updates of
+256 whole episodes, scored on 1,000 evaluation episodes); --quick: 1 seed, shorter.
 Each run is saved as it finishes in --runs, and a rerun with the same budget reuses it.
 """
 
@@ -20,7 +21,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 seed and small budgets")
     parser.add_argument("--env", nargs="+", choices=list(dp_vs_rl.THRESHOLDS), help="only these environments (default: all)")
-    parser.add_argument("--method", nargs="+", choices=["dp", "dp_adam", "dqn", "ppo", "sac", "td3"], help="only these methods (default: all)")
+    parser.add_argument("--method", nargs="+", choices=["dp", "dp_adam", "dp_apg", "dqn", "ppo", "sac", "td3"], help="only these methods (default: all)")
     parser.add_argument("--out", default="comparisons/figures", help="figures and dp_vs_rl.json (default: comparisons/figures)")
     parser.add_argument("--runs", default="comparisons/results/dp_vs_rl_runs", help="per-run results, reused when present")
     args = parser.parse_args()

@@ -61,3 +61,22 @@ def test_zoo_row_says_by_how_much_a_baseline_misses_the_published_return():
     summary["cartpole"]["PPO (zoo)"] = method([500.0])
     summary["pendulum"]["TD3 (zoo)"] = method([-151.0])
     assert zoo_row(summary)["holds"] == "yes"
+
+
+def test_pendulum_goal_row_says_by_how_much_apg_misses_and_how_it_compares_with_sac():
+    from dprl.dp_vs_rl import PENDULUM_APG
+    from dprl.reproduce import _short_name, pendulum_goal_row
+
+    def method(best, seconds, steps):
+        return {"best": best, "reached": {"-150.0": {"seconds": seconds, "env_steps": steps}}}
+
+    summary = {"pendulum": {PENDULUM_APG: method([-139.0, -138.0, -137.5, -145.0, -152.5], [10.0, 12.0, 9.0, 20.0, None], [1, 2, 3, 4, None]),
+                            "SAC (zoo)": method([-140.0], [100.0], [5_000])}}
+    row = pendulum_goal_row(summary, "python comparisons/dp_vs_rl.py")
+    assert row["holds"] == "no" and "≥ −150 in 4/5 seeds" in row["measured"] and "misses −150 by 2.5" in row["measured"]
+    summary["pendulum"][PENDULUM_APG] = method([-139.0, -138.0, -137.5, -145.0, -149.0], [10.0, 12.0, 9.0, 20.0, 30.0], [1, 2, 3, 4, 5])
+    assert pendulum_goal_row(summary, "x")["holds"] == "yes"
+    summary["pendulum"]["SAC (zoo)"] = method([-140.0], [11.0], [5_000])  # DP's median 12 s is not faster
+    assert pendulum_goal_row(summary, "x")["holds"] == "no"
+    assert pendulum_goal_row({"pendulum": {}}, "x") is None
+    assert _short_name(PENDULUM_APG) == "DP APG" and _short_name("DP (BPTT, 64 episodes a round)") == "DP"

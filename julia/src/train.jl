@@ -258,6 +258,82 @@ function train_pendulum(layers, initial_states, evaluation_states; variant = "gy
 end
 
 # ----------------------------------------------------------------------------------------------
+# Pendulum-v1 by analytic policy gradient (whole episodes, decayed gradient through the state)
+# ----------------------------------------------------------------------------------------------
+# Why this method (measured, see pyside/dprl/train/pendulum.py): BPTT through the whole 200-step
+# episode sees the swing-up, but its gradient explodes along chaotic swings; decaying the gradient
+# that flows back through each step keeps it bounded and still reaches ≈ 3 s ahead. The torque is
+# odd in (θ, θ̇), as the optimal controller is, which helps the swing from the bottom.
+const APG_DEFAULTS = (horizon = 200, learning_rate = 0.01, max_grad_norm = 1.0, gradient_decay = 0.985, evaluate_every = 10)
+
+"""The identity forward; the gradient flowing back through it is multiplied by `factor`."""
+decay_gradient(x, factor) = x
+function ChainRulesCore.rrule(::typeof(decay_gradient), x, factor)
+    decay_gradient_pullback(ȳ) = (NoTangent(), factor * ChainRulesCore.unthunk(ȳ), NoTangent())
+    return x, decay_gradient_pullback
+end
+
+"""The observation of the mirrored state (−θ, −θ̇): (cos θ, −sin θ, −θ̇)."""
+mirror(o) = [o[1], -o[2], -o[3]]
+
+"""2·tanh(o(x) − o(mirror(x))): a torque odd in (θ, θ̇), from the 2019 network."""
+apg_torque(params, model, o) = torque(params, model(o)[1] - model(mirror(o))[1])
+
+"""Cost of one `horizon`-step episode from `state` under `apg_torque`, the gradient through each
+step's state multiplied by `decay`."""
+function apg_cost(model, state, horizon, params, decay)
+    s, cost = state, 0.0
+    for _ in 1:horizon
+        s, r, _ = Pendulum.step(params, s, apg_torque(params, model, Pendulum.observe(params, s)))
+        s = decay_gradient(s, decay)
+        cost += -r
+    end
+    return cost
+end
+
+"""Mean cost per step over the episodes from the rows of `states` (B×2)."""
+apg_loss(model, states, horizon, params, decay) =
+    sum(map(b -> apg_cost(model, states[b, :], horizon, params, decay), 1:size(states, 1))) / (horizon * size(states, 1))
+
+"""Return of one `steps`-long episode under `apg_torque` (no learning)."""
+function apg_return(model, state, steps, params)
+    s = Vector{Float64}(state)
+    total = 0.0
+    for _ in 1:steps
+        s, r, _ = Pendulum.step(params, s, apg_torque(params, model, Pendulum.observe(params, s)))
+        total += r
+    end
+    return total
+end
+
+"""`batches` (U, B, 2): one update per slice, from B fresh start states; every `evaluate_every`
+updates (and after the last) the mean return over the rows of `evaluation_states` is recorded."""
+function train_pendulum_apg(layers, batches, evaluation_states; horizon = APG_DEFAULTS.horizon,
+                            learning_rate = APG_DEFAULTS.learning_rate, max_grad_norm = APG_DEFAULTS.max_grad_norm,
+                            gradient_decay = APG_DEFAULTS.gradient_decay, evaluate_every = APG_DEFAULTS.evaluate_every)
+    ndims(batches) == 3 && size(batches, 3) == 2 || throw(ArgumentError("batches must have shape (U, B, 2); got $(size(batches))"))
+    horizon >= 1 && evaluate_every >= 1 || throw(ArgumentError("horizon and evaluate_every must be at least 1; got $horizon, $evaluate_every"))
+    0 < gradient_decay <= 1 || throw(ArgumentError("gradient_decay must be in (0, 1]; got $gradient_decay"))
+    learning_rate > 0 && max_grad_norm > 0 ||
+        throw(ArgumentError("learning_rate and max_grad_norm must be > 0 (max_grad_norm = Inf: no clip); got $learning_rate, $max_grad_norm"))
+    params = Pendulum.PendulumParams(variant = "gymnasium")
+    model = Policies.load_weights!(Policies.pendulum_policy(), layers)
+    opt_state = Flux.setup(Flux.Adam(learning_rate), model)
+    starts = Array{Float64}(batches)
+    losses, scores = Float64[], Float64[]
+    updates = size(starts, 1)
+    for k in 1:updates
+        value, grads = Flux.withgradient(m -> apg_loss(m, starts[k, :, :], horizon, params, gradient_decay), model)
+        g = isinf(max_grad_norm) ? grads[1] : clip_global_norm(grads[1], max_grad_norm)
+        Flux.update!(opt_state, model, g)
+        push!(losses, value)
+        (k % evaluate_every == 0 || k == updates) && size(evaluation_states, 1) > 0 || continue
+        push!(scores, average([apg_return(model, evaluation_states[j, :], 200, params) for j in 1:size(evaluation_states, 1)]))
+    end
+    return Dict{String, Any}("losses" => losses, "scores" => scores, "weights" => Policies.weights(model))
+end
+
+# ----------------------------------------------------------------------------------------------
 # Gradients for the cross-checks: a window's loss with respect to every weight and the start state
 # ----------------------------------------------------------------------------------------------
 """Zygote's gradient of a Chain as (weight, bias) pairs in nn.Linear's layout (zeros where none)."""

@@ -150,4 +150,23 @@ end
         end
         @test bad isa DPRL.Bridge.SampleError && bad.index == (2,) && bad.error isa ArgumentError
     end
+
+    @testset "analytic policy gradient (Pendulum-v1)" begin
+        rng = MersenneTwister(1)
+        # decay_gradient: the identity forward, the gradient scaled by the factor.
+        x = [0.3, -1.2]
+        @test Train.decay_gradient(x, 0.25) === x
+        @test Zygote.gradient(y -> sum(Train.decay_gradient(y, 0.25) .* [2.0, 3.0]), x)[1] == [0.5, 0.75]
+        params = Pendulum.PendulumParams()
+        Random.seed!(2)  # Flux's initialisation draws from the default stream
+        layers = Policies.weights(Policies.pendulum_policy())
+        batches = permutedims(cat([vcat([Pendulum.reset_state(params, rng)' for _ in 1:8]...) for _ in 1:12]...; dims = 3), (3, 1, 2))
+        probes = vcat([Pendulum.reset_state(params, rng)' for _ in 1:8]...)
+        probe_loss(ls) = Train.apg_loss(Policies.load_weights!(Policies.pendulum_policy(), ls), probes, 40, params, 1.0)
+        result = Train.train_pendulum_apg(layers, batches, probes; horizon = 40, evaluate_every = 6)
+        @test length(result["losses"]) == 12 && length(result["scores"]) == 2 && all(isfinite, result["losses"])
+        @test probe_loss(result["weights"]) < probe_loss(layers)
+        @test_throws ArgumentError Train.train_pendulum_apg(layers, batches, probes; gradient_decay = 0.0)
+        @test_throws ArgumentError Train.train_pendulum_apg(layers, probes, probes)
+    end
 end

@@ -113,6 +113,14 @@ def cmd_train(args) -> int:
         name = f"cartpole_{args.version}_seed{args.seed}"
         train, threshold = cartpole.train_seeded, cartpole.VERSIONS[args.version][1]
         options = {"version": args.version}
+    elif args.method == "apg":
+        from dprl.train import pendulum
+
+        if args.variant != "gymnasium":
+            raise ValueError(f"--method apg trains Pendulum-v1 only (--variant gymnasium); got --variant {args.variant}")
+        name = f"pendulum_apg_seed{args.seed}"
+        train, threshold = pendulum.train_seeded_apg, -150.0
+        options = {"batch": args.batch}
     else:
         from dprl.train import pendulum
 
@@ -123,7 +131,8 @@ def cmd_train(args) -> int:
     def checkpoint(result: TrainingResult):
         result.save(out / f"{name}.json")  # after every episode: an interrupted run keeps what it finished
 
-    result = train(args.seed, args.episodes, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options)
+    episodes = args.episodes if args.episodes is not None else (pendulum.APG_UPDATES if args.env == "pendulum" and args.method == "apg" else 20)
+    result = train(args.seed, episodes, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options)
     checkpoint(result)
     figure = plots.learning_curves({f"DP {args.env}": [result]}, out / f"{name}.png", x="episodes",
                                    title=f"{name}: evaluation after each training episode", threshold=threshold)
@@ -316,14 +325,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("env", choices=["trebuchet", "cartpole", "pendulum"], help="which controller (trebuchet: the aimer)")
     train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the start states (default 0)")
-    train.add_argument("--episodes", type=int, default=20, help="training episodes (pendulum: rounds of --batch parallel episodes; default 20)")
+    train.add_argument("--episodes", type=int, default=None,
+                       help="training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg 300)")
     train.add_argument("--evaluation-episodes", type=int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
     train.add_argument("--version", choices=["v0", "v1"], default="v1", help="cartpole: v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195 (default v1)")
     train.add_argument(
         "--variant", choices=["gymnasium", "gymjl2019"], default="gymnasium",
         help="pendulum: gymnasium = Pendulum-v1, torque bounded to ±2 N·m; gymjl2019 = the blog's unclamped torque (default gymnasium)",
     )
-    train.add_argument("--batch", type=int, default=0, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1)")
+    train.add_argument("--method", choices=["bptt", "apg"], default="bptt",
+                       help="pendulum: bptt = the 2019 trainer, short BPTT windows along each episode; apg = analytic policy gradient, "
+                            "whole 200-step episodes from 256 fresh start states a round with the gradient through each step decayed by 0.985 and a torque odd in (θ, θ̇), "
+                            "Pendulum-v1 only (default bptt)")
+    train.add_argument("--batch", type=int, default=0, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1; apg 256)")
     train.add_argument("--optimizer", choices=["lm", "adam"], default="lm",
                        help="trebuchet: lm = Levenberg-Marquardt on 2,048 shots (fast); adam = the 2019 setting, batch 1, 100,000 shots (slow) (default lm)")
     train.add_argument("--samples", type=int, default=0, help="trebuchet: training shots (default 2,048 for lm, 100,000 for adam)")

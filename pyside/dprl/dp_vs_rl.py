@@ -18,11 +18,14 @@ import numpy as np
 
 THRESHOLDS = {"cartpole": (475.0,), "pendulum": (-150.0, -140.0), "trebuchet": (1.0,)}
 BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (trebuchet); RL env steps
-    True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
+    True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "pendulum_apg": 20, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
            "sac": 1_500, "td3": 3_000, "ppo_pendulum": 8_192, "sac_trebuchet": 1_280},
-    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
+    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "pendulum_apg": 300, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
             "sac": 20_000, "td3": 20_000, "ppo_pendulum": 100_000, "sac_trebuchet": 50_000},
 }
+# The analytic-policy-gradient trainer (dprl.train.pendulum.train_pendulum_apg), evaluated on the
+# same 1,000 seeded episodes as its benchmark (comparisons/bench_pendulum.py).
+PENDULUM_APG = "DP (APG: whole episodes, decayed gradient)"
 
 
 def methods(budget: dict, progress: bool) -> dict:
@@ -42,6 +45,7 @@ def methods(budget: dict, progress: bool) -> dict:
         },
         "pendulum": {
             "DP (BPTT, 64 episodes a round)": ("dp", "pendulum_dp", lambda s: pendulum.train_seeded(s, budget["pendulum_dp"], evaluation_episodes=100, progress=progress)),
+            PENDULUM_APG: ("dp_apg", "pendulum_apg", lambda s: pendulum.train_seeded_apg(s, budget["pendulum_apg"], progress=progress)),
             "SAC (zoo)": ("sac", "sac", rl("sac", "pendulum", budget["sac"])),
             "TD3 (zoo)": ("td3", "td3", rl("td3", "pendulum", budget["td3"])),
             "PPO (zoo)": ("ppo", "ppo_pendulum", rl("ppo", "pendulum", budget["ppo_pendulum"])),
@@ -81,6 +85,14 @@ def _cached_or_run(path: Path, signature: dict, train, seed):
     result.extra["dp_vs_rl"] = signature
     result.save(path)
     return result
+
+
+def method_runs(env: str, label: str, quick: bool = False, progress: bool = False, runs="comparisons/results/dp_vs_rl_runs") -> list:
+    """One method's runs over the comparison's seeds, reusing (or adding) the files `run` keeps."""
+    budget = BUDGETS[quick]
+    key, budget_key, train = methods(budget, progress)[env][label]
+    signature = {"quick": quick, budget_key: budget[budget_key]}
+    return [_cached_or_run(Path(runs) / f"{env}_{key}_seed{s}.json", signature, train, s) for s in range(budget["seeds"])]
 
 
 def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, methods_only=None) -> dict:

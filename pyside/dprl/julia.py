@@ -256,6 +256,17 @@ def train_pendulum(weights, initial_states, evaluation_states, *, variant="gymna
     return _training_result(result)
 
 
+def train_pendulum_apg(weights, batches, evaluation_states, *, horizon=200, learning_rate=0.01, max_grad_norm=1.0,
+                       gradient_decay=0.985, evaluate_every=10) -> dict:
+    """Pendulum-v1 by analytic policy gradient: one update per slice of `batches` (U, B, 2)."""
+    result = _call(
+        "Train.train_pendulum_apg", _layers(weights), _float64(batches), _float64(evaluation_states),
+        horizon=int(horizon), learning_rate=float(learning_rate), max_grad_norm=float(max_grad_norm),
+        gradient_decay=float(gradient_decay), evaluate_every=int(evaluate_every),
+    )
+    return _training_result(result)
+
+
 def info() -> dict:
     """What `dprl julia-info` reports: where Julia is, and whether DPRL loads."""
     report = {

@@ -77,3 +77,72 @@ def test_gymnasium_preset_uses_parallel_starts():
 def test_bad_settings_are_value_errors(kwargs, name):
     with pytest.raises(ValueError, match=name):
         trainer.train_pendulum(policies.initial_weights(policies.pendulum_policy, 0), states(0, 1), states(0, 1), progress=False, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------
+# Analytic policy gradient (train_pendulum_apg)
+# ----------------------------------------------------------------------------------------------
+def test_decay_gradient_is_the_identity_forward_and_scales_the_gradient():
+    x = torch.tensor([0.3, -1.2], dtype=torch.float64, requires_grad=True)
+    y = trainer.decay_gradient(x, 0.25)
+    assert torch.equal(y, x)
+    (grad,) = torch.autograd.grad((y * torch.tensor([2.0, 3.0], dtype=torch.float64)).sum(), x)
+    assert torch.equal(grad, torch.tensor([0.5, 0.75], dtype=torch.float64))
+
+
+def test_apg_loss_without_decay_matches_finite_differences():
+    params = pendulum.PendulumParams()
+    model = policies.load_weights(policies.pendulum_policy(), policies.initial_weights(policies.pendulum_policy, 2))
+    state = torch.tensor([[0.4, 0.2], [-1.0, -0.3]], dtype=torch.float64)
+    weight = model[2].weight
+    (grad,) = torch.autograd.grad(trainer.apg_loss(model, state, 6, params, 1.0), weight)
+    (decayed,) = torch.autograd.grad(trainer.apg_loss(model, state, 6, params, 0.5), weight)
+    h = 1e-6
+    for index in [(0, 0), (10, 5), (47, 23)]:
+        with torch.no_grad():
+            weight[index] += h
+            up = trainer.apg_loss(model, state, 6, params, 1.0).item()
+            weight[index] -= 2 * h
+            down = trainer.apg_loss(model, state, 6, params, 1.0).item()
+            weight[index] += h
+        assert grad[index].item() == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-10)
+    assert not torch.allclose(grad, decayed)  # the decay changes the gradient, not the loss
+
+
+def test_apg_lowers_its_loss_on_a_short_seeded_run():
+    weights = policies.glorot_weights(policies.pendulum_policy, 0)
+    result = trainer.train_pendulum_apg(weights, states(3, 40, 32), states(4, 50), horizon=60, evaluate_every=20, progress=False)
+    assert result.finished and len(result.losses) == 40 and len(result.scores) == 2
+    assert result.env_steps == [20 * 32 * 60, 40 * 32 * 60] and result.episodes == [20 * 32, 40 * 32]
+    assert np.mean(result.losses[-5:]) < 0.8 * np.mean(result.losses[:5]), result.losses
+
+
+def test_apg_seeded_runs_repeat_and_record_their_settings():
+    a = trainer.train_seeded_apg(1, 3, batch=4, evaluation_episodes=5, horizon=10, evaluate_every=2, progress=False)
+    b = trainer.train_seeded_apg(1, 3, batch=4, evaluation_episodes=5, horizon=10, evaluate_every=2, progress=False)
+    assert a.losses == b.losses and a.scores == b.scores and len(a.scores) == 2  # after updates 2 and 3 (the last)
+    assert a.config["method"] == "apg" and a.config["batch"] == 4 and a.config["seed"] == 1 and a.config["gradient_decay"] == 0.985
+
+
+@pytest.mark.parametrize("kwargs, name", [({"horizon": 0}, "horizon"), ({"gradient_decay": 0.0}, "gradient_decay"),
+                                          ({"gradient_decay": 1.5}, "gradient_decay"), ({"evaluate_every": 0}, "evaluate_every"),
+                                          ({"learning_rate": -1.0}, "learning_rate"), ({"max_grad_norm": 0.0}, "max_grad_norm")])
+def test_bad_apg_settings_are_value_errors(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        trainer.train_pendulum_apg(policies.initial_weights(policies.pendulum_policy, 0), states(0, 1, 2), states(0, 1), progress=False, **kwargs)
+
+
+def test_apg_batches_must_be_three_dimensional():
+    with pytest.raises(ValueError, match="batches"):
+        trainer.train_pendulum_apg(policies.initial_weights(policies.pendulum_policy, 0), states(0, 4), states(0, 1), progress=False)
+
+
+@pytest.mark.julia
+def test_apg_gives_the_same_first_losses_on_both_stacks(jl):
+    weights = policies.glorot_weights(policies.pendulum_policy, 5)
+    batches, evaluation = states(6, 12, 3), states(7, 4)
+    ours = trainer.train_pendulum_apg(weights, batches, evaluation, horizon=25, evaluate_every=6, progress=False)
+    theirs = jl.train_pendulum_apg(weights, batches, evaluation, horizon=25, evaluate_every=6)
+    np.testing.assert_allclose(ours.losses, theirs["losses"], rtol=1e-9)
+    np.testing.assert_allclose(ours.scores, theirs["scores"], rtol=1e-9)
+    np.testing.assert_allclose(ours.weights[-1][0], theirs["weights"][-1][0], rtol=1e-7, atol=1e-12)

@@ -32,6 +32,9 @@ from typing import Callable
 
 import numpy as np
 
+from dprl import schema
+from dprl.arguments import one_line
+
 VALUE_TOLERANCE = 1e-9
 TREBUCHET_TOLERANCE = 1e-8
 LOSS_TOLERANCE = 1e-6
@@ -396,13 +399,22 @@ def against(directory, envs=ENVS) -> list[dict]:
         path = directory / f"{case.name}.json"
         if not path.exists():
             continue
+        # The recorded inputs must be shaped as the ones this case makes itself.
+        expected = schema.like(case.make_inputs(np.random.default_rng(0), 1))
+        recording = schema.read(path, {"inputs": expected, "outputs": {}}, "cross-check recording")
+        inputs, theirs = recording["inputs"], recording["outputs"]
+        schema.check(theirs, dict.fromkeys(theirs, schema.ARRAY), path, "cross-check recording's outputs")
+        for key, value in theirs.items():
+            try:
+                np.asarray(value, dtype=np.float64)
+            except ValueError:
+                raise ValueError(f"{path} is not a valid cross-check recording: outputs.{key} is a ragged array") from None
         try:
-            recording = json.loads(path.read_text())
-            inputs, theirs = recording["inputs"], recording["outputs"]
-        except (ValueError, KeyError) as error:
-            raise ValueError(f"{path} is not a readable cross-check recording: {error}") from None
+            ours = case.torch_side(inputs)
+        except (ValueError, RuntimeError, IndexError, TypeError) as error:  # e.g. states of the wrong width
+            raise ValueError(f"{path}: the recorded inputs do not fit the case {case.name}: {one_line(error)}") from None
         found += 1
-        rows += compare(case, case.torch_side(inputs), theirs)
+        rows += compare(case, ours, theirs)
     if not found:
         raise ValueError(f"{directory} holds no cross-check recordings (expected files like {CASES[0].name}.json)")
     return rows

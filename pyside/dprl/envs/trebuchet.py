@@ -565,7 +565,7 @@ def _as_tensors(wind, angle_deg, weight_lb, dtype=None):
         floats = [v.dtype for v in (wind, angle_deg, weight_lb) if torch.is_tensor(v) and v.is_floating_point()]
         dtype = functools.reduce(torch.promote_types, floats) if floats else torch.float64
     elif dtype not in DTYPES:
-        raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype}")
+        raise ValueError(f"dtype must be float32 or float64 (torch.float32, torch.float64); got {dtype}")
     values = []
     for name, v in named.items():
         try:

@@ -170,7 +170,7 @@ def cartpole_training_inputs(rng, updates):
 def cartpole_training_torch(inputs):
     from dprl.train.cartpole import train_cartpole
 
-    r = train_cartpole(_layers(inputs["weights"]), inputs["starts"], inputs["evaluation"], max_steps=inputs["max_steps"], solved_score=1e9, progress=False)
+    r = train_cartpole(_layers(inputs["weights"]), inputs["starts"], inputs["evaluation"], max_steps=inputs["max_steps"], solved_score=1e9, progress=False).unless_interrupted()
     return {"losses": np.array(r.losses), "scores": np.array(r.scores)}
 
 
@@ -268,8 +268,8 @@ def pendulum_training_inputs(rng, updates):
 def pendulum_training_torch(inputs):
     from dprl.train.pendulum import train_pendulum
 
-    blog = train_pendulum(_layers(inputs["weights"]), inputs["blog_starts"], inputs["evaluation"], variant="gymjl2019", progress=False)
-    gym = train_pendulum(_layers(inputs["weights"]), inputs["gym_starts"], inputs["evaluation"], variant="gymnasium", progress=False)
+    blog = train_pendulum(_layers(inputs["weights"]), inputs["blog_starts"], inputs["evaluation"], variant="gymjl2019", progress=False).unless_interrupted()
+    gym = train_pendulum(_layers(inputs["weights"]), inputs["gym_starts"], inputs["evaluation"], variant="gymnasium", progress=False).unless_interrupted()
     return {"gymjl2019_losses": np.array(blog.losses), "gymjl2019_scores": np.array(blog.scores),
             "gymnasium_losses": np.array(gym.losses), "gymnasium_scores": np.array(gym.scores)}
 
@@ -290,7 +290,7 @@ def aimer_training_torch(inputs):
     from dprl.train.trebuchet import train_aimer
 
     r = train_aimer(_layers(inputs["weights"]), inputs["winds"], inputs["targets"], learning_rate=inputs["learning_rate"],
-                    batch_size=inputs["batch_size"], progress=False)
+                    batch_size=inputs["batch_size"], progress=False).unless_interrupted()
     return {"losses": np.array(r.losses)}
 
 

@@ -124,7 +124,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
 
     budget = 20.0 if quick else 60.0
     command = f"dprl train trebuchet --time-budget {budget:g}"
-    result = aimer.train_seeded(0, optimizer="lm", time_budget=budget, stop_at={"mean_rel_miss_pct": 0.3, "p95_rel_miss_pct": 1.0}, progress=False)
+    result = aimer.train_seeded(0, optimizer="lm", time_budget=budget, stop_at={"mean_rel_miss_pct": 0.3, "p95_rel_miss_pct": 1.0}, progress=False).unless_interrupted()
     metrics = result.extra["metrics"][-1]
     model = policies.load_weights(policies.aimer_policy(), result.weights)
     winds, targets = aimer.evaluation_shots()
@@ -183,7 +183,7 @@ def cartpole(results: Path, quick: bool) -> Path:
     from dprl.train import cartpole as trainer
 
     seeds = 3 if quick else 10
-    runs = {version: [trainer.train_seeded(seed, 50, version=version, progress=False) for seed in range(seeds)] for version in ("v0", "v1")}
+    runs = {version: [trainer.train_seeded(seed, 50, version=version, progress=False).unless_interrupted() for seed in range(seeds)] for version in ("v0", "v1")}
     episodes = {v: [len(r.scores) if r.scores[-1] >= trainer.VERSIONS[v][1] else None for r in rs] for v, rs in runs.items()}
     median = {v: statistics.median(e if e is not None else float("inf") for e in es) for v, es in episodes.items()}
     figures = _figures(results)
@@ -209,8 +209,8 @@ def pendulum(results: Path, quick: bool) -> Path:
     from dprl.train import pendulum as trainer
 
     seeds, evaluation = (1, 200) if quick else (3, 1000)
-    blog = [trainer.train_seeded(s, 10, variant="gymjl2019", evaluation_episodes=evaluation, progress=False) for s in range(seeds)]
-    v1 = [trainer.train_seeded(s, 10, variant="gymnasium", evaluation_episodes=evaluation, progress=False) for s in range(seeds)]
+    blog = [trainer.train_seeded(s, 10, variant="gymjl2019", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
+    v1 = [trainer.train_seeded(s, 10, variant="gymnasium", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
     figures = _figures(results)
     plots.learning_curves({"DP, 2019 Gym.jl (torque unclamped)": blog, "DP, Pendulum-v1 (±2 N·m), 64 episodes a round": v1},
                           figures / "pendulum.png", x="env_steps", threshold=-150.0,

@@ -39,6 +39,13 @@ class TrainingResult:
         os.replace(tmp, path)
         return path
 
+    def unless_interrupted(self) -> "TrainingResult":
+        """This result if the run finished; otherwise the Ctrl-C the trainer caught, raised again,
+        for callers that cannot use half a run (the reproduction, the cross-check)."""
+        if not self.finished:
+            raise KeyboardInterrupt
+        return self
+
     @classmethod
     def load(cls, path) -> "TrainingResult":
         """Read a result written by `save`; ValueError naming the file if it does not fit SCHEMA."""

@@ -290,8 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
             "metres from the pivot along the throw direction."
         ),
     )
-    shoot.add_argument("--wind", type=finite_float(-WIND_LIMIT, WIND_LIMIT), default=-2.0, help="wind speed in m/s along the throw, within ±150; negative is a headwind (default -2)")
-    shoot.add_argument("--angle", type=finite_float(0, 90, open_lo=True, open_hi=True), default=45.0, help="release angle in degrees, strictly between 0 and 90 (default 45)")
+    shoot.add_argument("--wind", type=finite_float(-WIND_LIMIT, WIND_LIMIT), default=-2.0,
+                       help="wind speed in m/s along the throw, within ±150; negative is a headwind (default -2)")
+    shoot.add_argument("--angle", type=finite_float(0, 90, open_lo=True, open_hi=True), default=45.0,
+                       help="release angle in degrees, strictly between 0 and 90 (default 45)")
     shoot.add_argument("--weight", type=finite_float(0, MAX_WEIGHT_LB, open_lo=True), default=200.0,
                        help="counterweight in pounds, positive, at most 1e6 (default 200)")
     shoot.add_argument("--grad", action="store_true", help="also print d distance / d (wind, angle, weight), in m per m/s, m per degree and m per lb")

@@ -116,7 +116,7 @@ def cartpole_step_torch(inputs):
     from dprl.envs import cartpole
 
     params = cartpole.CartPoleParams()
-    nxt, _, done = cartpole.step(params, torch.tensor(inputs["states"]), torch.tensor(inputs["actions"], dtype=torch.float64))
+    nxt, _, done = cartpole.step(params, torch.tensor(inputs["states"], dtype=torch.float64), torch.tensor(inputs["actions"], dtype=torch.float64))
     s, trajectory = torch.tensor(inputs["episode_start"], dtype=torch.float64), []
     for a in inputs["episode_actions"]:
         s, _, d = cartpole.step(params, s, torch.tensor(a, dtype=torch.float64))
@@ -193,7 +193,7 @@ def _pendulum_steps_torch(inputs, variant):
     from dprl.envs import pendulum
 
     params = pendulum.PendulumParams(variant=variant)
-    nxt, reward, _ = pendulum.step(params, torch.tensor(inputs["states"]), torch.tensor(inputs["actions"], dtype=torch.float64))
+    nxt, reward, _ = pendulum.step(params, torch.tensor(inputs["states"], dtype=torch.float64), torch.tensor(inputs["actions"], dtype=torch.float64))
     s, trajectory, rewards = torch.tensor(inputs["episode_start"], dtype=torch.float64), [], []
     for a in inputs["episode_actions"]:
         s, r, _ = pendulum.step(params, s, torch.tensor(a, dtype=torch.float64))

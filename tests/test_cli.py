@@ -1,10 +1,16 @@
 """The `dprl` command line, run as a user would."""
 
 import json
+import math
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+
+from dprl import cli
+from dprl.cli import main
 
 
 def dprl(*args, env=None):
@@ -29,7 +35,7 @@ def test_shoot_text_output_names_units():
 
 @pytest.mark.parametrize(
     "args, name",
-    [(["--angle", "95"], "angle_deg"), (["--weight", "-1"], "weight_lb"), (["--wind", "nan"], "wind")],
+    [(["--angle", "95"], "--angle must be"), (["--weight", "-1"], "--weight must be"), (["--wind", "nan"], "--wind must be")],
 )
 def test_bad_values_give_one_clear_line(args, name):
     result = dprl("shoot", *args)
@@ -37,6 +43,96 @@ def test_bad_values_give_one_clear_line(args, name):
     assert name in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def refused(argv, capsys):
+    """Run `dprl ARGV` in this process; it must stop at the arguments: exit 2, one line on stderr."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("argv, words", [
+    ("shoot --wind -inf", "--wind must be a finite number in [-150, 150], got -inf"),
+    ("shoot --wind 1e200", "--wind must be a finite number in [-150, 150]"),
+    ("shoot --weight -5", "--weight must be a finite number in (0, 1000000], got -5"),
+    ("shoot --angle 0", "--angle must be a finite number in (0, 90)"),
+    ("shoot --angle", "--angle: expected one argument"),
+    ("shoot --backend fortran", "--backend: invalid choice"),
+    ("train trebuchet --optimizer adam --batch-size 0", "--batch-size must be a whole number at least 1, got 0"),
+    ("train trebuchet --time-budget -1", "--time-budget must be a finite number in (0, inf)"),
+    ("train trebuchet --time-budget nan", "--time-budget must be a finite number in (0, inf)"),
+    ("train trebuchet --learning-rate 0", "--learning-rate must be"),
+    ("train trebuchet --samples -5", "--samples must be a whole number at least 1, got -5"),
+    ("train cartpole --seed -1", "--seed must be a whole number in [0, 4294967295], got -1"),
+    ("train cartpole --episodes 0", "--episodes must be"),
+    ("train pendulum --batch -3", "--batch must be"),
+    ("train cartpole --evaluation-episodes 0", "--evaluation-episodes must be"),
+    ("baseline ppo cartpole --seeds -1", "--seeds must be a whole number at least 1, got -1"),
+    ("baseline ppo cartpole --steps 0", "--steps must be"),
+    ("crosscheck --updates -2", "--updates must be"),
+    ("train", "the following arguments are required: env"),
+    ("shoot --nope", "unrecognized arguments: --nope"),
+])
+def test_bad_arguments_of_every_command_are_one_line_naming_the_flag(argv, words, capsys):
+    assert words in refused(argv.split(), capsys)
+
+
+@pytest.mark.parametrize("command", ["train cartpole", "baseline ppo cartpole", "crosscheck --against x", "reproduce"])
+def test_an_out_folder_under_a_file_is_refused_before_any_work(command, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    err = refused([*command.split(), "--out", str(blocker / "runs")], capsys)
+    assert f"--out must be a folder that can be made, but {blocker} is a file" in err
+
+
+@pytest.mark.parametrize("wind", ["-10", "-1e1", "-2.", "-.5", "-150"])
+def test_negative_winds_are_values(wind, capsys):
+    assert main(["shoot", "--wind", wind, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["wind"] == float(wind) and math.isfinite(out["distance_m"])
+
+
+def test_the_command_line_ranges_are_the_simulators():
+    from dprl.envs import trebuchet
+
+    assert (cli.WIND_LIMIT, cli.MAX_WEIGHT_LB) == (trebuchet.WIND_LIMIT, trebuchet.MAX_WEIGHT_LB)
+
+
+def interrupt(args, ready, tmp_path):
+    """Start `dprl ARGS`, send Ctrl-C once stderr shows `ready`; (exit code, stderr, seconds to exit)."""
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "dprl.cli", *args], stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        deadline = time.monotonic() + 300
+        while ready not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, log.read_text()
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=60)
+    return code, log.read_text(), time.monotonic() - sent
+
+
+def test_ctrl_c_in_the_aimers_first_evaluation_keeps_the_json_and_skips_the_plots(tmp_path):
+    code, stderr, seconds = interrupt(["train", "trebuchet", "--samples", "64", "--out", str(tmp_path)], "trebuchet aimer", tmp_path)
+    last = stderr.replace("\r", "\n").strip().splitlines()[-1]
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert last.startswith("dprl train: interrupted; kept ") and "trebuchet_lm_seed0.json" in last
+    saved = json.loads((tmp_path / "trebuchet_lm_seed0.json").read_text())
+    assert not saved["finished"] and len(saved["weights"]) == 4
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.gif"))
+    assert seconds < 10, seconds  # drawing the plots and the GIF took about 20 s
+
+
+def test_ctrl_c_in_cartpole_training_keeps_the_finished_episodes(tmp_path):
+    code, stderr, _ = interrupt(["train", "cartpole", "--episodes", "1000", "--out", str(tmp_path)], "score=", tmp_path)
+    last = stderr.replace("\r", "\n").strip().splitlines()[-1]
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert last.startswith("dprl train: interrupted; kept ") and "cartpole_v1_seed0.json" in last
+    assert not list(tmp_path.glob("*.png"))
 
 
 def test_help_explains_units():

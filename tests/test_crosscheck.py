@@ -120,3 +120,38 @@ def test_inputs_give_each_curve_the_updates_asked_for(updates):
     assert len(aimer["winds"]) // aimer["batch_size"] >= updates
     pendulum = crosscheck.pendulum_training_inputs(np.random.default_rng(0), updates)
     assert len(pendulum["blog_starts"]) * (200 // 4) >= updates and len(pendulum["gym_starts"]) * (200 // 20) >= updates
+
+
+def one_case_with(recording, tmp_path, case, change):
+    """A copy of the recording of `case` alone, with change(data) applied."""
+    copy = tmp_path / "changed"
+    copy.mkdir()
+    data = json.loads((recording / f"{case}.json").read_text())
+    change(data)
+    (copy / f"{case}.json").write_text(json.dumps(data))
+    return copy, copy / f"{case}.json"
+
+
+@pytest.mark.parametrize("case, change, words", [
+    ("trebuchet_throws", lambda d: d["inputs"].update(points="many"), "inputs.points must be a number or a list of numbers"),
+    ("cartpole_window_gradient", lambda d: d["inputs"].update(n="8"), "inputs.n must be a number"),
+    ("cartpole_steps", lambda d: d["inputs"].pop("actions"), "inputs lacks the field 'actions'"),
+    ("pendulum_steps", lambda d: d.update(outputs=[1, 2]), "outputs must be an object"),
+    ("pendulum_steps", lambda d: d["outputs"].update(gymnasium_rewards=["x"]), "gymnasium_rewards[0] must be a number"),
+    ("cartpole_steps", lambda d: d["outputs"].update(done=[[1.0], [1.0, 2.0]]), "outputs.done is a ragged array"),
+    ("cartpole_steps", lambda d: d["inputs"].update(states=[[0.0, 0.0, 0.0]] * 16), "do not fit the case cartpole_steps: state must have shape"),
+    ("pendulum_window_gradient", lambda d: d["inputs"].update(states=[[0.0, 1.0, 0.0]] * 4), "do not fit the case pendulum_window_gradient"),
+])
+def test_a_recording_with_wrong_types_is_named_in_one_line(recording, tmp_path, case, change, words):
+    folder, path = one_case_with(recording, tmp_path, case, change)
+    with pytest.raises(ValueError) as error:
+        crosscheck.against(folder)
+    assert str(error.value).startswith(str(path)) and words in str(error.value), str(error.value)
+
+
+def test_a_truncated_recording_is_named_by_the_command(recording, tmp_path):
+    folder, path = one_case_with(recording, tmp_path, "trebuchet_throws", lambda d: None)
+    path.write_text(path.read_text()[:100])
+    result = dprl("crosscheck", "--against", str(folder), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and f"{path} is not a readable cross-check recording" in result.stderr

@@ -33,7 +33,26 @@ def test_finished_runs_are_reused_and_others_rerun(tmp_path):
     changed = dp_vs_rl._cached_or_run(path, {"quick": True, "cartpole_dp": 30}, train, 0)  # another budget: rerun
     assert calls == [0, 0] and changed.scores == [2.0]
     path.write_text("{ half a file")
-    assert dp_vs_rl._cached_or_run(path, signature, train, 0).scores == [3.0]  # unreadable: rerun, not a crash
+    with pytest.warns(RuntimeWarning, match="not a readable dprl training result.*moved it to cartpole_dp_seed0.json.bad"):
+        assert dp_vs_rl._cached_or_run(path, signature, train, 0).scores == [3.0]  # unreadable: rerun, not a crash
+    assert (tmp_path / "cartpole_dp_seed0.json.bad").read_text() == "{ half a file"  # set aside, not lost
+
+
+@pytest.mark.parametrize("field, value", [("extra", []), ("scores", "[1.0]"), ("env_steps", [None]), ("scores", [])])
+def test_a_wrong_typed_cache_is_set_aside_with_a_warning_and_rerun(tmp_path, field, value):
+    path = tmp_path / "pendulum_dp_seed0.json"
+    signature = {"quick": True, "pendulum_dp": 10}
+    cached = run_with([1.0])
+    cached.extra["dp_vs_rl"] = signature
+    data = cached.to_json()
+    data[field] = value
+    if field == "scores" and value == []:
+        data.update(env_steps=[], wall_time=[])
+    path.write_text(__import__("json").dumps(data))
+    with pytest.warns(RuntimeWarning, match=f"{path.name} is not a valid dprl training result"):
+        again = dp_vs_rl._cached_or_run(path, signature, lambda seed: run_with([7.0]), 0)
+    assert again.scores == [7.0] and (tmp_path / "pendulum_dp_seed0.json.bad").exists()
+    assert dp_vs_rl._cached_or_run(path, signature, lambda seed: run_with([9.0]), 0).scores == [7.0]  # the rerun is kept
 
 
 def test_an_interrupted_run_stops_the_comparison_unsaved(tmp_path):

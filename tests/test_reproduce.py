@@ -1,8 +1,13 @@
 """`dprl reproduce --quick` writes a report whose every row comes from a result file."""
 
 import json
+import re
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 
 def test_quick_reproduce_writes_report_from_result_files(tmp_path):
@@ -80,3 +85,54 @@ def test_pendulum_goal_row_says_by_how_much_apg_misses_and_how_it_compares_with_
     assert pendulum_goal_row(summary, "x")["holds"] == "no"
     assert pendulum_goal_row({"pendulum": {}}, "x") is None
     assert _short_name(PENDULUM_APG) == "DP APG" and _short_name("DP (BPTT, 64 episodes a round)") == "DP"
+
+
+def kept_result(tmp_path, name, payload):
+    results = tmp_path / "results"
+    results.mkdir(exist_ok=True)
+    path = results / f"{name}.json"
+    path.write_text(payload if isinstance(payload, str) else json.dumps(payload))
+    return path
+
+
+@pytest.mark.parametrize("name, payload, words", [
+    ("cartpole", '{"rows": [{"claim": "c"', "is not a readable reproduction result file"),
+    ("cartpole", {"rows": "none"}, "rows must be a list"),
+    ("pendulum", {"rows": [{"claim": "c", "published": "p", "measured": 3, "command": "x", "holds": "yes"}]}, "rows[0].measured must be a string"),
+    ("trebuchet_gradient", {"rows": [], "gradient": "4.02"}, "gradient must be a list"),
+    ("bench_envs", [1, 2], "is not a valid benchmark result file"),
+])
+def test_a_corrupt_kept_file_is_named_before_any_work(tmp_path, name, payload, words):
+    from dprl import reproduce
+
+    path = kept_result(tmp_path, name, payload)
+    with pytest.raises(ValueError) as error:
+        reproduce.run(out=tmp_path, julia="off", only=["crosscheck"])
+    assert str(error.value).startswith(str(path)) and words in str(error.value)
+    assert ("--only " + name if not name.startswith("bench") else f"comparisons/{name}.py") in str(error.value)
+    assert not (tmp_path / "results" / "crosscheck.json").exists()  # it stopped before running anything
+
+
+def test_a_corrupt_kept_file_is_one_line_from_the_command(tmp_path):
+    path = kept_result(tmp_path, "cartpole", "")
+    result = subprocess.run([sys.executable, "-m", "dprl.cli", "reproduce", "--only", "trebuchet_gradient", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and str(path) in result.stderr
+
+
+def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path):
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "dprl.cli", "reproduce", "--quick", "--julia", "off", "--out", str(tmp_path)],
+                                   stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + 300
+        while not re.search(r"\b1/\d+\b", log.read_text()) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=60)
+    text = log.read_text()
+    assert code == 130 and "Traceback" not in text, text
+    assert text.replace("\r", "\n").strip().splitlines()[-1].startswith("dprl reproduce: interrupted; the reproductions that finished are in ")
+    assert json.loads((tmp_path / "results" / "trebuchet_gradient.json").read_text())["rows"]
+    assert not (tmp_path / "REPORT.md").exists()

@@ -12,9 +12,15 @@ import sys
 from pathlib import Path
 
 from dprl.reproduce import REPRODUCTIONS  # names only: importing it loads neither torch nor Julia
+from dprl.arguments import Parser, finite_float, one_line, output_folder, positive_float, positive_int, seed
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_JULIA = 3
+EXIT_INTERRUPTED = 130
+# dprl.envs.trebuchet's input ranges, repeated here because importing it loads torch, which must
+# wait until Julia has started (tests/test_cli.py checks they agree).
+WIND_LIMIT = 150.0
+MAX_WEIGHT_LB = 1e6
 
 
 class CommandError(Exception):
@@ -23,6 +29,23 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = 1):
         super().__init__(message)
         self.code = code
+
+
+def _interrupted(args, kept: str) -> int:
+    """Ctrl-C: one line saying what was kept, exit code 130."""
+    print(f"dprl {args.command}: interrupted; {kept}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _kept(args) -> str:
+    """What an interrupted command leaves behind, for a Ctrl-C the command did not catch itself."""
+    if args.command in ("train", "baseline"):
+        return f"any finished evaluations are in the result JSON under {args.out}"
+    if args.command == "reproduce":
+        return f"the reproductions that finished are in {Path(args.out) / 'results'}; REPORT.md was not rewritten"
+    if args.command == "crosscheck" and args.record:
+        return f"the cases recorded so far are in {args.record}"
+    return "nothing was written"
 
 
 def _start_julia():
@@ -134,12 +157,13 @@ def cmd_train(args) -> int:
     episodes = args.episodes if args.episodes is not None else (pendulum.APG_UPDATES if args.env == "pendulum" and args.method == "apg" else 20)
     result = train(args.seed, episodes, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options)
     checkpoint(result)
+    if not result.finished:  # Ctrl-C: keep the JSON, skip the figure, exit at once
+        return _interrupted(args, f"kept {len(result.scores)} evaluation(s) in {out / (name + '.json')}")
     figure = plots.learning_curves({f"DP {args.env}": [result]}, out / f"{name}.png", x="episodes",
                                    title=f"{name}: evaluation after each training episode", threshold=threshold)
-    state = "finished" if result.finished else "interrupted; kept what finished"
     last = f"last score {result.scores[-1]:.1f}" if result.scores else "no evaluation"
-    print(f"{state}: {len(result.scores)} evaluations, {last}; wrote {out / (name + '.json')} and {figure}")
-    return 0 if result.finished else 130
+    print(f"finished: {len(result.scores)} evaluations, {last}; wrote {out / (name + '.json')} and {figure}")
+    return 0
 
 
 def train_trebuchet(args, out: Path) -> int:
@@ -159,12 +183,14 @@ def train_trebuchet(args, out: Path) -> int:
     def checkpoint(result):
         result.save(out / f"{name}.json")
 
-    options = {"samples": args.samples or None, "start": args.start, "time_budget": args.time_budget, "stop_at": stop_at,
+    options = {"samples": args.samples, "start": args.start, "time_budget": args.time_budget, "stop_at": stop_at,
                "on_evaluation": checkpoint, "backend": args.backend}
     if args.optimizer == "adam":
         options.update(batch_size=args.batch_size, learning_rate=args.learning_rate, evaluate_every=max(1, 4096 // args.batch_size))
     result = aimer.train_seeded(args.seed, optimizer=args.optimizer, **options)
     checkpoint(result)
+    if not result.finished:  # Ctrl-C: keep the JSON, skip the plots and the GIF (seconds), exit at once
+        return _interrupted(args, f"kept {len(result.scores)} evaluation(s) and the weights in {out / (name + '.json')}")
     model = policies.load_weights(policies.aimer_policy(), result.weights)
     winds, targets = aimer.evaluation_shots()
     miss, _ = aimer.misses(model, winds, targets, scaled=result.config["scaled"])
@@ -182,10 +208,9 @@ def train_trebuchet(args, out: Path) -> int:
     gif = plots.throw_animation(track, out / f"{name}_throw.gif",
                                 title=f"wind {winds[strongest]:+.1f} m/s, target {targets[strongest]:.1f} m: landed {shown:.2f} m "
                                       f"({angle.item():.1f}°, {weight.item():.0f} lb)")
-    state = "finished" if result.finished else "interrupted; kept what finished"
-    print(f"{state}: mean relative miss {metrics['mean_rel_miss_pct']:.2f}%, 95th percentile {metrics['p95_rel_miss_pct']:.2f}%, "
+    print(f"finished: mean relative miss {metrics['mean_rel_miss_pct']:.2f}%, 95th percentile {metrics['p95_rel_miss_pct']:.2f}%, "
           f"mean miss {metrics['mean_abs_miss_m']:.2f} m after {result.wall_time[-1]:.0f} s; wrote {out / (name + '.json')}, plots and {gif}")
-    return 0 if result.finished else 130
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -264,24 +289,24 @@ def cmd_baseline(args) -> int:
 
     out = Path(args.out)
     results = []
-    for seed in range(args.seeds):
-        name = f"{args.algo}_{args.env}_seed{seed}"
-        result = train_baseline(args.algo, args.env, seed=seed, steps=args.steps or None, evaluation_episodes=args.evaluation_episodes,
+    for seed_index in range(args.seeds):
+        name = f"{args.algo}_{args.env}_seed{seed_index}"
+        result = train_baseline(args.algo, args.env, seed=seed_index, steps=args.steps or None, evaluation_episodes=args.evaluation_episodes,
                                 on_evaluation=lambda r, name=name: r.save(out / f"{name}.json"))
         result.save(out / f"{name}.json")
         results.append(result)
         if not result.finished:
-            break
+            return _interrupted(args, f"kept {len(results) - 1} finished seed(s) and {len(result.scores)} evaluation(s) of seed {seed_index} in {out}")
     figure = plots.learning_curves({f"{args.algo.upper()} ({args.env})": results}, out / f"{args.algo}_{args.env}.png", x="env_steps",
                                    threshold=THRESHOLDS[args.env], title=f"{args.algo.upper()} on {args.env}, RL Zoo settings",
                                    ylabel=SCORE_LABELS[args.env], ylog=args.env == "trebuchet")
     best = [best_score(args.env, r.scores) for r in results if r.scores]
     print(f"{len(results)} seed(s); best evaluation per seed {[round(b, 1) for b in best]}; wrote {out} and {figure}")
-    return 0 if all(r.finished for r in results) else 130
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="dprl",
         description=(
             "Differentiable Programming vs Reinforcement Learning (Flux blog, 2019), reproduced on "
@@ -298,9 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
             "metres from the pivot along the throw direction."
         ),
     )
-    shoot.add_argument("--wind", type=float, default=-2.0, help="wind speed in m/s along the throw; negative is a headwind (default -2)")
-    shoot.add_argument("--angle", type=float, default=45.0, help="release angle in degrees, strictly between 0 and 90 (default 45)")
-    shoot.add_argument("--weight", type=float, default=200.0, help="counterweight in pounds, positive (default 200)")
+    shoot.add_argument("--wind", type=finite_float(-WIND_LIMIT, WIND_LIMIT), default=-2.0,
+                       help="wind speed in m/s along the throw, within ±150; negative is a headwind (default -2)")
+    shoot.add_argument("--angle", type=finite_float(0, 90, open_lo=True, open_hi=True), default=45.0,
+                       help="release angle in degrees, strictly between 0 and 90 (default 45)")
+    shoot.add_argument("--weight", type=finite_float(0, MAX_WEIGHT_LB, open_lo=True), default=200.0,
+                       help="counterweight in pounds, positive, at most 1e6 (default 200)")
     shoot.add_argument("--grad", action="store_true", help="also print d distance / d (wind, angle, weight), in m per m/s, m per degree and m per lb")
     shoot.add_argument("--backend", choices=["torch", "julia"], default="torch", help="which stack simulates (default torch; julia needs a Julia runtime)")
     shoot.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -324,10 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     train.add_argument("env", choices=["trebuchet", "cartpole", "pendulum"], help="which controller (trebuchet: the aimer)")
-    train.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the start states (default 0)")
-    train.add_argument("--episodes", type=int, default=None,
+    train.add_argument("--seed", type=seed, default=0, help="seeds the initial weights and the start states (default 0)")
+    train.add_argument("--episodes", type=positive_int, default=None,
                        help="training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg 300)")
-    train.add_argument("--evaluation-episodes", type=int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
+    train.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
     train.add_argument("--version", choices=["v0", "v1"], default="v1", help="cartpole: v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195 (default v1)")
     train.add_argument(
         "--variant", choices=["gymnasium", "gymjl2019"], default="gymnasium",
@@ -337,20 +365,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="pendulum: bptt = the 2019 trainer, short BPTT windows along each episode; apg = analytic policy gradient, "
                             "whole 200-step episodes from 256 fresh start states a round with the gradient through each step decayed by 0.985 and a torque odd in (θ, θ̇), "
                             "Pendulum-v1 only (default bptt)")
-    train.add_argument("--batch", type=int, default=0, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1; apg 256)")
+    train.add_argument("--batch", type=positive_int, default=None, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1; apg 256)")
     train.add_argument("--optimizer", choices=["lm", "adam"], default="lm",
                        help="trebuchet: lm = Levenberg-Marquardt on 2,048 shots (fast); adam = the 2019 setting, batch 1, 100,000 shots (slow) (default lm)")
-    train.add_argument("--samples", type=int, default=0, help="trebuchet: training shots (default 2,048 for lm, 100,000 for adam)")
+    train.add_argument("--samples", type=positive_int, default=None, help="trebuchet: training shots (default 2,048 for lm, 100,000 for adam)")
     train.add_argument("--start", choices=["heavy", "plain"], default=None,
                        help="trebuchet: heavy = start near 70° and 3,200 lb, where distance is smooth in the angle; plain = Flux 0.7's "
                             "initialisation, as the 2019 code (default: heavy for lm, plain for adam)")
-    train.add_argument("--batch-size", type=int, default=1, help="trebuchet adam: shots per update (default 1, as the original)")
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="trebuchet adam: Adam's learning rate (default 1e-3, as the original)")
-    train.add_argument("--time-budget", type=float, default=60.0, help="trebuchet: stop after this many seconds (default 60)")
+    train.add_argument("--batch-size", type=positive_int, default=1, help="trebuchet adam: shots per update (default 1, as the original)")
+    train.add_argument("--learning-rate", type=positive_float, default=1e-3, help="trebuchet adam: Adam's learning rate (default 1e-3, as the original)")
+    train.add_argument("--time-budget", type=positive_float, default=60.0, help="trebuchet: stop after this many seconds (default 60)")
     train.add_argument("--backend", choices=["torch", "julia"], default="torch",
                        help="trebuchet adam: which stack trains (julia: DPRL's train_aimer on one Julia thread, from the same weights "
                             "and shots, evaluated here in PyTorch; needs a Julia runtime) (default torch)")
-    train.add_argument("--out", default="runs", help="output folder (default: runs)")
+    train.add_argument("--out", type=output_folder, default="runs", help="output folder (default: runs)")
     train.set_defaults(run=cmd_train, needs_julia=lambda a: a.env == "trebuchet" and a.backend == "julia")
 
     baseline = commands.add_parser(
@@ -368,10 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("algo", choices=["dqn", "ppo", "sac", "td3"])
     baseline.add_argument("env", choices=["cartpole", "pendulum", "trebuchet"],
                           help="cartpole (dprl/CartPole-v1), pendulum (dprl/Pendulum-v1), or trebuchet (dprl/TrebuchetAim-v0, scored by mean relative miss)")
-    baseline.add_argument("--steps", type=int, default=0, help="environment steps (default: the zoo's budget, e.g. 50,000 for DQN, 20,000 for SAC)")
-    baseline.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1 (default 1)")
-    baseline.add_argument("--evaluation-episodes", type=int, default=100, help="seeded evaluation episodes at each evaluation (default 100, as the DP trainers)")
-    baseline.add_argument("--out", default="runs", help="output folder (default: runs)")
+    baseline.add_argument("--steps", type=positive_int, default=None, help="environment steps (default: the zoo's budget, e.g. 50,000 for DQN, 20,000 for SAC)")
+    baseline.add_argument("--seeds", type=positive_int, default=1, help="seeds 0..K-1 (default 1)")
+    baseline.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes at each evaluation (default 100, as the DP trainers)")
+    baseline.add_argument("--out", type=output_folder, default="runs", help="output folder (default: runs)")
     baseline.set_defaults(run=cmd_baseline, needs_julia=lambda a: False)
 
     check = commands.add_parser(
@@ -386,9 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     check.add_argument("--env", nargs="+", choices=["trebuchet", "cartpole", "pendulum"], help="which environments (default all)")
-    check.add_argument("--updates", type=int, default=50, help="training updates compared per learning curve (default 50)")
-    check.add_argument("--out", default="comparisons/crosscheck", help="folder for crosscheck.json and the figure (default comparisons/crosscheck)")
-    check.add_argument("--record", metavar="DIR", help="write the Julia side's outputs, inputs and versions to DIR instead of comparing")
+    check.add_argument("--updates", type=positive_int, default=50, help="training updates compared per learning curve (default 50)")
+    check.add_argument("--out", type=output_folder, default="comparisons/crosscheck", help="folder for crosscheck.json and the figure (default comparisons/crosscheck)")
+    check.add_argument("--record", metavar="DIR", type=output_folder, help="write the Julia side's outputs, inputs and versions to DIR instead of comparing")
     check.add_argument("--against", metavar="DIR", help="compare PyTorch with a recording in DIR (no Julia needed)")
     check.add_argument("--record-from", choices=["julia", "torch"], default="julia",
                        help="with --record: which side to record (torch records PyTorch itself, to test the machinery)")
@@ -406,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     grad.add_argument("spec", help="the spec file (.toml or .py), e.g. comparisons/gradcheck/trebuchet.toml")
-    grad.add_argument("--seed", type=int, help="override the spec's seed (inputs drawn from the spec, cotangents, FD sample)")
+    grad.add_argument("--seed", type=seed, help="override the spec's seed (inputs drawn from the spec, cotangents, FD sample)")
     grad.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH")
     grad.set_defaults(run=cmd_gradcheck, needs_julia=lambda a: True)
 
@@ -420,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     reproduce.add_argument("--quick", action="store_true", help="smaller budgets (a few minutes on 2 CPU cores); the report says so")
-    reproduce.add_argument("--out", default="comparisons", help="folder for REPORT.md and results/ (default: comparisons)")
+    reproduce.add_argument("--out", type=output_folder, default="comparisons", help="folder for REPORT.md and results/ (default: comparisons)")
     reproduce.add_argument(
         "--julia", choices=["auto", "off"], default="auto",
         help="auto: include the Julia rows when Julia can start, else mark them 'not run: no Julia' (default); off: skip them",
@@ -434,7 +462,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # bad arguments: one line and exit 2 (arguments.Parser)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return _interrupted(args, _kept(args))
+
+
+def _run(args) -> int:
     if args.needs_julia(args) and args.command != "reproduce":
         # juliacall must be loaded before torch; the command imports torch later.
         from dprl import julia
@@ -459,14 +494,11 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except CommandError as error:
-        print(f"dprl {args.command}: {error}", file=sys.stderr)
+        print(f"dprl {args.command}: {one_line(error)}", file=sys.stderr)
         return error.code
-    except (ValueError, RuntimeError) as error:
-        print(f"dprl {args.command}: {error}", file=sys.stderr)
+    except (ValueError, RuntimeError, OSError) as error:  # OSError: a file or folder it could not read or write
+        print(f"dprl {args.command}: {one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print(f"dprl {args.command}: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

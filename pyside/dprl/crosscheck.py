@@ -38,6 +38,9 @@ from typing import Callable
 
 import numpy as np
 
+from dprl import schema
+from dprl.arguments import one_line
+
 VALUE_TOLERANCE = 1e-9
 TREBUCHET_TOLERANCE = 1e-8
 LOSS_TOLERANCE = 1e-6
@@ -179,7 +182,7 @@ def cartpole_training_inputs(rng, updates):
 def cartpole_training_torch(inputs):
     from dprl.train.cartpole import train_cartpole
 
-    r = train_cartpole(_layers(inputs["weights"]), inputs["starts"], inputs["evaluation"], max_steps=inputs["max_steps"], solved_score=1e9, progress=False)
+    r = train_cartpole(_layers(inputs["weights"]), inputs["starts"], inputs["evaluation"], max_steps=inputs["max_steps"], solved_score=1e9, progress=False).unless_interrupted()
     return {"losses": np.array(r.losses), "scores": np.array(r.scores)}
 
 
@@ -276,8 +279,8 @@ def pendulum_training_inputs(rng, updates):
 def pendulum_training_torch(inputs):
     from dprl.train.pendulum import train_pendulum
 
-    blog = train_pendulum(_layers(inputs["weights"]), inputs["blog_starts"], inputs["evaluation"], variant="gymjl2019", progress=False)
-    gym = train_pendulum(_layers(inputs["weights"]), inputs["gym_starts"], inputs["evaluation"], variant="gymnasium", progress=False)
+    blog = train_pendulum(_layers(inputs["weights"]), inputs["blog_starts"], inputs["evaluation"], variant="gymjl2019", progress=False).unless_interrupted()
+    gym = train_pendulum(_layers(inputs["weights"]), inputs["gym_starts"], inputs["evaluation"], variant="gymnasium", progress=False).unless_interrupted()
     return {"gymjl2019_losses": np.array(blog.losses), "gymjl2019_scores": np.array(blog.scores),
             "gymnasium_losses": np.array(gym.losses), "gymnasium_scores": np.array(gym.scores)}
 
@@ -325,7 +328,7 @@ def aimer_training_torch(inputs):
     from dprl.train.trebuchet import train_aimer
 
     r = train_aimer(_layers(inputs["weights"]), inputs["winds"], inputs["targets"], learning_rate=inputs["learning_rate"],
-                    batch_size=inputs["batch_size"], progress=False)
+                    batch_size=inputs["batch_size"], progress=False).unless_interrupted()
     return {"losses": np.array(r.losses)}
 
 
@@ -450,13 +453,22 @@ def against(directory, envs=ENVS) -> list[dict]:
         path = directory / f"{case.name}.json"
         if not path.exists():
             continue
+        # The recorded inputs must be shaped as the ones this case makes itself.
+        expected = schema.like(case.make_inputs(np.random.default_rng(0), 1))
+        recording = schema.read(path, {"inputs": expected, "outputs": {}}, "cross-check recording")
+        inputs, theirs = recording["inputs"], recording["outputs"]
+        schema.check(theirs, dict.fromkeys(theirs, schema.ARRAY), path, "cross-check recording's outputs")
+        for key, value in theirs.items():
+            try:
+                np.asarray(value, dtype=np.float64)
+            except ValueError:
+                raise ValueError(f"{path} is not a valid cross-check recording: outputs.{key} is a ragged array") from None
         try:
-            recording = json.loads(path.read_text())
-            inputs, theirs = recording["inputs"], recording["outputs"]
-        except (ValueError, KeyError) as error:
-            raise ValueError(f"{path} is not a readable cross-check recording: {error}") from None
+            ours = case.torch_side(inputs)
+        except (ValueError, RuntimeError, IndexError, TypeError) as error:  # e.g. states of the wrong width
+            raise ValueError(f"{path}: the recorded inputs do not fit the case {case.name}: {one_line(error)}") from None
         found += 1
-        rows += compare(case, case.torch_side(inputs), theirs, int(recording.get("updates", CURVE_UPDATES)))
+        rows += compare(case, ours, theirs, int(recording.get("updates", CURVE_UPDATES)))
     if not found:
         raise ValueError(f"{directory} holds no cross-check recordings (expected files like {CASES[0].name}.json)")
     return rows

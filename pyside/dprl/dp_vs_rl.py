@@ -12,6 +12,8 @@ with the same budget, so an interrupted comparison resumes where it stopped.
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +77,15 @@ def _cached_or_run(path: Path, signature: dict, train, seed):
     if path.exists():
         try:
             cached = TrainingResult.load(path)
+            if not cached.scores:
+                raise ValueError(f"{path} is not a valid dprl training result: it holds no evaluation")
             if cached.finished and cached.extra.get("dp_vs_rl") == signature:
                 return cached
-        except ValueError:
-            pass  # unreadable: run it again
+        except ValueError as error:
+            # Keep the bad file for a look, out of the way, and compute the run again.
+            aside = path.with_name(path.name + ".bad")
+            os.replace(path, aside)
+            warnings.warn(f"{error}; moved it to {aside.name} and running it again", RuntimeWarning, stacklevel=2)
     result = train(seed)
     if not result.finished:  # the trainers return on Ctrl-C; the comparison stops there, finished runs kept
         raise KeyboardInterrupt

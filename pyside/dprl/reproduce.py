@@ -12,10 +12,22 @@ import platform
 import time
 from pathlib import Path
 
+from dprl import schema
+
 BLOG_GRADIENT = (4.02, -0.99, 0.051)  # (wind, angle, weight) at wind -2 m/s, 45°, 200 lb
 # The blog prints two significant digits; §1.9 of the spec explains why the third component
 # looks truncated rather than rounded, hence its wider, one-sided band.
 GRADIENT_BANDS = ((4.015, 4.025), (-0.995, -0.985), (0.0505, 0.0525))
+
+# What REPORT.md is rendered from: each reproduction's result file, and the benchmarks' files.
+ROW = {"claim": str, "published": str, "measured": str, "command": str, "holds": str}
+RESULT_SCHEMA = {"rows": [ROW], "command?": str, "quick?": bool}
+BENCHMARK_SCHEMA = {"command?": str}
+GRADIENT_SCHEMA = {**RESULT_SCHEMA, "gradient": [schema.NUMBER]}
+
+
+def _read_result(path: Path, file_schema=RESULT_SCHEMA) -> dict:
+    return schema.read(path, file_schema, "reproduction result file")
 
 
 def _write(results: Path, name: str, payload: dict) -> Path:
@@ -75,7 +87,9 @@ def julia_trebuchet_gradient(results: Path, quick: bool) -> Path:
     import numpy as np
 
     distance, gradient = julia.shoot_gradient(-2.0, 45.0, 200.0)
-    torch_side = json.loads((results / "trebuchet_gradient.json").read_text())["gradient"]
+    torch_side = _read_result(results / "trebuchet_gradient.json", GRADIENT_SCHEMA)["gradient"]
+    if len(torch_side) != 3:
+        raise ValueError(f"{results / 'trebuchet_gradient.json'} is not a valid reproduction result file: gradient must hold 3 numbers")
     relative = float(np.max(np.abs(gradient - np.array(torch_side)) / np.abs(np.array(torch_side))))
     row = {
         "claim": claim,
@@ -110,7 +124,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
 
     budget = 20.0 if quick else 60.0
     command = f"dprl train trebuchet --time-budget {budget:g}"
-    result = aimer.train_seeded(0, optimizer="lm", time_budget=budget, stop_at={"mean_rel_miss_pct": 0.3, "p95_rel_miss_pct": 1.0}, progress=False)
+    result = aimer.train_seeded(0, optimizer="lm", time_budget=budget, stop_at={"mean_rel_miss_pct": 0.3, "p95_rel_miss_pct": 1.0}, progress=False).unless_interrupted()
     metrics = result.extra["metrics"][-1]
     model = policies.load_weights(policies.aimer_policy(), result.weights)
     winds, targets = aimer.evaluation_shots()
@@ -213,7 +227,7 @@ def cartpole(results: Path, quick: bool) -> Path:
     from dprl.train import cartpole as trainer
 
     seeds = 3 if quick else 10
-    runs = {version: [trainer.train_seeded(seed, 50, version=version, progress=False) for seed in range(seeds)] for version in ("v0", "v1")}
+    runs = {version: [trainer.train_seeded(seed, 50, version=version, progress=False).unless_interrupted() for seed in range(seeds)] for version in ("v0", "v1")}
     episodes = {v: [len(r.scores) if r.scores[-1] >= trainer.VERSIONS[v][1] else None for r in rs] for v, rs in runs.items()}
     median = {v: statistics.median(e if e is not None else float("inf") for e in es) for v, es in episodes.items()}
     figures = _figures(results)
@@ -239,8 +253,8 @@ def pendulum(results: Path, quick: bool) -> Path:
     from dprl.train import pendulum as trainer
 
     seeds, evaluation = (1, 200) if quick else (3, 1000)
-    blog = [trainer.train_seeded(s, 10, variant="gymjl2019", evaluation_episodes=evaluation, progress=False) for s in range(seeds)]
-    v1 = [trainer.train_seeded(s, 10, variant="gymnasium", evaluation_episodes=evaluation, progress=False) for s in range(seeds)]
+    blog = [trainer.train_seeded(s, 10, variant="gymjl2019", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
+    v1 = [trainer.train_seeded(s, 10, variant="gymnasium", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
     figures = _figures(results)
     plots.learning_curves({"DP, 2019 Gym.jl (torque unclamped)": blog, "DP, Pendulum-v1 (±2 N·m), 64 episodes a round": v1},
                           figures / "pendulum.png", x="env_steps", threshold=-150.0,
@@ -426,7 +440,7 @@ def render_report(out: Path, quick: bool) -> Path:
         path = results / f"{function.__name__}.json"
         if not path.exists():
             continue
-        payload = json.loads(path.read_text())
+        payload = _read_result(path)
         for row in payload["rows"]:
             measured = ("(quick) " if payload.get("quick") else "") + row["measured"]
             cells = [row["claim"], row["published"], measured, f"`{row['command']}`", row["holds"], f"`results/{path.name}`"]
@@ -436,7 +450,7 @@ def render_report(out: Path, quick: bool) -> Path:
         lines += ["", "## Benchmarks", "", "Written by the scripts in `comparisons/`, not by `dprl reproduce`; rerun them with the command shown.", "",
                   "| benchmark | goal met | command | source |", "|---|---|---|---|"]
         for path in benchmarks:
-            payload = json.loads(path.read_text())
+            payload = schema.read(path, BENCHMARK_SCHEMA, "benchmark result file")
             met = payload.get("goal_met", "—")
             lines.append(f"| {path.stem} | {met if isinstance(met, str) else ('yes' if met else 'no')} | `{payload.get('command', '?')}` | `results/{path.name}` |")
     figures = sorted((out / "figures").glob("*")) if (out / "figures").exists() else []
@@ -445,6 +459,24 @@ def render_report(out: Path, quick: bool) -> Path:
     report = out / "REPORT.md"
     report.write_text("\n".join(lines) + "\n")
     return report
+
+
+def check_kept_files(out: Path, steps) -> None:
+    """The report keeps the rows of reproductions not rerun, from their files: each must be valid
+    (ValueError naming the file and how to remake it otherwise)."""
+    results = out / "results"
+    for function in REPRODUCTIONS:
+        path = results / f"{function.__name__}.json"
+        if function not in steps and path.exists():
+            try:
+                _read_result(path, GRADIENT_SCHEMA if function is trebuchet_gradient else RESULT_SCHEMA)
+            except ValueError as error:
+                raise ValueError(f"{error}; rerun it with `dprl reproduce --only {function.__name__}`, or delete it") from None
+    for path in sorted(results.glob("bench_*.json")):
+        try:
+            schema.read(path, BENCHMARK_SCHEMA, "benchmark result file")
+        except ValueError as error:
+            raise ValueError(f"{error}; rerun `python comparisons/{path.stem}.py`, or delete it") from None
 
 
 def run(out="comparisons", quick=False, julia="auto", only=None) -> Path:
@@ -458,9 +490,10 @@ def run(out="comparisons", quick=False, julia="auto", only=None) -> Path:
     if unknown:
         raise ValueError(f"--only takes {', '.join(names)}; got {', '.join(unknown)}")
     steps = [f for f in REPRODUCTIONS if (not only or f.__name__ in only) and (julia != "off" or not f.__name__.startswith("julia_"))]
+    check_kept_files(out, steps)  # before hours of work, not after
     for function in tqdm(steps, desc="reproduce", unit="claim"):
         path = function(out / "results", quick)
-        payload = json.loads(path.read_text())
+        payload = _read_result(path)
         payload["quick"] = quick  # each row states the budget it was measured under
         _write(out / "results", path.stem, payload)
     return render_report(out, quick)

@@ -2,7 +2,10 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dprl.envs import cartpole
 
@@ -34,3 +37,19 @@ def test_batched_step_equals_single_steps():
     for i in range(6):
         single, _, _ = cartpole.step(params, states[i], actions[i])
         torch.testing.assert_close(batch[i], single, rtol=0, atol=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(batch=st.lists(st.integers(1, 3), max_size=3))
+def test_state_and_action_of_one_batch_shape_step_and_keep_it(batch):
+    params = cartpole.CartPoleParams()
+    state = torch.zeros(*batch, 4, dtype=torch.float64)
+    for action in (torch.ones(batch, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)):
+        nxt, reward, done = cartpole.step(params, state, action)
+        assert nxt.shape == (*batch, 4) and reward.shape == done.shape == tuple(batch)
+
+
+@pytest.mark.parametrize("state_shape, action_shape", [((10, 4), (10, 1)), ((10, 4), (5,)), ((4,), (1,)), ((10, 3), (10,)), ((2,), ())])
+def test_mismatched_shapes_say_what_step_expects(state_shape, action_shape):
+    with pytest.raises(ValueError, match=r"state must have shape \(\.\.\., 4\).*got state"):
+        cartpole.step(cartpole.CartPoleParams(), torch.zeros(state_shape, dtype=torch.float64), torch.zeros(action_shape, dtype=torch.float64))

@@ -4,6 +4,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dprl.envs import pendulum
 
@@ -49,3 +51,17 @@ def test_angle_normalize_wraps_with_slope_one():
 def test_unknown_variant_is_a_value_error():
     with pytest.raises(ValueError, match="variant"):
         pendulum.PendulumParams(variant="nope")
+
+
+@settings(max_examples=30, deadline=None)
+@given(batch=st.lists(st.integers(1, 3), max_size=3), variant=st.sampled_from(pendulum.VARIANTS))
+def test_state_and_action_of_one_batch_shape_step_and_keep_it(batch, variant):
+    params = pendulum.PendulumParams(variant=variant)
+    nxt, reward, done = pendulum.step(params, torch.zeros(*batch, 2, dtype=torch.float64), torch.ones(batch, dtype=torch.float64))
+    assert nxt.shape == (*batch, 2) and reward.shape == done.shape == tuple(batch)
+
+
+@pytest.mark.parametrize("state_shape, action_shape", [((10, 2), (10, 1)), ((10, 3), (10,)), ((3,), ()), ((10, 2), (3,))])
+def test_mismatched_shapes_or_an_observation_as_state_are_refused(state_shape, action_shape):
+    with pytest.raises(ValueError, match=r"state must have shape \(\.\.\., 2\) \(θ, θ̇\) \[an observation"):
+        pendulum.step(pendulum.PendulumParams(), torch.zeros(state_shape, dtype=torch.float64), torch.zeros(action_shape, dtype=torch.float64))

@@ -155,3 +155,52 @@ def test_simulate_traces_the_throw_to_its_landing():
     assert track.projectile[-1][0] == pytest.approx(74.7284, abs=1e-3)
     assert track.time[-1] == pytest.approx(track.result.landing_time.item())
     assert track.projectile[0][1] == pytest.approx(-trebuchet.PIVOT_HEIGHT)  # it starts on the ground
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"wind": 1e200}, "wind must be a finite number of m/s in \\[-150, 150\\]"),
+        ({"wind": -150.5}, "wind must be"),
+        ({"weight_lb": 2e6}, "weight_lb must be a finite, positive number of pounds, at most 1e\\+06"),
+        ({"weight_lb": 1e153}, "weight_lb must be"),
+        ({"wind": "strong"}, "wind must be a number or an array of numbers"),
+        ({"angle_deg": [[45.0], ["x"]]}, "angle_deg must be a number or an array of numbers"),
+    ],
+)
+def test_out_of_range_or_non_numeric_inputs_are_refused_by_name(kwargs, message):
+    args = {"wind": -2.0, "angle_deg": 45.0, "weight_lb": 200.0, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        trebuchet.shoot(**args)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.complex64])
+def test_dtypes_the_simulator_cannot_honour_are_refused_with_those_it_accepts(dtype):
+    with pytest.raises(ValueError, match="float32 or float64"):
+        trebuchet.shoot(torch.tensor(-2.0, dtype=dtype), 45.0, 200.0)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        trebuchet.shoot(-2.0, 45.0, 200.0, dtype=dtype)
+
+
+def test_float32_and_a_batch_of_one_keep_working():
+    single = trebuchet.shoot(*BLOG_POINT)
+    one = trebuchet.shoot(*(torch.tensor([v], dtype=torch.float64) for v in BLOG_POINT))
+    low = trebuchet.shoot(torch.full((4,), -2.0, dtype=torch.float32), 45.0, 200.0)
+    assert one.shape == (1,) and one.item() == single.item()
+    assert low.dtype == torch.float32 and torch.allclose(low.double(), single.expand(4), rtol=1e-4)
+
+
+def test_shapes_that_do_not_broadcast_are_named():
+    with pytest.raises(ValueError, match=r"broadcast.*wind \(2,\), angle_deg \(3,\), weight_lb \(\)"):
+        trebuchet.shoot(torch.zeros(2, dtype=torch.float64), torch.full((3,), 45.0, dtype=torch.float64), 200.0)
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.lists(st.tuples(st.floats(-trebuchet.WIND_LIMIT, trebuchet.WIND_LIMIT), st.floats(0, 90, exclude_min=True, exclude_max=True),
+                          st.floats(0, trebuchet.MAX_WEIGHT_LB, exclude_min=True)), min_size=1, max_size=16))
+def test_every_input_in_range_throws_to_a_finite_distance_or_a_clear_error(points):
+    """Never NaN for inputs in range: a throw lands, stops on the ground, or is reported as never landing."""
+    wind, angle, weight = (torch.tensor(column, dtype=torch.float64) for column in zip(*points))
+    result = trebuchet.launch(wind, angle, weight)
+    landed_or_stopped = result.status != trebuchet.NO_LANDING
+    assert bool(torch.isfinite(result.distance[landed_or_stopped]).all())

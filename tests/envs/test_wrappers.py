@@ -112,3 +112,24 @@ def test_trebuchet_vector_bandit_equals_single_throws_and_resets_in_the_same_ste
         assert single.step(action)[1] == pytest.approx(reward, rel=1e-12)  # batching changes nothing
     again = gym.make_vec("dprl/TrebuchetAim-v0", num_envs=5, vectorization_mode="vector_entry_point")
     assert np.array_equal(again.reset(seed=7)[0], contexts)
+
+
+@pytest.mark.parametrize("actions", [[2, 0, 1], [-1, 0, 1], [np.nan, 0, 1], [1.0, 0.0, 1.0], [0, 1], [[0], [1], [1]]])
+def test_the_cartpole_vector_env_refuses_what_the_single_one_refuses(actions):
+    env = gym.make_vec("dprl/CartPole-v1", num_envs=3, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    before = env.unwrapped.state.copy()
+    with pytest.raises(ValueError, match="actions must be 3 integers, each 0 or 1"):
+        env.step(np.array(actions))
+    assert np.array_equal(env.unwrapped.state, before)  # nothing stepped
+    env.step(np.array([0, 1, 1]))
+
+
+@pytest.mark.parametrize("actions", [[np.nan, 0.0], [np.inf, 0.0], [[0.0, 0.0], [0.0, 0.0]], [0.0], ["a", "b"]])
+def test_the_pendulum_vector_env_refuses_what_the_single_one_refuses(actions):
+    env = gym.make_vec("dprl/Pendulum-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="actions must be 2 finite torques"):
+        env.step(np.array(actions))
+    env.step(np.zeros((2, 1), dtype=np.float32))
+    env.step(np.array([5.0, -5.0]))  # out of ±2 N·m is clipped, as the single env does

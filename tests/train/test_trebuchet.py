@@ -72,6 +72,13 @@ def test_bad_settings():
         aimer.train_seeded(0, optimizer="lm", backend="julia")
 
 
+@pytest.mark.parametrize("setting, value", [("time_budget", float("nan")), ("time_budget", -1.0), ("time_budget", 0.0), ("learning_rate", float("inf")),
+                                            ("learning_rate", 0.0), ("batch_size", 0)])
+def test_a_budget_or_rate_that_would_be_ignored_or_divide_by_zero_is_refused(setting, value):
+    with pytest.raises(ValueError, match=setting):
+        aimer.train_aimer(policies.glorot_weights(policies.aimer_policy, 0), [0.0], [50.0], **{setting: value})
+
+
 def test_lm_jacobian_is_the_chain_rule_through_simulator_and_network():
     from torch.func import functional_call, jacrev, vmap
 

@@ -19,7 +19,7 @@ Discrete(2) maps 0 → −1 and 1 → +1.
 (strict comparisons); the time limit (200 for v0, 500 for v1) belongs to the caller.
 
 Explicit Euler with τ = 0.02 s: positions move with the old velocities. Tensors of any batch
-shape (..., 4); no hidden state.
+shape (..., 4); no hidden state. Other shapes get a ValueError saying what `step` expects.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import math
 from dataclasses import dataclass
 
 import torch
+
+from dprl.envs.shapes import check_shapes
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,11 @@ class CartPoleParams:
 
 
 def step(params: CartPoleParams, state: torch.Tensor, action: torch.Tensor):
-    """One Euler step: (state, action) -> (state, reward, done). Does not mutate."""
+    """One Euler step: (state, action) -> (state, reward, done). Does not mutate.
+
+    state: (..., 4); action: the batch shape `state.shape[:-1]`, or () for one action for all.
+    """
+    check_shapes(state, action, 4, "(x, ẋ, θ, θ̇)")
     x, x_dot, theta, theta_dot = state.unbind(-1)
     force = action * params.force_mag
     costheta, sintheta = torch.cos(theta), torch.sin(theta)

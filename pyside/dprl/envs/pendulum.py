@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
+from dprl.envs.shapes import check_shapes
+
 VARIANTS = ("gymnasium", "gymjl2019")
 
 
@@ -48,7 +50,11 @@ def angle_normalize(x):
 
 
 def step(params: PendulumParams, state: torch.Tensor, action: torch.Tensor):
-    """One step: (state, action) -> (state, reward, done). Does not mutate."""
+    """One step: (state, action) -> (state, reward, done). Does not mutate.
+
+    state: (..., 2), not the observation; action: the batch shape `state.shape[:-1]`, or ().
+    """
+    check_shapes(state, action, 2, "(θ, θ̇) [an observation (cos θ, sin θ, θ̇) is not a state]")
     theta, theta_dot = state[..., 0], state[..., 1]
     u = torch.clamp(action, -params.max_torque, params.max_torque) if params.variant == "gymnasium" else action
     r = reward(params, state, u)

@@ -12,9 +12,12 @@ virtualtrebuchet.com, as credited by Trebuchet.jl (spec ``original-2019.md`` §1
 ## Inputs
 | name      | unit | range                | meaning                                         |
 |-----------|------|----------------------|-------------------------------------------------|
-| wind      | m/s  | finite               | air speed along +x (the throw direction)        |
+| wind      | m/s  | [-150, 150]          | air speed along +x (the throw direction)        |
 | angle_deg | deg  | (0, 90)              | release angle of the projectile's velocity      |
-| weight_lb | lb   | (0, inf)             | counterweight mass (pounds, as in the original) |
+| weight_lb | lb   | (0, 1e6]             | counterweight mass (pounds, as in the original) |
+
+Tensors of float32 or float64 (Python numbers and NumPy arrays become float64); lower
+precisions cannot resolve the Euler steps and are refused.
 
 ## Output
 The distance in metres: the x coordinate where the projectile lands, measured from the pivot
@@ -529,12 +532,19 @@ class Throw:
     release_speed: torch.Tensor  # m/s
 
 
+# Physical input ranges (check_inputs). Far beyond them the drag and inertia terms overflow
+# and the distance turns NaN (winds of 1e200 m/s; counterweights from about 1e150 lb).
+WIND_LIMIT = 150.0  # m/s, either way: above the strongest gust ever measured, 113 m/s
+MAX_WEIGHT_LB = 1e6  # lb: 450 t, over a hundred times the heaviest counterweight any aimer uses
+DTYPES = (torch.float32, torch.float64)
+
+
 def check_inputs(wind, angle_deg, weight_lb):
     """Raise ValueError naming the first bad argument and its allowed range."""
     for name, value, rule, ok in (
-        ("wind", wind, "a finite number of m/s", lambda v: torch.ones_like(v, dtype=torch.bool)),
+        ("wind", wind, f"a finite number of m/s in [-{WIND_LIMIT:g}, {WIND_LIMIT:g}]", lambda v: v.abs() <= WIND_LIMIT),
         ("angle_deg", angle_deg, "finite and strictly between 0 and 90 degrees", lambda v: (v > 0) & (v < 90)),
-        ("weight_lb", weight_lb, "a finite, positive number of pounds", lambda v: v > 0),
+        ("weight_lb", weight_lb, f"a finite, positive number of pounds, at most {MAX_WEIGHT_LB:g}", lambda v: (v > 0) & (v <= MAX_WEIGHT_LB)),
     ):
         v = value.detach()
         bad = ~torch.isfinite(v) | ~ok(v)
@@ -546,14 +556,29 @@ def check_inputs(wind, angle_deg, weight_lb):
 
 
 def _as_tensors(wind, angle_deg, weight_lb, dtype=None):
+    named = {"wind": wind, "angle_deg": angle_deg, "weight_lb": weight_lb}
+    for name, v in named.items():
+        if torch.is_tensor(v) and (v.is_complex() or (v.is_floating_point() and v.dtype not in DTYPES)):
+            raise ValueError(f"{name} must be a real tensor of dtype float32 or float64; got {v.dtype}")
     if dtype is None:
         # Tensors keep their floating dtype; Python numbers and NumPy arrays become float64.
         floats = [v.dtype for v in (wind, angle_deg, weight_lb) if torch.is_tensor(v) and v.is_floating_point()]
         dtype = functools.reduce(torch.promote_types, floats) if floats else torch.float64
-    values = [torch.as_tensor(v, dtype=dtype) for v in (wind, angle_deg, weight_lb)]
+    elif dtype not in DTYPES:
+        raise ValueError(f"dtype must be float32 or float64 (torch.float32, torch.float64); got {dtype}")
+    values = []
+    for name, v in named.items():
+        try:
+            values.append(torch.as_tensor(v, dtype=dtype))
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"{name} must be a number or an array of numbers; got {type(v).__name__} {v!r:.60}") from None
     device = next((v.device for v in values if v.device.type != "cpu"), values[0].device)
     values = [v.to(dtype=dtype, device=device) for v in values]
-    return torch.broadcast_tensors(*values)
+    try:
+        return torch.broadcast_tensors(*values)
+    except RuntimeError:
+        shapes = ", ".join(f"{name} {tuple(v.shape)}" for name, v in zip(named, values))
+        raise ValueError(f"wind, angle_deg and weight_lb must broadcast to one batch shape; got shapes {shapes}") from None
 
 
 def launch(wind, angle_deg, weight_lb, *, dtype=None):

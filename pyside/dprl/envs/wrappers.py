@@ -144,6 +144,10 @@ class PendulumEnv(gym.Env):
         return image
 
 
+def _describe(actions: np.ndarray) -> str:
+    return f"shape {actions.shape}, dtype {actions.dtype}, values {np.array2string(actions.reshape(-1)[:4], separator=', ')}"
+
+
 class _BatchedEnv(gym.vector.VectorEnv):
     """N environments stepped together; a finished one resets on the next step (Gymnasium's
     default next-step autoreset), returning its first observation with reward 0."""
@@ -196,7 +200,10 @@ class CartPoleVectorEnv(_BatchedEnv):
         return self.np_random.uniform(low=-0.05, high=0.05, size=(n, 4))
 
     def _step(self, state, actions):
-        force = torch.as_tensor(np.asarray(actions), dtype=torch.float64) * 2 - 1
+        actions = np.asarray(actions)
+        if not self.action_space.contains(actions):  # the single env's rule, for each of the N
+            raise ValueError(f"actions must be {self.num_envs} integers, each 0 or 1; got {_describe(actions)}")
+        force = torch.as_tensor(actions, dtype=torch.float64) * 2 - 1
         return cartpole.step(self.params, torch.as_tensor(state, dtype=torch.float64), force)
 
     def _observations(self):
@@ -211,7 +218,11 @@ class PendulumVectorEnv(_BatchedEnv):
         return self.np_random.uniform(low=[-np.pi, -1.0], high=[np.pi, 1.0], size=(n, 2))
 
     def _step(self, state, actions):
-        torque = torch.as_tensor(np.asarray(actions, dtype=np.float32).reshape(self.num_envs), dtype=torch.float64)
+        actions = np.asarray(actions)
+        # The single env's rule, for each of the N: one finite torque (clipped to ±2 N·m).
+        if actions.shape not in ((self.num_envs,), (self.num_envs, 1)) or not np.issubdtype(actions.dtype, np.number) or not np.isfinite(actions).all():
+            raise ValueError(f"actions must be {self.num_envs} finite torques, shape ({self.num_envs}, 1) or ({self.num_envs},); got {_describe(actions)}")
+        torque = torch.as_tensor(actions.astype(np.float32).reshape(self.num_envs), dtype=torch.float64)
         return pendulum.step(self.params, torch.as_tensor(state, dtype=torch.float64), torque)
 
     def _observations(self):

@@ -177,9 +177,12 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
         def _on_training_end(self):
             self.bar.close()
 
+    callback = Evaluate()
     try:
-        model.learn(total_timesteps=steps, callback=Evaluate())
+        model.learn(total_timesteps=steps, callback=callback)
         result.finished = True
     except KeyboardInterrupt:
         pass
+    finally:
+        callback.bar.close()  # on Ctrl-C too, so the bar is not redrawn after the command's last line
     return result

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+
+from dprl import schema
 
 
 @dataclass
@@ -37,11 +39,34 @@ class TrainingResult:
         os.replace(tmp, path)
         return path
 
+    def unless_interrupted(self) -> "TrainingResult":
+        """This result if the run finished; otherwise the Ctrl-C the trainer caught, raised again,
+        for callers that cannot use half a run (the reproduction, the cross-check)."""
+        if not self.finished:
+            raise KeyboardInterrupt
+        return self
+
     @classmethod
     def load(cls, path) -> "TrainingResult":
+        """Read a result written by `save`; ValueError naming the file if it does not fit SCHEMA."""
+        data = schema.read(path, SCHEMA, "dprl training result")
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        # One entry per evaluation (episodes may be left empty by callers that do not count them).
+        lengths = {k: len(data[k]) for k in ("scores", "episodes", "env_steps", "wall_time") if k != "episodes" or data[k]}
+        reason = (f"unknown fields {unknown}" if unknown else
+                  f"one entry per evaluation expected, got lengths {lengths}" if len(set(lengths.values())) > 1 else
+                  "weights must be [weight, bias] pairs" if any(len(pair) != 2 for pair in data["weights"]) else None)
         try:
-            data = json.loads(Path(path).read_text())
-            data["weights"] = [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in data["weights"]]
-            return cls(**data)
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path} is not a readable dprl training result: {error}") from None
+            if reason is None:
+                data["weights"] = [(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)) for w, b in data["weights"]]
+        except ValueError:
+            reason = "weights hold ragged arrays"
+        if reason is not None:
+            raise ValueError(f"{path} is not a valid dprl training result: {reason}")
+        return cls(**data)
+
+
+SCHEMA = {
+    "trainer": str, "config": dict, "losses?": [schema.NUMBER], "scores": [schema.NUMBER], "episodes": [schema.NUMBER],
+    "env_steps": [schema.NUMBER], "wall_time": [schema.NUMBER], "weights": [[schema.ARRAY]], "finished": bool, "extra?": dict,
+}

@@ -29,6 +29,7 @@ The blog's aimer, from Flux's plain initialisation, worked on the light branch.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -225,6 +226,10 @@ def train_aimer(
         raise ValueError(f"optimizer must be 'adam' or 'lm'; got {optimizer!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    if time_budget is not None and not (math.isfinite(time_budget) and time_budget > 0):
+        raise ValueError(f"time_budget must be a finite number of seconds above 0, or None; got {time_budget}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be finite and above 0; got {learning_rate}")
     model = policies.load_weights(policies.aimer_policy(), weights)
     winds = torch.as_tensor(np.asarray(winds, dtype=np.float64))
     targets = torch.as_tensor(np.asarray(targets, dtype=np.float64))

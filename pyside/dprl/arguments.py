@@ -1,0 +1,108 @@
+"""The command line's validation layer: a parser whose every error is one line, and typed
+arguments for `add_argument(type=...)` that name the flag and its allowed range.
+
+    parser.add_argument("--batch-size", type=positive_int)
+    parser.add_argument("--wind", type=finite_float(-150, 150))
+    parser.add_argument("--out", type=output_folder)
+
+Imports neither torch nor Julia: the command line parses before it starts either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+from pathlib import Path
+
+# Anything float() reads, signs and exponents included, so that `--wind -1e1`, `--wind -2.` and
+# `--wind -inf` are values (the last then gets the finite-range message) rather than unknown flags.
+_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that reports errors in one line, `PROG: error: MESSAGE`, exit code 2,
+    without the usage block (`--help` shows it), and reads negative numbers as values."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NUMBER  # argparse's own accepts only -1 and -1.5
+
+    def error(self, message):
+        # "argument --weight: must be ..." (from the types below) reads better as "--weight must be ..."
+        message = re.sub(r"^argument (\S+): must ", r"\1 must ", message)
+        message = re.sub(r"^argument (\S+): ", r"\1: ", message)
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def _plain(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
+
+
+def finite_float(lo: float | None = None, hi: float | None = None, *, open_lo: bool = False, open_hi: bool = False):
+    """A type for a finite float in [lo, hi] (open at an end when asked; None: unbounded)."""
+    low = "(" if open_lo or lo is None else "["
+    high = ")" if open_hi or hi is None else "]"
+    allowed = f"{low}{'-inf' if lo is None else _plain(lo)}, {'inf' if hi is None else _plain(hi)}{high}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a finite number in {allowed}, got {text!r}") from None
+        below = lo is not None and (value <= lo if open_lo else value < lo)
+        above = hi is not None and (value >= hi if open_hi else value > hi)
+        if not math.isfinite(value) or below or above:
+            raise argparse.ArgumentTypeError(f"must be a finite number in {allowed}, got {text}")
+        return value
+
+    parse.__name__ = "finite_float"
+    return parse
+
+
+positive_float = finite_float(0, None, open_lo=True)
+
+
+def whole_number(lo: int, hi: int | None = None):
+    """A type for a whole number in [lo, hi] (hi None: unbounded)."""
+    allowed = f"at least {lo}" if hi is None else f"in [{lo}, {hi}]"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number {allowed}, got {text!r}") from None
+        if value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"must be a whole number {allowed}, got {value}")
+        return value
+
+    parse.__name__ = "whole_number"
+    return parse
+
+
+positive_int = whole_number(1)
+seed = whole_number(0, 2**32 - 1)  # what NumPy and torch both take as a seed
+
+
+def output_folder(text: str) -> str:
+    """A folder that exists or can be made, checked before any work starts (nothing is created)."""
+    if not text:
+        raise argparse.ArgumentTypeError("must be a folder, got ''")
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"must be a folder, but {path} is a file")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"must be a folder that can be made, but {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"must be a writable folder, but {existing} is not writable")
+    return text
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message as one line (Julia errors, for one, carry a backtrace)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

@@ -38,3 +38,14 @@ def jl():
     from dprl import julia
 
     return julia
+
+
+@pytest.fixture
+def no_julia_env(tmp_path):
+    """os.environ as a process sees it on a machine with no Julia, even where one is set up here
+    (the prepared project's PYTHON_JULIACALL_EXE/PROJECT would otherwise win): for subprocess tests
+    of what users without Julia get."""
+    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
+    env.pop("PYTHON_JULIACALL_EXE", None)
+    env.pop("PYTHON_JULIACALL_PROJECT", None)
+    return env

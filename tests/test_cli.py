@@ -142,20 +142,16 @@ def test_help_explains_units():
         assert word in result.stdout
 
 
-def test_julia_backend_without_julia_says_so_in_one_line(tmp_path):
-    env = {**__import__("os").environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
-    env.pop("PYTHON_JULIACALL_EXE", None)
-    env.pop("PYTHON_JULIACALL_PROJECT", None)
+def test_julia_backend_without_julia_says_so_in_one_line(tmp_path, no_julia_env):
+    env = no_julia_env
     result = dprl("shoot", "--backend", "julia", env=env)
     assert result.returncode == 3
     assert "Julia is unavailable" in result.stderr and "PYTHON_JULIAPKG_EXE" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_julia_trained_aimer_without_julia_says_so_in_one_line(tmp_path):
-    env = {**__import__("os").environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
-    env.pop("PYTHON_JULIACALL_EXE", None)
-    env.pop("PYTHON_JULIACALL_PROJECT", None)
+def test_julia_trained_aimer_without_julia_says_so_in_one_line(tmp_path, no_julia_env):
+    env = no_julia_env
     result = dprl("train", "trebuchet", "--optimizer", "adam", "--backend", "julia", "--out", str(tmp_path), env=env)
     assert result.returncode == 3 and "Julia is unavailable" in result.stderr and "Traceback" not in result.stderr
 

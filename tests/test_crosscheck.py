@@ -51,10 +51,8 @@ def test_one_perturbed_value_fails_loudly(recording, tmp_path, case, key):
     assert f"{case}/{key}" in result.stderr and "FAIL" in result.stdout
 
 
-def test_without_julia_live_mode_says_so_in_one_line(tmp_path):
-    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "none"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
-    env.pop("PYTHON_JULIACALL_EXE", None)
-    env.pop("PYTHON_JULIACALL_PROJECT", None)
+def test_without_julia_live_mode_says_so_in_one_line(tmp_path, no_julia_env):
+    env = no_julia_env
     result = dprl("crosscheck", "--env", "cartpole", "--out", str(tmp_path), env=env)
     assert result.returncode == crosscheck.EXIT_NO_JULIA
     assert len(result.stderr.strip().splitlines()) == 1 and "Julia is unavailable" in result.stderr and "--against" in result.stderr

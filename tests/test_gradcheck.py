@@ -154,14 +154,12 @@ def test_python_spec_is_read_from_its_top_level_names():
     assert np.shape(spec["inputs"]["state"]) == (16, 2)
 
 
-def test_command_without_julia_says_so_in_one_line(tmp_path):
+def test_command_without_julia_says_so_in_one_line(tmp_path, no_julia_env):
     import os
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
-    env.pop("PYTHON_JULIACALL_EXE", None)
-    env.pop("PYTHON_JULIACALL_PROJECT", None)
+    env = no_julia_env
     result = subprocess.run([sys.executable, "-m", "dprl.cli", "gradcheck", str(ROOT / "comparisons" / "gradcheck" / "trebuchet.toml")],
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 3

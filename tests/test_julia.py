@@ -65,10 +65,8 @@ def test_built_wheel_carries_the_julia_sources(tmp_path):
         assert needed in names
 
 
-def test_missing_julia_raises_promptly(tmp_path):
-    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
-    env.pop("PYTHON_JULIACALL_EXE", None)
-    env.pop("PYTHON_JULIACALL_PROJECT", None)
+def test_missing_julia_raises_promptly(tmp_path, no_julia_env):
+    env = no_julia_env
     code = (
         "import time, sys\n"
         "from dprl import julia\n"
@@ -87,8 +85,8 @@ def test_missing_julia_raises_promptly(tmp_path):
     assert "PYTHON_JULIAPKG_EXE" in result.stdout
 
 
-def test_julia_info_without_julia_reports_and_exits_3(tmp_path):
-    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
+def test_julia_info_without_julia_reports_and_exits_3(tmp_path, no_julia_env):
+    env = no_julia_env
     result = subprocess.run([sys.executable, "-m", "dprl.cli", "julia-info"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 3
     assert "loaded: False" in result.stdout

@@ -3,14 +3,12 @@
 import numpy as np
 import pytest
 
-def test_function_without_julia_raises_promptly_before_torch(tmp_path):
+def test_function_without_julia_raises_promptly_before_torch(tmp_path, no_julia_env):
     import os
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHON_JULIAPKG_EXE": str(tmp_path / "no-julia"), "PYTHON_JULIAPKG_OFFLINE": "yes"}
-    env.pop("PYTHON_JULIACALL_EXE", None)
-    env.pop("PYTHON_JULIACALL_PROJECT", None)
+    env = no_julia_env
     code = ("import sys\nfrom dprl import julia\ntry:\n    julia.function('Trebuchet.shoot')\n"
             "except julia.JuliaUnavailableError as e:\n    print('unavailable', 'torch' in sys.modules, 'juliacall' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)

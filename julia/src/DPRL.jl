@@ -13,9 +13,10 @@ include("cartpole.jl")
 include("pendulum.jl")
 include("policies.jl")
 include("train.jl")
+include("batched.jl")
 
 using .Trebuchet: shoot, shoot_gradient
-export Trebuchet, CartPole, Pendulum, Policies, Train, shoot, shoot_gradient
+export Trebuchet, CartPole, Pendulum, Policies, Train, Batched, shoot, shoot_gradient
 
 import Flux, Zygote, ForwardDiff
 

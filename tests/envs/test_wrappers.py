@@ -112,3 +112,24 @@ def test_trebuchet_vector_bandit_equals_single_throws_and_resets_in_the_same_ste
         assert single.step(action)[1] == pytest.approx(reward, rel=1e-12)  # batching changes nothing
     again = gym.make_vec("dprl/TrebuchetAim-v0", num_envs=5, vectorization_mode="vector_entry_point")
     assert np.array_equal(again.reset(seed=7)[0], contexts)
+
+
+def test_single_environment_float_steps_equal_the_tensor_steps():
+    """The single environments step on floats; they must give the tensor step's numbers exactly."""
+    import torch
+
+    from dprl.envs import cartpole, pendulum, wrappers
+
+    rng = np.random.default_rng(14)
+    params = cartpole.CartPoleParams()
+    for state in rng.uniform(-1, 1, (200, 4)) * [2.5, 2.0, 0.25, 2.0]:
+        for sign in (-1.0, 1.0):
+            ours, reward, done = wrappers._cartpole_step(params, state.tolist(), sign)
+            theirs, r, d = cartpole.step(params, torch.tensor(state), torch.tensor(sign, dtype=torch.float64))
+            assert ours == tuple(theirs.tolist()) and reward == r.item() and done == d.item()
+    for variant in pendulum.VARIANTS:
+        params = pendulum.PendulumParams(variant=variant)
+        for state, torque in zip(rng.uniform(-1, 1, (200, 2)) * [7.0, 9.0], rng.uniform(-4, 4, 200)):
+            ours, reward = wrappers._pendulum_step(params, state.tolist(), float(torque))
+            theirs, r, _ = pendulum.step(params, torch.tensor(state), torch.tensor(torque, dtype=torch.float64))
+            assert ours == tuple(theirs.tolist()) and reward == r.item()

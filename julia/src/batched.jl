@@ -6,7 +6,7 @@ Many throws or environment steps in one call, for the Python bridge (the batched
 copied into Julia arrays on entry (a NumPy array arrives as a strided `PyArray` view), checked
 in order on the calling thread (so a bad row gives the same error whatever the thread count),
 then run with `Threads.@threads` over the rows: in parallel when Julia was started with more
-than one thread (`PYTHON_JULIACALL_THREADS`). Results come back as plain Julia arrays, one value
+than one thread (`PYTHON_JULIACALL_THREADS`) and the batch has at least 8 rows. Results come back as plain Julia arrays, one value
 per row, in the rows' order.
 """
 module Batched
@@ -14,6 +14,21 @@ module Batched
 using ..Trebuchet
 using ..CartPole
 using ..Pendulum
+
+const MIN_THREADED_ROWS = 8
+
+"""Run `body(i)` for i in 1:n, spread over the threads unless the batch is too small to pay for
+waking them (a short batch would wait on threads the OS has not scheduled yet)."""
+function each_row(body::F, n::Integer) where {F}
+    if Threads.nthreads() == 1 || n < MIN_THREADED_ROWS
+        foreach(body, 1:n)
+    else
+        Threads.@threads for i in 1:n
+            body(i)
+        end
+    end
+    return nothing
+end
 
 """Nothing, at once: the bridge's fixed cost per call, for benchmarks."""
 empty() = nothing
@@ -38,7 +53,7 @@ function launch(points::AbstractMatrix)
     n = size(rows, 1)
     distance, liftoff, release, landing, speed = (Vector{Float64}(undef, n) for _ in 1:5)
     status = Vector{Int}(undef, n)
-    Threads.@threads for i in 1:n
+    each_row(n) do i
         r = Trebuchet.launch(rows[i, 1], rows[i, 2], rows[i, 3])
         distance[i], status[i], liftoff[i], release[i], landing[i], speed[i] =
             r.distance, r.status, r.liftoff_time, r.release_time, r.landing_time, r.release_speed
@@ -54,7 +69,7 @@ function launch_gradient(points::AbstractMatrix)
     distance = Vector{Float64}(undef, n)
     status = Vector{Int}(undef, n)
     gradient = Matrix{Float64}(undef, n, 3)
-    Threads.@threads for i in 1:n
+    each_row(n) do i
         r, g = Trebuchet.launch_gradient(rows[i, 1], rows[i, 2], rows[i, 3])
         distance[i], status[i] = r.distance, r.status
         gradient[i, 1], gradient[i, 2], gradient[i, 3] = g
@@ -69,7 +84,7 @@ function steps(step, states::AbstractMatrix, actions::AbstractVector)
         throw(ArgumentError("actions must have one entry per state row ($(size(states, 1))); got $(length(actions))"))
     S, A = Matrix{Float64}(states), Vector{Float64}(actions)
     next, rewards, dones = similar(S), Vector{Float64}(undef, length(A)), Vector{Bool}(undef, length(A))
-    Threads.@threads for i in eachindex(A)
+    each_row(length(A)) do i
         s, r, d = step(view(S, i, :), A[i])
         next[i, :] .= s
         rewards[i], dones[i] = r, d

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dprl import crosscheck
@@ -79,3 +80,12 @@ def test_live_crosscheck_on_short_budgets(jl, tmp_path):
     failed = [f"{r['case']}/{r['quantity']}: {r['max_rel']:.1e}" for r in rows if r["verdict"] != "pass"]
     assert not failed, failed
     assert crosscheck.curve_figure(curves, tmp_path / "curves.png").exists()
+
+
+def test_nan_agrees_only_with_nan():
+    """Event times of throws that never reach the event are NaN on both stacks; a NaN on one
+    side only is a mismatch."""
+    a, b = np.array([1.0, np.nan, 3.0]), np.array([1.0, np.nan, 3.0 + 3e-15])
+    diff, rel = crosscheck.max_relative(a, b)
+    assert 0 < rel < 1e-14
+    assert crosscheck.max_relative(np.array([1.0, np.nan]), np.array([1.0, 2.0])) == (float("inf"), float("inf"))

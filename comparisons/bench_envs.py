@@ -5,6 +5,11 @@
 CartPole and Pendulum at each batch size (random actions, done rows reset by mask, no policy),
 against Gymnasium's own NumPy `CartPoleVectorEnv` stepped in the same run. Prints a table and
 writes JSON. Goal (issue 4): ≥ 10 million CartPole steps/s on 2 cores at the largest batch.
+
+Then the single Gymnasium environments, `gym.make("dprl/CartPole-v1")` and `dprl/Pendulum-v1`,
+against Gymnasium's own `CartPole-v1` and `Pendulum-v1` made the same way (wrappers included),
+stepped one at a time with random actions and reset at each episode's end. Goal (issue 14): one
+step within 3× of Gymnasium's own.
 """
 
 import argparse
@@ -20,6 +25,7 @@ import torch
 from dprl.envs import cartpole, pendulum
 
 GOAL = 10_000_000
+SINGLE_GOAL_RATIO = 3.0  # our single-environment step time over Gymnasium's
 
 
 def steps_per_second(step, batch, seconds=1.0):
@@ -68,6 +74,33 @@ def gymnasium_cartpole(batch):
     return lambda: env.step(actions)
 
 
+def single_steps_per_second(env_id, seconds=1.0):
+    """Steps per second of one `gym.make(env_id)`, random actions, reset at each episode's end."""
+    import gymnasium as gym
+
+    import dprl.envs  # noqa: F401  (registers the dprl/ ids)
+
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(1000)]
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        _, _, terminated, truncated, _ = env.step(actions[count % 1000])
+        count += 1
+        if terminated or truncated:
+            env.reset()
+    return count / (time.perf_counter() - start)
+
+
+def single_rows(seconds):
+    rows = []
+    for ours, theirs in (("dprl/CartPole-v1", "CartPole-v1"), ("dprl/Pendulum-v1", "Pendulum-v1")):
+        a, b = single_steps_per_second(ours, seconds), single_steps_per_second(theirs, seconds)
+        rows.append({"env": ours, "steps_per_s": a, "gymnasium_env": theirs, "gymnasium_steps_per_s": b, "slowdown": b / a})
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 1000, 1_000_000])
@@ -93,12 +126,20 @@ def main():
     largest = max(rows, key=lambda r: r["batch"])
     met = largest["cartpole_torch"] >= GOAL
     print(f"goal ≥ {GOAL:,} CartPole steps/s at the largest batch ({largest['batch']:,}): {'met' if met else 'not met'}")
+    single = single_rows(args.seconds)
+    print(f"\n{'single environment':<18} | {'steps/s':>9} | {'Gymnasium':<12} | {'steps/s':>9} | slowdown")
+    print("-" * 68)
+    for r in single:
+        print(f"{r['env']:<18} | {r['steps_per_s']:>9,.0f} | {r['gymnasium_env']:<12} | {r['gymnasium_steps_per_s']:>9,.0f} | {r['slowdown']:.2f}×")
+    single_met = all(r["slowdown"] <= SINGLE_GOAL_RATIO for r in single)
+    print(f"goal: one step within {SINGLE_GOAL_RATIO:g}× of Gymnasium's own: {'met' if single_met else 'not met'}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "command": "python comparisons/bench_envs.py", "dtype": args.dtype, "torch": torch.__version__,
         "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "machine": platform.machine(),
         "rows": rows, "goal_cartpole_steps_per_s": GOAL, "goal_met": met,
+        "single": single, "single_goal_ratio": SINGLE_GOAL_RATIO, "single_goal_met": single_met,
     }, indent=2))
     print(f"wrote {out}")
 

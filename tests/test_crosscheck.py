@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dprl import crosscheck
@@ -153,3 +154,12 @@ def test_a_truncated_recording_is_named_by_the_command(recording, tmp_path):
     result = dprl("crosscheck", "--against", str(folder), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()] and f"{path} is not a readable cross-check recording" in result.stderr
+
+
+def test_nan_agrees_only_with_nan():
+    """Event times of throws that never reach the event are NaN on both stacks; a NaN on one
+    side only is a mismatch."""
+    a, b = np.array([1.0, np.nan, 3.0]), np.array([1.0, np.nan, 3.0 + 3e-15])
+    diff, rel = crosscheck.max_relative(a, b)
+    assert 0 < rel < 1e-14
+    assert crosscheck.max_relative(np.array([1.0, np.nan]), np.array([1.0, 2.0])) == (float("inf"), float("inf"))

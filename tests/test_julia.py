@@ -215,3 +215,69 @@ def test_julia_package_tests_pass(jl):
     runtests = ROOT / "julia" / "test" / "runtests.jl"
     # A fresh module per run; the top-level @testset throws when any test fails or errors.
     module.seval("path -> Base.include(Module(:DPRLPackageTests), path)")(str(runtests))
+
+
+# ----------------------------------------------------------------------------------------------
+# Batched calls
+# ----------------------------------------------------------------------------------------------
+_BATCH_POINTS = np.array([[-2.0, 45.0, 200.0], [3.0, 40.0, 180.0], [0.0, 45.0, 8.0], [0.0, 45.0, 15.38], [-5.0, 70.0, 3000.0]])
+
+
+@pytest.mark.julia
+def test_batched_throws_equal_single_calls(jl):
+    result = jl.launch_batch(*_BATCH_POINTS.T)
+    distance, gradient, status = jl.shoot_gradient_batch(*_BATCH_POINTS.T)
+    for i, point in enumerate(_BATCH_POINTS):
+        one = jl.launch(*point)
+        for key, value in one.items():
+            np.testing.assert_array_equal(result[key][i], value)  # NaN equals NaN here
+        assert status[i] == one["status"]
+        if one["status"] == 0:
+            d, g = jl.shoot_gradient(*point)
+            assert distance[i] == d and np.array_equal(gradient[i], g)
+        else:
+            assert np.isnan(gradient[i]).all()
+    # Inputs broadcast, and the batch's shape comes back.
+    grid = jl.launch_batch(np.array([[-2.0], [2.0]]), np.array([30.0, 45.0, 60.0]), 200.0)
+    assert grid["distance"].shape == (2, 3) and grid["distance"][0, 1] == result["distance"][0]
+    with pytest.raises(ValueError, match="angle_deg"):
+        jl.launch_batch([0.0, 1.0], [45.0, 95.0], 200.0)
+
+
+@pytest.mark.julia
+def test_batched_env_steps_equal_single_calls(jl):
+    rng = np.random.default_rng(3)
+    states, actions = rng.uniform(-0.2, 0.2, (6, 4)), rng.choice([-1.0, 1.0], 6)
+    nxt, rewards, dones = jl.cartpole_step_batch(states, actions)
+    for i in range(6):
+        s, r, d = jl.cartpole_step(states[i], actions[i])
+        assert np.array_equal(nxt[i], s) and rewards[i] == r and dones[i] == d
+    states, torques = rng.uniform(-3, 3, (6, 2)), rng.uniform(-4, 4, 6)
+    nxt, rewards, _ = jl.pendulum_step_batch(states, torques, variant="gymjl2019")
+    for i in range(6):
+        s, r, _ = jl.pendulum_step(states[i], torques[i], variant="gymjl2019")
+        assert np.array_equal(nxt[i], s) and rewards[i] == r
+
+
+@pytest.mark.julia
+def test_batched_throws_spread_over_two_julia_threads(jl, tmp_path):
+    """With PYTHON_JULIACALL_THREADS=2 (a fresh process: juliacall reads it at start) the batch
+    runs on two threads and gives the one-thread process's numbers."""
+    script = (
+        "import sys, numpy as np\n"
+        "from dprl import julia\n"
+        "points = np.load(sys.argv[1])\n"
+        "d, g, s = julia.shoot_gradient_batch(*points.T)\n"
+        "np.save(sys.argv[2], np.column_stack([d, g, s]))\n"
+        "print('threads', julia.threads())\n"
+    )
+    rng = np.random.default_rng(4)
+    points = np.column_stack([rng.uniform(-10, 10, 64), rng.uniform(15, 75, 64), rng.uniform(50, 400, 64)])
+    np.save(tmp_path / "points.npy", points)
+    env = {**os.environ, "PYTHON_JULIACALL_THREADS": "2", "PYTHON_JULIACALL_HANDLE_SIGNALS": "yes"}
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "points.npy"), str(tmp_path / "out.npy")],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "threads 2" in done.stdout
+    d, g, s = jl.shoot_gradient_batch(*points.T)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.column_stack([d, g, s]))

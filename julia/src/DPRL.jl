@@ -14,9 +14,10 @@ include("pendulum.jl")
 include("policies.jl")
 include("train.jl")
 include("bridge.jl")
+include("batched.jl")
 
 using .Trebuchet: shoot, shoot_gradient
-export Trebuchet, CartPole, Pendulum, Policies, Train, shoot, shoot_gradient
+export Trebuchet, CartPole, Pendulum, Policies, Train, Batched, shoot, shoot_gradient
 
 import Flux, Zygote, ForwardDiff
 

@@ -17,7 +17,12 @@ ground level. Explicit Euler at dt = 1/60 s restarting at each event; events loc
 DiffEqBase 5.4 did: a sign check at the step's ends, then nine interior points of the cubic
 Hermite interpolant, then a root in Θ. Each root is found on plain numbers and given its implicit
 derivative by one Newton step on the dual numbers, dΘ/dp = -(∂g/∂p)/(∂g/∂Θ); a root where the
-event function jumps (the grid-pinned lift-off) gets no derivative (spec §1.9).
+event function jumps (the grid-pinned lift-off), or whose slope in Θ is exactly zero, gets no
+derivative (spec §1.9).
+
+States are tuples (6 numbers on the ground and in the sling, 4 in flight), so the inner loop is
+type-stable and allocates nothing: a forward throw allocates no heap memory at all, and
+`shoot_gradient` carries three-partial dual numbers through one pass.
 """
 module Trebuchet
 
@@ -72,11 +77,11 @@ const STATUS_NAMES = Dict(LANDED => "landed", TOO_LIGHT => "weight too light", N
 # Geometry
 # ----------------------------------------------------------------------------------------------
 """Arm tip on the ground, weight hanging straight down, sling flat toward +x, at rest.
-State (q_A, q_W, q_S, ω_A, ω_W, ω_S)."""
+State (q_A, q_W, q_S, ω_A, ω_W, ω_S), a 6-tuple."""
 function initial_state(::Type{T}) where {T}
     theta0 = asin(PIVOT_HEIGHT / LONG_ARM)
     q_arm = pi / 2 + theta0
-    return T[q_arm, -q_arm, pi - theta0, 0, 0, 0]
+    return (T(q_arm), T(-q_arm), T(pi - theta0), zero(T), zero(T), zero(T))
 end
 
 """Projectile position (x, y) in the sling, pivot at the origin (m)."""
@@ -130,7 +135,7 @@ function ground_derivative(u, weight)
     alpha_a = (r1 * m22 - r2 * m12) / det
     alpha_w = -(r1 * m12 - r2 * m11) / det
     alpha_s = -k - (L_A * s_a + L_S * sigma) * alpha_a / (L_S * sigma)
-    return [w_a, w_w, w_s, alpha_a, alpha_w, alpha_s]
+    return (w_a, w_w, w_s, alpha_a, alpha_w, alpha_s)
 end
 
 """Phase 2: the projectile swings freely in the sling (three degrees of freedom)."""
@@ -165,7 +170,7 @@ function hang_derivative(u, weight)
     alpha_a = -(r1 * m22 * m33 - r2 * m12 * m33 - r3 * m13 * m22) / d
     alpha_w = (r1 * m12 * m33 - r2 * (m11 * m33 - m13 * m13) - r3 * m13 * m12) / d
     alpha_s = (r1 * m22 * m13 - r2 * m12 * m13 - r3 * (m11 * m22 - m12 * m12)) / d
-    return [w_a, w_w, w_s, alpha_a, alpha_w, alpha_s]
+    return (w_a, w_w, w_s, alpha_a, alpha_w, alpha_s)
 end
 
 """Phase 3: ballistic flight with quadratic drag relative to the wind. State (x, y, v_x, v_y)."""
@@ -174,7 +179,7 @@ function flight_derivative(u, wind)
     airspeed = sqrt(vy^2 + (wind - vx)^2)
     ax = -DRAG_CONSTANT * (vx - wind) * airspeed
     ay = -GRAVITY - DRAG_CONSTANT * vy * airspeed
-    return [vx, vy, ax, ay]
+    return (vx, vy, ax, ay)
 end
 
 # ----------------------------------------------------------------------------------------------
@@ -207,21 +212,27 @@ end
 """g3 = y + h: zero at ground level."""
 landing_condition(u, u_start, elapsed, params) = u[2] + PIVOT_HEIGHT
 
-"""OrdinaryDiffEq's cubic Hermite dense output on one step, at Θ ∈ [0, 1]."""
+"""`map` over states of equal length, written out with `ntuple` so that it always inlines
+(Base's `map` over several tuples recurses, and gives up inlining in the ODE loop)."""
+@inline each(f, a::NTuple{N, Any}, b::NTuple{N, Any}) where {N} = ntuple(i -> f(a[i], b[i]), Val(N))
+@inline each(f, a::NTuple{N, Any}, b::NTuple{N, Any}, c::NTuple{N, Any}, d::NTuple{N, Any}) where {N} =
+    ntuple(i -> f(a[i], b[i], c[i], d[i]), Val(N))
+
+"""OrdinaryDiffEq's cubic Hermite dense output on one step, at Θ ∈ [0, 1] (states are tuples)."""
 function hermite(u0, u1, f0, f1, theta, dt)
-    return @. (1 - theta) * u0 + theta * u1 + theta * (theta - 1) * (
-        (1 - 2 * theta) * (u1 - u0) + (theta - 1) * dt * f0 + theta * dt * f1
-    )
+    return each(u0, u1, f0, f1) do a, b, fa, fb
+        (1 - theta) * a + theta * b + theta * (theta - 1) * ((1 - 2 * theta) * (b - a) + (theta - 1) * dt * fa + theta * dt * fb)
+    end
 end
 
 # ----------------------------------------------------------------------------------------------
 # Integration with event location (spec §1.7)
 # ----------------------------------------------------------------------------------------------
 plain(x) = ForwardDiff.value(x)
-plain(x::AbstractArray) = map(plain, x)
+plain(x::Tuple) = map(plain, x)
 plain(params::NamedTuple) = map(plain, params)
 
-"""DiffEqBase 5.4's event test on one step from g at Θ = 0, 1/9, ..., 1 (10 values).
+"""DiffEqBase 5.4's event test on one step from g at Θ = 0, 1/9, ..., 1 (a 10-tuple).
 Returns (found, Θ_lo, Θ_hi): an event at the step's ends brackets [0, 1]; otherwise the first
 interior point whose sign differs from the start brackets [Θ_{i-1}, Θ_i]."""
 function bracket(g)
@@ -241,14 +252,15 @@ end
 """The event function at Θ = 0, 1/9, ..., 1 of one step. The interior points use the cubic's
 power form (the same polynomial as `hermite`; they only decide brackets); the ends are the
 step's own states, as DiffEqBase used integrator.uprev and integrator.u there."""
-function on_grid(condition, u0, u1, f0, f1, params)
-    c1 = DT .* f0
-    c2 = 3 .* (u1 .- u0) .- DT .* (2 .* f0 .+ f1)
-    c3 = 2 .* (u0 .- u1) .+ DT .* (f0 .+ f1)
+function on_grid(condition::C, u0, u1, f0, f1, params) where {C}
+    c1 = map(f -> DT * f, f0)
+    c2 = each((a, b, fa, fb) -> 3 * (b - a) - DT * (2 * fa + fb), u0, u1, f0, f1)
+    c3 = each((a, b, fa, fb) -> 2 * (a - b) + DT * (fa + fb), u0, u1, f0, f1)
     n = INTERP_POINTS - 1
-    return map(0:n) do i
+    return ntuple(Val(INTERP_POINTS)) do k
+        i = k - 1
         theta = i / n
-        u = i == 0 ? u0 : i == n ? u1 : @. u0 + c1 * theta + c2 * theta^2 + c3 * theta^3
+        u = i == 0 ? u0 : i == n ? u1 : each((a, p, q, r) -> a + p * theta + q * theta^2 + r * theta^3, u0, c1, c2, c3)
         condition(u, u0, theta * DT, params)
     end
 end
@@ -258,8 +270,10 @@ end
 Bisection on plain numbers to below an ulp keeps the side of the event's start, as the
 original's prevfloat did; then one Newton step on the dual numbers, Θ − (g(Θ) − value(g(Θ)))/g'(Θ),
 carries dΘ/dp = −(∂g/∂p)/(∂g/∂Θ) while leaving Θ's value unchanged. A root where g jumps instead
-of crossing zero (the grid-pinned lift-off) keeps no derivative."""
-function locate(condition, u0, u1, f0, f1, lo, hi, params)
+of crossing zero (the grid-pinned lift-off) keeps no derivative, and so does a root where g's
+slope in Θ is exactly zero (the implicit derivative would divide by it). The result has the
+states' number type either way."""
+function locate(condition::C, u0, u1, f0, f1, lo, hi, params) where {C}
     p0, p1, q0, q1 = plain(u0), plain(u1), plain(f0), plain(f1)
     fixed = plain(params)
     g_plain(theta) = condition(hermite(p0, p1, q0, q1, theta, DT), p0, theta * DT, fixed)
@@ -274,20 +288,22 @@ function locate(condition, u0, u1, f0, f1, lo, hi, params)
     end
     root = lo
     g_root = g_plain(root)
-    abs(g_root) > JUMP_TOLERANCE && return root
+    T = eltype(u0)
+    abs(g_root) > JUMP_TOLERANCE && return T(root)
     slope = ForwardDiff.derivative(g_plain, root)
-    slope == 0 && return root
+    slope == 0 && return T(root)
     g_live = condition(hermite(u0, u1, f0, f1, root, DT), u0, root * DT, params)
     return root - (g_live - g_root) / slope
 end
 
 """Euler at dt = 1/60 from u_start until the phase's event (or its stop rule, or the time limit).
-Returns where the phase ended: the state at the start of the step holding the event."""
-function integrate(derivative, condition, u_start, params; stop_rule = nothing)
+Returns where the phase ended: the state at the start of the step holding the event. (Function
+arguments carry type parameters so that Julia specialises on them even where they are only passed on.)"""
+function integrate(derivative::D, condition::C, u_start, params, stop_rule::S = nothing) where {D, C, S}
     u = u_start
     f = derivative(u, params)
     for step in 0:(round(Int, MAX_PHASE_TIME * RATE) - 1)
-        u_next = u .+ DT .* f
+        u_next = each((a, fa) -> a + DT * fa, u, f)
         f_next = derivative(u_next, params)
         found, lo, hi = bracket(on_grid(condition, plain(u), plain(u_next), plain(f), plain(f_next), plain(params)))
         if found
@@ -302,11 +318,11 @@ function integrate(derivative, condition, u_start, params; stop_rule = nothing)
 end
 
 """State and time of a phase's event, differentiable, from where the phase ended."""
-function event(derivative, condition, ended, params)
-    ended.found || return (ended.u_last, ended.steps * DT)
+function event(derivative::D, condition::C, ended, params) where {D, C}
+    ended.found || return (ended.u_last, eltype(ended.u_last)(ended.steps * DT))
     u0 = ended.u_last
     f0 = derivative(u0, params)
-    u1 = u0 .+ DT .* f0
+    u1 = each((a, fa) -> a + DT * fa, u0, f0)
     f1 = derivative(u1, params)
     theta = locate(condition, u0, u1, f0, f1, ended.lo, ended.hi, params)
     return hermite(u0, u1, f0, f1, theta, DT), (ended.steps + theta) * DT
@@ -330,18 +346,21 @@ function check_inputs(wind, angle_deg, weight_lb)
     return nothing
 end
 
-"""One throw: distance (m), status, event times (s, NaN where not reached), release speed (m/s).
-Generic over the number type; the distance carries dual numbers through."""
+"""One throw: distance (m), status, event times (s), release speed (m/s).
+
+Generic over the number type; the distance carries dual numbers through. What a throw that
+does not land reports (the same rule as PyTorch's `launch`): the distance is NaN when it never
+lands, and the projectile's resting x (about 0.68 m) when the weight is too light; an event time
+or the release speed is NaN where that event was not reached."""
 function launch(wind, angle_deg, weight_lb)
     check_inputs(wind, angle_deg, weight_lb)
     T = promote_type(typeof(wind), typeof(angle_deg), typeof(weight_lb), Float64)
+    # One number type throughout, so every phase's state has one concrete type.
+    wind, angle_deg, weight_lb = T(wind), T(angle_deg), T(weight_lb)
     params = (weight = weight_lb * POUND, release_angle = asin(sin(deg2rad(angle_deg))), wind = wind)
-    on_ground(u, p) = ground_derivative(u, p.weight)
-    in_sling(u, p) = hang_derivative(u, p.weight)
-    in_flight(u, p) = flight_derivative(u, p.wind)
     nan = T(NaN)
 
-    ground = integrate(on_ground, liftoff_condition, initial_state(T), params; stop_rule = too_light)
+    ground = integrate(on_ground, liftoff_condition, initial_state(T), params, too_light)
     if ground.stopped
         x_stop, _ = sling_end_position(ground.u_stop[1], ground.u_stop[3])
         return (distance = x_stop, status = TOO_LIGHT, liftoff_time = nan, release_time = nan, landing_time = nan, release_speed = nan)
@@ -357,7 +376,7 @@ function launch(wind, angle_deg, weight_lb)
     u_release, t_hang = event(in_sling, release_condition, hang, params)
     x, y = sling_end_position(u_release[1], u_release[3])
     vx, vy = sling_end_velocity(u_release[1], u_release[3], u_release[4], u_release[6])
-    flight = integrate(in_flight, landing_condition, [x, y, vx, vy], params; stop_rule = below_ground_and_falling)
+    flight = integrate(in_flight, landing_condition, (x, y, vx, vy), params, below_ground_and_falling)
     release = t_ground + t_hang
     speed = sqrt(vx^2 + vy^2)
     if !flight.found
@@ -368,22 +387,47 @@ function launch(wind, angle_deg, weight_lb)
             landing_time = release + t_flight, release_speed = speed)
 end
 
+# The phases' derivatives as functions of (state, params), named so each gets one specialisation.
+on_ground(u, p) = ground_derivative(u, p.weight)
+in_sling(u, p) = hang_derivative(u, p.weight)
+in_flight(u, p) = flight_derivative(u, p.wind)
+
 """Landing distance (m). Throws ArgumentError for bad inputs and for throws that never land."""
 function shoot(wind, angle_deg, weight_lb)
     result = launch(wind, angle_deg, weight_lb)
-    if result.status == NO_LANDING
-        throw(ArgumentError("the throw at wind=$(plain(wind)) m/s, angle_deg=$(plain(angle_deg)), " *
-            "weight_lb=$(plain(weight_lb)) never lands (released below ground level or stuck for 60 s)"))
-    end
+    result.status == NO_LANDING && throw_no_landing(wind, angle_deg, weight_lb)
     return result.distance
 end
 
-"""(distance, [∂/∂wind, ∂/∂angle_deg, ∂/∂weight_lb]) by ForwardDiff through the whole simulator."""
+@noinline function throw_no_landing(wind, angle_deg, weight_lb)
+    throw(ArgumentError("the throw at wind=$(plain(wind)) m/s, angle_deg=$(plain(angle_deg)), " *
+        "weight_lb=$(plain(weight_lb)) never lands (released below ground level or stuck for 60 s)"))
+end
+
+"""ForwardDiff's tag for `shoot_gradient`'s dual numbers."""
+struct GradientTag end
+
+"""The three inputs as dual numbers seeded with the unit partials, as ForwardDiff.gradient
+seeds a 3-vector in one chunk."""
+function seeded(wind, angle_deg, weight_lb)
+    D(x, i) = ForwardDiff.Dual{GradientTag}(Float64(x), ForwardDiff.Partials(ntuple(j -> Float64(j == i), Val(3))))
+    return D(wind, 1), D(angle_deg, 2), D(weight_lb, 3)
+end
+
+"""(distance, [∂/∂wind, ∂/∂angle_deg, ∂/∂weight_lb]) by ForwardDiff through the whole simulator:
+one pass with three partials (the distance is the duals' value)."""
 function shoot_gradient(wind, angle_deg, weight_lb)
-    p = Float64[wind, angle_deg, weight_lb]
-    distance = shoot(p...)
-    gradient = ForwardDiff.gradient(q -> shoot(q[1], q[2], q[3]), p)
-    return distance, gradient
+    d = shoot(seeded(wind, angle_deg, weight_lb)...)
+    return ForwardDiff.value(d), collect(ForwardDiff.partials(d))
+end
+
+"""`launch` with the gradient of the distance: (launch's NamedTuple of plain values, gradient as a
+3-tuple). The gradient is NaN where the throw did not land."""
+function launch_gradient(wind, angle_deg, weight_lb)
+    result = launch(seeded(wind, angle_deg, weight_lb)...)
+    values = map(plain, result)
+    gradient = result.status == LANDED ? ForwardDiff.partials(result.distance).values : (NaN, NaN, NaN)
+    return values, gradient
 end
 
 """`launch` as a Dict of plain values, for the Python bridge."""

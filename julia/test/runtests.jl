@@ -170,3 +170,47 @@ end
         @test_throws ArgumentError Train.train_pendulum_apg(layers, probes, probes)
     end
 end
+
+@testset "trebuchet: type-stable and allocation-free" begin
+    # `launch` is the forward throw; `shoot_gradient` only allocates its returned 3-vector.
+    forward_bytes(p) = (Trebuchet.launch(p...); @allocated Trebuchet.launch(p...))
+    gradient_bytes(p) = (Trebuchet.launch_gradient(p...); @allocated Trebuchet.launch_gradient(p...))
+    for p in ((-2.0, 45.0, 200.0), (3.0, 40.0, 180.0), (0.0, 45.0, 8.0), (0.0, 45.0, 15.38), (-5.0, 70.0, 3000.0))
+        @test forward_bytes(p) < 1024
+        @test gradient_bytes(p) < 1024
+        @inferred Trebuchet.launch(p...)
+        @inferred Trebuchet.launch_gradient(p...)
+    end
+    @inferred Trebuchet.shoot(-2.0, 45.0, 200.0)
+    @inferred Trebuchet.shoot_gradient(-2.0, 45.0, 200.0)
+    @inferred Trebuchet.launch(-2, 45, 200)  # integers promote to Float64
+    # One pass of duals gives the same distance as the plain throw, to the bit.
+    @test Trebuchet.shoot_gradient(-2.0, 45.0, 200.0)[1] === Trebuchet.shoot(-2.0, 45.0, 200.0)
+end
+
+@testset "trebuchet: what a throw that does not land reports" begin
+    light = Trebuchet.launch(0.0, 45.0, 8.0)
+    @test light.status == Trebuchet.TOO_LIGHT && isfinite(light.distance) && isnan(light.liftoff_time)
+    never = Trebuchet.launch(0.0, 45.0, 15.38)
+    @test never.status == Trebuchet.NO_LANDING && isnan(never.distance) && isnan(never.landing_time)
+    values, gradient = Trebuchet.launch_gradient(0.0, 45.0, 15.38)
+    @test isnan(values.distance) && all(isnan, gradient)
+end
+
+@testset "batched: the same rows as one at a time" begin
+    points = [-2.0 45.0 200.0; 3.0 40.0 180.0; 0.0 45.0 8.0; 0.0 45.0 15.38]
+    distance, status, liftoff, release, landing, speed = DPRL.Batched.launch(points)
+    d, s, g = DPRL.Batched.launch_gradient(points)
+    for i in axes(points, 1)
+        one = Trebuchet.launch(points[i, :]...)
+        @test isequal((distance[i], status[i], liftoff[i], release[i], landing[i], speed[i]), Tuple(one))
+        values, gradient = Trebuchet.launch_gradient(points[i, :]...)
+        @test isequal(d[i], one.distance) && s[i] == one.status && isequal(Tuple(g[i, :]), gradient)
+    end
+    @test_throws ArgumentError DPRL.Batched.launch([0.0 95.0 200.0])
+    states, actions = [0.01 -0.02 0.03 0.04; 0.0 0.0 0.3 0.0], [1.0, -1.0]
+    next, rewards, dones = DPRL.Batched.cartpole_step(states, actions)
+    @test next[1, :] == CartPole.step(CartPole.CartPoleParams(), states[1, :], 1.0)[1] && dones == [false, true]
+    next, rewards, _ = DPRL.Batched.pendulum_step([0.5 1.0], [5.0]; variant = "gymjl2019")
+    @test (next[1, :], rewards[1]) == Pendulum.step([0.5, 1.0], 5.0; variant = "gymjl2019")[1:2]
+end

@@ -33,6 +33,7 @@ HOW_TO_PROVIDE = (
 
 _module = None  # the juliacall module holding `using DPRL`, once started
 _failure: Exception | None = None  # why Julia could not start, remembered so we fail fast
+_functions: dict = {}  # DPRL functions by name, once looked up
 
 
 class JuliaUnavailableError(RuntimeError):
@@ -133,7 +134,9 @@ def _call(name: str, *args, **kwargs):
     module = start()
     import juliacall
 
-    function = module.seval(f"DPRL.{name}")
+    function = _functions.get(name)
+    if function is None:  # looked up once: seval parses its string on every call
+        function = _functions[name] = module.seval(f"DPRL.{name}")
     try:
         return function(*args, **kwargs)
     except juliacall.JuliaError as error:
@@ -324,3 +327,57 @@ def function(name: str, *, mode: str = "zygote", core_ndims=None, check_finite: 
     from dprl.julia_function import JuliaFunction
 
     return JuliaFunction(name, mode=mode, core_ndims=core_ndims, check_finite=check_finite)
+
+
+# ----------------------------------------------------------------------------------------------
+# Batched calls: one juliacall crossing per batch (DPRL.Batched), spread over Julia's threads
+# when Julia was started with PYTHON_JULIACALL_THREADS > 1 (then also set
+# PYTHON_JULIACALL_HANDLE_SIGNALS=yes). Inputs broadcast together like PyTorch's; outputs are
+# NumPy arrays of the batch's shape.
+# ----------------------------------------------------------------------------------------------
+LAUNCH_FIELDS = ("distance", "status", "liftoff_time", "release_time", "landing_time", "release_speed")
+
+
+def _throw_rows(wind, angle_deg, weight_lb) -> tuple[np.ndarray, tuple]:
+    columns = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (wind, angle_deg, weight_lb)))
+    return np.ascontiguousarray(np.stack([c.reshape(-1) for c in columns], axis=1)), columns[0].shape
+
+
+def threads() -> int:
+    """The number of Julia threads a batch is spread over."""
+    return int(_call("Batched.threads"))
+
+
+def empty_call() -> None:
+    """A DPRL call that does nothing: the bridge's fixed cost per crossing."""
+    _call("Batched.empty")
+
+
+def launch_batch(wind, angle_deg, weight_lb) -> dict:
+    """`launch` of every throw of a batch in one call: a dict of arrays of the batch's shape
+    (distance, status, liftoff_time, release_time, landing_time, release_speed)."""
+    rows, shape = _throw_rows(wind, angle_deg, weight_lb)
+    result = _call("Batched.launch", rows)
+    return {key: np.array(value, dtype=np.int64 if key == "status" else np.float64).reshape(shape)
+            for key, value in zip(LAUNCH_FIELDS, result)}
+
+
+def shoot_gradient_batch(wind, angle_deg, weight_lb) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distance, gradient, status) of every throw of a batch in one call, the gradient with
+    respect to (wind, angle_deg, weight_lb) in a last axis of 3. Throws that do not land are not
+    an error here: they have their status, and a NaN gradient (and distance, if they never land)."""
+    rows, shape = _throw_rows(wind, angle_deg, weight_lb)
+    distance, status, gradient = _call("Batched.launch_gradient", rows)
+    return _array(distance).reshape(shape), _array(gradient).reshape(*shape, 3), np.array(status, dtype=np.int64).reshape(shape)
+
+
+def cartpole_step_batch(states, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CartPole steps of states (N, 4) under actions (N,) in one call: (states, rewards, dones)."""
+    nxt, rewards, dones = _call("Batched.cartpole_step", _float64(states), _float64(actions))
+    return _array(nxt), _array(rewards), np.array(dones, dtype=bool)
+
+
+def pendulum_step_batch(states, actions, *, variant: str = "gymnasium") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pendulum steps of states (N, 2) under torques (N,) in one call: (states, rewards, dones)."""
+    nxt, rewards, dones = _call("Batched.pendulum_step", _float64(states), _float64(actions), variant=variant)
+    return _array(nxt), _array(rewards), np.array(dones, dtype=bool)

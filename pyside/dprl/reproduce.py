@@ -448,11 +448,12 @@ def render_report(out: Path, quick: bool) -> Path:
     benchmarks = sorted(results.glob("bench_*.json"))
     if benchmarks:
         lines += ["", "## Benchmarks", "", "Written by the scripts in `comparisons/`, not by `dprl reproduce`; rerun them with the command shown.", "",
-                  "| benchmark | goal met | command | source |", "|---|---|---|---|"]
+                  "| benchmark | goal met | headline | command | source |", "|---|---|---|---|---|"]
         for path in benchmarks:
             payload = schema.read(path, BENCHMARK_SCHEMA, "benchmark result file")
             met = payload.get("goal_met", "—")
-            lines.append(f"| {path.stem} | {met if isinstance(met, str) else ('yes' if met else 'no')} | `{payload.get('command', '?')}` | `results/{path.name}` |")
+            lines.append(f"| {path.stem} | {met if isinstance(met, str) else ('yes' if met else 'no')} | {payload.get('headline', '—')} "
+                         f"| `{payload.get('command', '?')}` | `results/{path.name}` |")
     figures = sorted((out / "figures").glob("*")) if (out / "figures").exists() else []
     if figures:
         lines += ["", "## Figures", ""] + [f"- `figures/{f.name}`" for f in figures]

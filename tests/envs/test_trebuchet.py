@@ -126,6 +126,26 @@ def test_a_throw_that_never_lands_is_reported():
     assert bool(never.any()), "expected some weight near 15.4 lb to release below ground"
     with pytest.raises(ValueError, match="never lands"):
         trebuchet.shoot(0.0, 45.0, weights[never][0])
+    # One rule on both stacks: NaN distance and landing time for a throw that never lands, the
+    # resting x for one whose weight is too light, finite distances for the rest.
+    assert bool(result.distance[never].isnan().all()) and bool(result.landing_time[never].isnan().all())
+    light = result.status == trebuchet.TOO_LIGHT
+    assert bool(light.any()) and bool(result.distance[light].isfinite().all())
+    assert bool(result.distance[~never].isfinite().all())
+
+
+def test_a_root_with_zero_slope_gets_no_gradient():
+    """`locate` gives the event time no derivative where g's slope in Θ is exactly 0 (as Julia)."""
+    wind = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    # A step that stays at ground level: g = y + h is 0 at every Θ (slope 0, no jump), while its
+    # value depends on `wind`, so a Newton step would divide ∂g/∂wind = 1 by a stand-in slope.
+    u = torch.stack((torch.zeros(1, dtype=torch.float64), wind - trebuchet.PIVOT_HEIGHT,
+                     torch.zeros(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)))
+    f = torch.zeros(4, 1, dtype=torch.float64)
+    theta = trebuchet.locate(trebuchet.landing_condition, u, u, f, f, torch.zeros(1, dtype=torch.float64),
+                             torch.ones(1, dtype=torch.float64), {"wind": wind})
+    (grad,) = torch.autograd.grad(theta.sum(), wind, allow_unused=True)
+    assert grad is None or bool((grad == 0).all())
 
 
 @settings(max_examples=25, deadline=None)

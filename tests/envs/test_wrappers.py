@@ -133,3 +133,24 @@ def test_the_pendulum_vector_env_refuses_what_the_single_one_refuses(actions):
         env.step(np.array(actions))
     env.step(np.zeros((2, 1), dtype=np.float32))
     env.step(np.array([5.0, -5.0]))  # out of ±2 N·m is clipped, as the single env does
+
+
+def test_single_environment_float_steps_equal_the_tensor_steps():
+    """The single environments step on floats; they must give the tensor step's numbers exactly."""
+    import torch
+
+    from dprl.envs import cartpole, pendulum, wrappers
+
+    rng = np.random.default_rng(14)
+    params = cartpole.CartPoleParams()
+    for state in rng.uniform(-1, 1, (200, 4)) * [2.5, 2.0, 0.25, 2.0]:
+        for sign in (-1.0, 1.0):
+            ours, reward, done = wrappers._cartpole_step(params, state.tolist(), sign)
+            theirs, r, d = cartpole.step(params, torch.tensor(state), torch.tensor(sign, dtype=torch.float64))
+            assert ours == tuple(theirs.tolist()) and reward == r.item() and done == d.item()
+    for variant in pendulum.VARIANTS:
+        params = pendulum.PendulumParams(variant=variant)
+        for state, torque in zip(rng.uniform(-1, 1, (200, 2)) * [7.0, 9.0], rng.uniform(-4, 4, 200)):
+            ours, reward = wrappers._pendulum_step(params, state.tolist(), float(torque))
+            theirs, r, _ = pendulum.step(params, torch.tensor(state), torch.tensor(torque, dtype=torch.float64))
+            assert ours == tuple(theirs.tolist()) and reward == r.item()

@@ -37,7 +37,13 @@ a sign check at the step ends, then nine interior points of the cubic Hermite in
 root in Θ. Each root is found without gradient and given its implicit derivative by one Newton
 correction with gradient, dΘ/dp = −(∂g/∂p)/(∂g/∂Θ), which is what ForwardDiff's dual numbers
 flowing through the original's root finder amounted to. Where the event function jumps (the
-grid-pinned lift-off) the event time gets no gradient (§1.9).
+grid-pinned lift-off), or its slope in Θ is exactly zero, the event time gets no gradient (§1.9).
+
+## Throws that do not land
+The same rule as the Julia `launch`: the distance is NaN for a throw that never lands (released
+below ground level, or stuck in a phase for 60 s), and the projectile's resting x (about 0.68 m)
+when the weight is too light; an event time or the release speed is NaN where that event was
+not reached.
 """
 
 from __future__ import annotations
@@ -332,7 +338,8 @@ def locate(condition, u0, u1, f0, f1, lo, hi, params):
     Bisection without gradient to below an ulp keeps the side of the event's start, as the
     original's prevfloat did; then one Newton step with gradient, Θ − g(Θ)/g'(Θ) with g'(Θ)
     held constant, carries dΘ/dp = −(∂g/∂p)/(∂g/∂Θ). A root where g jumps instead of crossing
-    zero (the grid-pinned lift-off) keeps no gradient.
+    zero (the grid-pinned lift-off) keeps no gradient, and so does a root where g's slope in Θ is
+    exactly zero (the implicit derivative would divide by it), as in Julia.
     """
     plain = [x.detach() for x in (u0, u1, f0, f1)]
     fixed = _detached(params)
@@ -355,9 +362,10 @@ def locate(condition, u0, u1, f0, f1, lo, hi, params):
         theta = root.clone().requires_grad_(True)
         (slope,) = torch.autograd.grad(g_plain(theta).sum(), theta)
     g_live = condition(hermite(u0, u1, f0, f1, root, DT), u0, root * DT, params)
-    safe_slope = torch.where(jump | (slope == 0), torch.ones_like(slope), slope)
+    flat = jump | (slope == 0)
+    safe_slope = torch.where(flat, torch.ones_like(slope), slope)
     newton = root - (g_live - g_root) / safe_slope  # value: the root; derivative: implicit
-    return torch.where(jump, root, newton)
+    return torch.where(flat, root, newton)
 
 
 def integrate(derivative, condition, u_start, active, params, stop_rule=None, on_step=None):
@@ -582,7 +590,11 @@ def _as_tensors(wind, angle_deg, weight_lb, dtype=None):
 
 
 def launch(wind, angle_deg, weight_lb, *, dtype=None):
-    """Simulate a batch of throws; inputs broadcast together. Differentiable in all three."""
+    """Simulate a batch of throws; inputs broadcast together. Differentiable in all three.
+
+    A throw that never lands gets a NaN distance; one whose weight is too light, the
+    projectile's resting x (see "Throws that do not land" above).
+    """
     wind, angle_deg, weight_lb = _as_tensors(wind, angle_deg, weight_lb, dtype)
     check_inputs(wind, angle_deg, weight_lb)
     shape = wind.shape
@@ -615,11 +627,11 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None):
     u_landing, t_flight = event(in_flight, landing_condition, flight, params)
 
     x_stop, _ = sling_end_position(ground.u_stop[0], ground.u_stop[2])
-    distance = torch.where(ground.stopped, x_stop, u_landing[0])
+    nan = torch.full_like(wind, float("nan"))
+    distance = torch.where(ground.stopped, x_stop, torch.where(flight.found, u_landing[0], nan))
     status = torch.full(wind.shape, NO_LANDING, dtype=torch.long, device=wind.device)
     status = torch.where(flight.found, LANDED, status)
     status = torch.where(ground.stopped, TOO_LIGHT, status)
-    nan = torch.full_like(wind, float("nan"))
     liftoff = t_ground
     release = liftoff + t_hang
     landing = release + t_flight

@@ -15,6 +15,11 @@ versions, which step all N environments in one tensor operation.
 Seeding, start states and spaces follow Gymnasium's classic_control exactly, so the same seed
 gives the same episode as Gymnasium's own CartPole-v1 and Pendulum-v1. The state is float64;
 observations are float32, as Gymnasium's.
+
+The single environments step one state on Python floats (`_cartpole_step`, `_pendulum_step`):
+the formulas of `dprl.envs.cartpole.step` and `dprl.envs.pendulum.step` in the same order, which
+give the same float64 numbers (tests/envs/test_wrappers.py checks them against the tensor
+steps) without a dozen tensor operations' overhead on every call.
 """
 
 from __future__ import annotations
@@ -51,6 +56,42 @@ def _draw_segment(image, p0, p1, color, thickness=3):
         image[max(y - thickness, 0) : y + thickness + 1, max(x - thickness, 0) : x + thickness + 1] = color
 
 
+def _square(x: float) -> float:
+    return x * x  # what torch's x**2 computes; Python's pow(x, 2) may round differently
+
+
+def _cartpole_step(params: cartpole.CartPoleParams, state, force_sign: float):
+    """`cartpole.step` of one state (a sequence of 4 floats) under a force of ±1 × 10 N, on floats."""
+    x, x_dot, theta, theta_dot = state
+    force = force_sign * params.force_mag
+    costheta, sintheta = math.cos(theta), math.sin(theta)
+    temp = (force + params.polemass_length * _square(theta_dot) * sintheta) / params.total_mass
+    thetaacc = (params.gravity * sintheta - costheta * temp) / (
+        params.length * (4.0 / 3.0 - params.masspole * _square(costheta) / params.total_mass)
+    )
+    xacc = temp - params.polemass_length * thetaacc * costheta / params.total_mass
+    nxt = (x + params.tau * x_dot, x_dot + params.tau * xacc, theta + params.tau * theta_dot, theta_dot + params.tau * thetaacc)
+    done = nxt[0] < -params.x_threshold or nxt[0] > params.x_threshold or nxt[2] < -params.theta_threshold or nxt[2] > params.theta_threshold
+    return nxt, 1.0, done
+
+
+def _pendulum_step(params: pendulum.PendulumParams, state, action: float):
+    """`pendulum.step` of one state (θ, θ̇) under one torque, on floats: (state, reward)."""
+    theta, theta_dot = state
+    u = min(max(action, -params.max_torque), params.max_torque) if params.variant == "gymnasium" else action
+    normalized = theta - 2 * math.pi * math.floor((theta + math.pi) / (2 * math.pi))
+    reward = -(_square(normalized) + 0.1 * _square(theta_dot) + 0.001 * _square(u))
+    accel = 3 * params.g / (2 * params.l) * math.sin(theta) + 3.0 / (params.m * params.l**2) * u
+    if params.variant == "gymnasium":
+        new_theta_dot = min(max(theta_dot + accel * params.dt, -params.max_speed), params.max_speed)
+        new_theta = theta + new_theta_dot * params.dt
+    else:
+        unclipped = theta_dot + accel * params.dt
+        new_theta = theta + unclipped * params.dt
+        new_theta_dot = min(max(unclipped, -params.max_speed), params.max_speed)
+    return (new_theta, new_theta_dot), reward
+
+
 class CartPoleEnv(gym.Env):
     """CartPole with Gymnasium's spaces: action 0 pushes left (−10 N), 1 pushes right (+10 N);
     observation (x, ẋ, θ, θ̇) as float32; +1 reward per step; terminated past 2.4 m or 12°."""
@@ -76,10 +117,9 @@ class CartPoleEnv(gym.Env):
             raise ValueError(f"action must be 0 or 1; got {action!r}")
         if self.state is None:
             raise RuntimeError("call reset() before step()")
-        force = torch.tensor(2.0 * int(action) - 1.0, dtype=torch.float64)
-        state, reward, done = cartpole.step(self.params, torch.as_tensor(self.state, dtype=torch.float64), force)
-        self.state = state.numpy()
-        return self.state.astype(np.float32), float(reward), bool(done), False, {}
+        state, reward, done = _cartpole_step(self.params, self.state.tolist(), 2.0 * int(action) - 1.0)
+        self.state = np.array(state)
+        return np.array(state, dtype=np.float32), reward, done, False, {}
 
     def render(self):
         if self.render_mode != "rgb_array" or self.state is None:
@@ -121,7 +161,8 @@ class PendulumEnv(gym.Env):
         return self._observation(), {}
 
     def _observation(self):
-        return pendulum.observe(self.params, torch.as_tensor(self.state)).numpy().astype(np.float32)
+        theta, theta_dot = self.state.tolist()
+        return np.array((math.cos(theta), math.sin(theta), theta_dot), dtype=np.float32)  # pendulum.observe
 
     def step(self, action):
         if self.state is None:
@@ -129,9 +170,9 @@ class PendulumEnv(gym.Env):
         u = np.asarray(action, dtype=np.float32).reshape(-1)
         if u.shape != (1,) or not np.isfinite(u).all():
             raise ValueError(f"action must be one finite torque; got {action!r}")
-        state, reward, _ = pendulum.step(self.params, torch.as_tensor(self.state, dtype=torch.float64), torch.tensor(float(u[0]), dtype=torch.float64))
-        self.state = state.numpy()
-        return self._observation(), float(reward), False, False, {}
+        state, reward = _pendulum_step(self.params, np.asarray(self.state, dtype=np.float64).tolist(), float(u[0]))
+        self.state = np.array(state)
+        return self._observation(), reward, False, False, {}
 
     def render(self):
         if self.render_mode != "rgb_array" or self.state is None:

@@ -1,0 +1,322 @@
+"""The two stacks raced on the same trebuchet throws: throws per second, forward and with gradient.
+
+    python comparisons/bench_stacks.py [--batches 1 64 4096 65536] [--repeats 3] [--compile-timeout 300] [--out FILE]
+
+Rows (float64 throughout, the same seeded throws for every row: wind ~ N(0, 5²) m/s, angle ~
+U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
+- Julia, 1 and 2 threads, through the bridge: `dprl.julia.launch_batch` (forward) and
+  `dprl.julia.shoot_gradient_batch` (ForwardDiff), one juliacall crossing per batch. juliacall reads
+  the thread count when Julia starts, so each thread count runs in its own child process
+  (PYTHON_JULIACALL_THREADS, with PYTHON_JULIACALL_HANDLE_SIGNALS=yes); the child also reports
+  the start-up time (juliacall start + `using DPRL`), the per-call cost of an empty DPRL call and
+  of one throw, and, inside Julia with no bridge, DPRL.Trebuchet against a plain Julia
+  implementation of the same spec (`julia/bench/plain_trebuchet.jl`) per throw, with the bytes
+  one throw allocates.
+- PyTorch eager with 1 and with 2 intra-op threads (this process): `dprl.envs.trebuchet.shoot`,
+  the gradient by autograd.
+- PyTorch with `torch.compile` (a child process, cut off after --compile-timeout seconds): its
+  own row with its compile time, or the reason it did not run.
+
+Prints a table with each row's throws/s and its ratio to the fastest row at that batch and mode,
+and writes the figures to JSON. Julia rows read "not run: no Julia" where Julia cannot start.
+Goals (issue 14, on 2 cores): Julia ≥ 15,000 gradients/s on 2 threads at batch 4,096; PyTorch
+≥ 100,000 gradients/s at its best batch; DPRL within 1.5× of plain Julia and under 1 KB a
+forward throw. Timings on a shared machine are noisy: read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAIN_JULIA = ROOT / "julia" / "bench" / "plain_trebuchet.jl"
+GOAL_JULIA_2_THREADS = 15_000  # gradients/s at batch 4096
+GOAL_TORCH = 100_000  # gradients/s at PyTorch's best batch
+GOAL_PLAIN_RATIO = 1.5  # DPRL's time per throw over plain Julia's
+GOAL_BYTES = 1024  # per forward throw
+SEED = 14
+RACE_THROWS = 2000  # throws timed inside Julia, DPRL against plain
+TIME_BUDGET_S = 20.0  # no further repeats of a case once its runs took this long
+WARM_BATCH = 4096  # larger batches run code the smaller ones have already warmed up
+
+
+def throws(n: int, seed: int = SEED) -> np.ndarray:
+    """(n, 3) seeded throws: wind, angle_deg, weight_lb."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack([5 * rng.standard_normal(n), rng.uniform(15, 75, n), rng.uniform(100, 300, n)])
+
+
+def best_seconds(function, repeats: int, warm_up: bool = True) -> float:
+    """The best of up to `repeats` timed runs after one warm-up, stopping early past the budget."""
+    if warm_up:
+        function()
+    times, spent = [], 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+        spent += times[-1]
+        if spent > TIME_BUDGET_S:
+            break
+    return min(times)
+
+
+def per_call_seconds(function, calls: int = 200) -> float:
+    function()
+    start = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - start) / calls
+
+
+# ----------------------------------------------------------------------------------------------
+# Julia (a child process per thread count)
+# ----------------------------------------------------------------------------------------------
+def julia_worker(batches, repeats) -> dict:
+    """Runs in the child: start Julia, time the bridge and the batches; returns the figures."""
+    start = time.perf_counter()
+    from dprl import julia
+
+    julia.start()
+    startup = time.perf_counter() - start
+    module = julia.start()
+    module.seval(f'include(raw"{PLAIN_JULIA}")')
+    points = throws(max(batches))
+    race = {str(k): float(v) for k, v in module.seval("PlainTrebuchet.race")(throws(RACE_THROWS, SEED + 1), 3).items()}
+    rows = []
+    for batch in batches:
+        p = points[:batch]
+        warm = batch <= WARM_BATCH
+        rows.append({"batch": batch,
+                     "forward_throws_per_s": batch / best_seconds(lambda: julia.launch_batch(p[:, 0], p[:, 1], p[:, 2]), repeats, warm),
+                     "gradient_throws_per_s": batch / best_seconds(lambda: julia.shoot_gradient_batch(p[:, 0], p[:, 1], p[:, 2]), repeats, warm)})
+    check = julia.shoot_gradient_batch(points[:64, 0], points[:64, 1], points[:64, 2])  # against PyTorch, in the parent
+    return {
+        "threads": julia.threads(),
+        "startup_s": startup,
+        "empty_call_s": per_call_seconds(julia.empty_call),
+        "one_throw_call_s": per_call_seconds(lambda: julia.shoot(-2.0, 45.0, 200.0)),
+        "one_gradient_call_s": per_call_seconds(lambda: julia.shoot_gradient(-2.0, 45.0, 200.0)),
+        "in_julia": race,
+        "rows": rows,
+        "check_distance": check[0].tolist(),
+        "check_gradient": check[1].tolist(),
+    }
+
+
+def run_julia(threads: int, batches, repeats) -> dict:
+    """The child's figures, or {"not_run": why}."""
+    from dprl import julia
+
+    if julia.locate_julia() is None:
+        return {"not_run": "not run: no Julia"}
+    env = {**os.environ, "PYTHON_JULIACALL_THREADS": str(threads), "PYTHON_JULIACALL_HANDLE_SIGNALS": "yes"}
+    command = [sys.executable, __file__, "--julia-worker", "--batches", *map(str, batches), "--repeats", str(repeats)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"not_run": f"not run: no Julia ({last[:200]})"}
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch
+# ----------------------------------------------------------------------------------------------
+def torch_rows(batches, repeats, shoot=None, threads=None) -> list[dict]:
+    import torch
+
+    from dprl.envs import trebuchet
+
+    shoot = shoot or trebuchet.shoot
+    if threads is not None:
+        torch.set_num_threads(threads)
+    points = torch.from_numpy(throws(max(batches)))
+    rows = []
+    for batch in batches:
+        wind, angle, weight = points[:batch].T.contiguous()
+
+        def forward():
+            with torch.no_grad():
+                shoot(wind, angle, weight)
+
+        def with_gradient():
+            leaves = [x.clone().requires_grad_(True) for x in (wind, angle, weight)]
+            shoot(*leaves).sum().backward()
+
+        warm = batch <= WARM_BATCH
+        rows.append({"batch": batch, "forward_throws_per_s": batch / best_seconds(forward, repeats, warm),
+                     "gradient_throws_per_s": batch / best_seconds(with_gradient, repeats, warm)})
+    return rows
+
+
+def compile_worker(batches, repeats) -> dict:
+    """Runs in the child: torch.compile the simulator, time the first call, then the batches."""
+    import torch
+
+    from dprl.envs import trebuchet
+
+    compiled = torch.compile(trebuchet.shoot)
+    points = torch.from_numpy(throws(max(batches))[:64])
+    start = time.perf_counter()
+    with torch.no_grad():
+        compiled(*points.T.contiguous())
+    return {"compile_s": time.perf_counter() - start, "rows": torch_rows(batches, repeats, compiled)}
+
+
+def run_compile(batches, repeats, timeout) -> dict:
+    command = [sys.executable, __file__, "--compile-worker", "--batches", *map(str, batches), "--repeats", str(repeats)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"not_run": f"not run: compiling and timing took over {timeout} s (graph breaks at every data-dependent loop test)"}
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    errors = [line for line in done.stderr.strip().splitlines() if "Error" in line] or done.stderr.strip().splitlines()[-1:] or ["no output"]
+    return {"not_run": f"not run: {errors[-1][:200]}"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------------------------------
+def table(stacks: dict, batches) -> list[str]:
+    """Throws/s per stack, mode and batch, each with its ratio to the fastest at that column."""
+    lines = []
+    for mode in ("forward", "gradient"):
+        key = f"{mode}_throws_per_s"
+        fastest = {b: max((r[key] for s in stacks.values() for r in s.get("rows", []) if r["batch"] == b), default=None) for b in batches}
+        lines.append(f"{mode + ' throws/s':<28}" + "".join(f" | {'batch ' + format(b, ','):>19}" for b in batches))
+        lines.append("-" * (28 + 22 * len(batches)))
+        for name, stack in stacks.items():
+            if "not_run" in stack:
+                lines.append(f"{name:<28} | {stack['not_run']}")
+                continue
+            by_batch = {r["batch"]: r[key] for r in stack["rows"]}
+            cells = [f"{by_batch[b]:>10,.0f} ({fastest[b] / by_batch[b]:>4.1f}×)" if b in by_batch else f"{'—':>17}" for b in batches]
+            lines.append(f"{name:<28}" + "".join(f" | {c:>19}" for c in cells))
+        lines.append("")
+    return lines
+
+
+def crossover(stacks: dict, batches):
+    """The smallest batch at which PyTorch's best gradient rate passes Julia's best, or None."""
+    def best(names, b):
+        rates = [r["gradient_throws_per_s"] for n in names if "rows" in stacks[n] for r in stacks[n]["rows"] if r["batch"] == b]
+        return max(rates, default=None)
+
+    torch_names = [n for n in stacks if n.startswith("PyTorch")]
+    julia_names = [n for n in stacks if n.startswith("Julia")]
+    for b in batches:
+        t, j = best(torch_names, b), best(julia_names, b)
+        if t is not None and j is not None and t > j:
+            return b
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 4096, 65536])
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case; the best is kept")
+    parser.add_argument("--compile-timeout", type=float, default=120.0, help="seconds before the torch.compile row gives up")
+    parser.add_argument("--out", default="comparisons/results/bench_stacks.json")
+    parser.add_argument("--julia-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--compile-worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.julia_worker or args.compile_worker:
+        worker = julia_worker if args.julia_worker else compile_worker
+        print("RESULT " + json.dumps(worker(args.batches, args.repeats)), flush=True)
+        return
+
+    julia = {threads: run_julia(threads, args.batches, args.repeats) for threads in (1, 2)}
+    stacks = {f"Julia, {t} thread{'s' if t > 1 else ''} (bridge)": j for t, j in julia.items()}
+    # Intra-op threads: on a busy machine PyTorch's two threads wait on each other at every one of
+    # its small kernels, so one thread can be the faster; both are measured.
+    for threads in (1, 2):
+        stacks[f"PyTorch eager, {threads} thread{'s' if threads > 1 else ''}"] = {"rows": torch_rows(args.batches, args.repeats, threads=threads)}
+    compiled = run_compile(args.batches, args.repeats, args.compile_timeout)
+    stacks["PyTorch torch.compile"] = compiled
+
+    table_lines = table(stacks, args.batches)
+    lines = []  # the findings under the table, also kept in the JSON
+    if "compile_s" in compiled:
+        lines.append(f"torch.compile: {compiled['compile_s']:.1f} s to compile (first call at batch 64)")
+    for t, j in julia.items():
+        if "not_run" in j:
+            continue
+        race = j["in_julia"]
+        lines.append(f"Julia {t} thread(s): start-up {j['startup_s']:.1f} s (juliacall + using DPRL); per call: empty {1e6 * j['empty_call_s']:.1f} µs, "
+                     f"one throw {1e6 * j['one_throw_call_s']:.0f} µs, one gradient {1e6 * j['one_gradient_call_s']:.0f} µs")
+    one = julia[1]
+    goals = {}
+    if "in_julia" in one:
+        race = one["in_julia"]
+        forward_ratio, gradient_ratio = race["dprl_forward_s"] / race["plain_forward_s"], race["dprl_gradient_s"] / race["plain_gradient_s"]
+        lines.append(f"in Julia, no bridge, {RACE_THROWS:,} throws, per throw: plain {1e6 * race['plain_forward_s']:.0f} µs forward, "
+                     f"{1e6 * race['plain_gradient_s']:.0f} µs gradient; DPRL {forward_ratio:.2f}× and {gradient_ratio:.2f}× that; "
+                     f"bytes per forward throw: DPRL {race['dprl_forward_bytes']:.0f}, plain {race['plain_forward_bytes']:.0f}")
+        goals["dprl_within_1.5x_of_plain"] = max(forward_ratio, gradient_ratio) <= GOAL_PLAIN_RATIO
+        goals["dprl_under_1kb_per_forward_throw"] = race["dprl_forward_bytes"] < GOAL_BYTES
+    two = julia[2]
+    at_4096 = next((r["gradient_throws_per_s"] for r in two.get("rows", []) if r["batch"] == 4096), None)
+    if at_4096 is not None:
+        goals["julia_2_threads_15000_gradients_per_s_at_4096"] = at_4096 >= GOAL_JULIA_2_THREADS
+    torch_best = max(((n, r) for n in stacks if n.startswith("PyTorch") for r in stacks[n].get("rows", [])),
+                     key=lambda nr: nr[1]["gradient_throws_per_s"])
+    torch_best = {"stack": torch_best[0], **torch_best[1]}
+    goals["pytorch_100000_gradients_per_s"] = torch_best["gradient_throws_per_s"] >= GOAL_TORCH
+    cross = crossover(stacks, args.batches)
+    best_text = f"PyTorch's best: {torch_best['gradient_throws_per_s']:,.0f} gradients/s at batch {torch_best['batch']:,} ({torch_best['stack']}); "
+    lines.append(best_text + (f"it overtakes Julia's best at batch {cross:,}" if cross else "it does not overtake Julia at any batch measured"))
+    if "check_distance" in one:
+        import torch
+
+        from dprl.envs import trebuchet
+
+        p = torch.from_numpy(throws(max(args.batches))[:64])
+        leaves = [x.clone().requires_grad_(True) for x in p.T]
+        distance = trebuchet.shoot(*leaves)
+        gradient = torch.stack(torch.autograd.grad(distance.sum(), leaves), dim=1)
+        agreement = max(float(np.max(np.abs(distance.detach().numpy() - one["check_distance"]))),
+                        float(np.max(np.abs(gradient.numpy() - np.array(one["check_gradient"])))))
+        lines.append(f"the stacks agree on the first {len(p)} throws to {agreement:.1e} (max abs, distance and gradient)")
+    for goal, met in goals.items():
+        lines.append(f"goal {goal}: {'met' if met else 'not met'}")
+
+    def rate(name, batch):
+        return next((f"{r['gradient_throws_per_s']:,.0f}" for r in stacks[name].get("rows", []) if r["batch"] == batch), "not run")
+
+    widest = max(args.batches)
+    headline = (f"gradients/s at batch {widest:,}: " + ", ".join(f"{name} {rate(name, widest)}" for name in stacks)
+                + f"; PyTorch's best {torch_best['gradient_throws_per_s']:,.0f} at batch {torch_best['batch']:,}; "
+                + (f"PyTorch overtakes Julia at batch {cross:,}" if cross else "PyTorch does not overtake Julia at any batch measured"))
+    if "in_julia" in one:
+        headline += f"; DPRL.Trebuchet per throw {forward_ratio:.2f}× (forward) and {gradient_ratio:.2f}× (gradient) plain Julia's time"
+    print("\n".join(table_lines + lines))
+
+    import torch
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "command": "python comparisons/bench_stacks.py" + ("" if args.batches == [1, 64, 4096, 65536] else " --batches " + " ".join(map(str, args.batches))),
+        "dtype": "float64", "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+        "machine": platform.machine(), "seed": SEED, "stacks": stacks, "crossover_batch": cross,
+        "pytorch_best": torch_best, "goals": goals,
+        "goal_met": "; ".join(f"{k}: {'yes' if v else 'no'}" for k, v in goals.items()),
+        "summary": lines, "headline": headline,
+    }, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

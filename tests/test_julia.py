@@ -114,6 +114,8 @@ def test_julia_shoot_and_gradient_match_pytorch(jl):
 def test_julia_bad_input_is_a_value_error(jl):
     with pytest.raises(ValueError, match="angle_deg"):
         jl.shoot(-2.0, 95.0, 200.0)
+    with pytest.raises(ValueError, match=r"wind must be a finite number of m/s in \[-150"):
+        jl.shoot(1e200, 45.0, 200.0)  # finite, but NaN inside the simulator: refused on both stacks
 
 
 @pytest.mark.julia

@@ -337,12 +337,19 @@ below_ground_and_falling(u, u_next) = u_next[2] + PIVOT_HEIGHT < 0 && u_next[4] 
 # ----------------------------------------------------------------------------------------------
 # Public API
 # ----------------------------------------------------------------------------------------------
+# Physical input ranges (check_inputs). Far beyond them the drag and inertia terms overflow
+# and the distance turns NaN (winds of 1e200 m/s; counterweights from about 1e150 lb).
+const WIND_LIMIT = 150.0  # m/s, either way: above the strongest gust ever measured, 113 m/s
+const MAX_WEIGHT_LB = 1e6  # lb: 450 t, over a hundred times the heaviest counterweight any aimer uses
+
 """Throw `ArgumentError` naming the first bad argument and its allowed range."""
 function check_inputs(wind, angle_deg, weight_lb)
     w, a, m = plain(wind), plain(angle_deg), plain(weight_lb)
-    isfinite(w) || throw(ArgumentError("wind must be a finite number of m/s; got $w"))
+    (isfinite(w) && abs(w) <= WIND_LIMIT) ||
+        throw(ArgumentError("wind must be a finite number of m/s in [-$(WIND_LIMIT), $(WIND_LIMIT)]; got $w"))
     (isfinite(a) && 0 < a < 90) || throw(ArgumentError("angle_deg must be finite and strictly between 0 and 90 degrees; got $a"))
-    (isfinite(m) && m > 0) || throw(ArgumentError("weight_lb must be a finite, positive number of pounds; got $m"))
+    (isfinite(m) && 0 < m <= MAX_WEIGHT_LB) ||
+        throw(ArgumentError("weight_lb must be a finite, positive number of pounds, at most $(MAX_WEIGHT_LB); got $m"))
     return nothing
 end
 

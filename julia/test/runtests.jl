@@ -47,6 +47,10 @@ end
         @test_throws ArgumentError Trebuchet.shoot(NaN, 45.0, 200.0)
         @test_throws ArgumentError Trebuchet.shoot(-2.0, 95.0, 200.0)
         @test_throws ArgumentError Trebuchet.shoot(-2.0, 45.0, -1.0)
+        # Finite but far outside the physical ranges (the distance would be NaN): refused, as in PyTorch.
+        @test_throws ArgumentError Trebuchet.shoot(1e200, 45.0, 200.0)
+        @test_throws ArgumentError Trebuchet.shoot(-2.0, 45.0, 1e7)
+        @test Trebuchet.launch(-Trebuchet.WIND_LIMIT, 45.0, 200.0).status isa Integer
         @test Trebuchet.launch(0.0, 45.0, 8.0).status == Trebuchet.TOO_LIGHT
     end
 

@@ -185,7 +185,7 @@ def test_train_cartpole_writes_result_and_curve(tmp_path):
 
 
 def test_train_pendulum_apg_writes_result_and_refuses_the_2019_variant(tmp_path):
-    result = dprl("train", "pendulum", "--method", "apg", "--episodes", "2", "--batch", "4", "--evaluation-episodes", "3", "--out", str(tmp_path))
+    result = dprl("train", "pendulum", "--method", "apg", "--episodes", "2", "--batch", "4", "--fine-tune", "0", "--evaluation-episodes", "3", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "pendulum_apg_seed0.json").read_text())
     assert saved["trainer"] == "pendulum_apg" and len(saved["losses"]) == 2 and saved["env_steps"] == [2 * 4 * 200]

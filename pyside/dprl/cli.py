@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from dprl.reproduce import REPRODUCTIONS  # names only: importing it loads neither torch nor Julia
-from dprl.arguments import Parser, finite_float, one_line, output_folder, positive_float, positive_int, seed
+from dprl.arguments import Parser, finite_float, one_line, output_folder, positive_float, positive_int, seed, whole_number
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_JULIA = 3
@@ -143,7 +143,7 @@ def cmd_train(args) -> int:
             raise ValueError(f"--method apg trains Pendulum-v1 only (--variant gymnasium); got --variant {args.variant}")
         name = f"pendulum_apg_seed{args.seed}"
         train, threshold = pendulum.train_seeded_apg, -150.0
-        options = {"batch": args.batch}
+        options = {"batch": args.batch, "fine_tune_updates": args.fine_tune}
     else:
         from dprl.train import pendulum
 
@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("env", choices=["trebuchet", "cartpole", "pendulum"], help="which controller (trebuchet: the aimer)")
     train.add_argument("--seed", type=seed, default=0, help="seeds the initial weights and the start states (default 0)")
     train.add_argument("--episodes", type=positive_int, default=None,
-                       help="training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg 300)")
+                       help="training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg 200)")
     train.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
     train.add_argument("--version", choices=["v0", "v1"], default="v1", help="cartpole: v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195 (default v1)")
     train.add_argument(
@@ -364,8 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--method", choices=["bptt", "apg"], default="bptt",
                        help="pendulum: bptt = the 2019 trainer, short BPTT windows along each episode; apg = analytic policy gradient, "
                             "whole 200-step episodes from 256 fresh start states a round with the gradient through each step decayed by 0.985 and a torque odd in (θ, θ̇), "
-                            "Pendulum-v1 only (default bptt)")
+                            "then --fine-tune updates of 1,024 start states with the decay 0.99, Pendulum-v1 only (default bptt)")
     train.add_argument("--batch", type=positive_int, default=None, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1; apg 256)")
+    train.add_argument("--fine-tune", type=whole_number(0), default=100, help="pendulum --method apg: fine-tune updates after --episodes (default 100; 0: none)")
     train.add_argument("--optimizer", choices=["lm", "adam"], default="lm",
                        help="trebuchet: lm = Levenberg-Marquardt on 2,048 shots (fast); adam = the 2019 setting, batch 1, 100,000 shots (slow) (default lm)")
     train.add_argument("--samples", type=positive_int, default=None, help="trebuchet: training shots (default 2,048 for lm, 100,000 for adam)")

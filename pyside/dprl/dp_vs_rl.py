@@ -20,9 +20,9 @@ import numpy as np
 
 THRESHOLDS = {"cartpole": (475.0,), "pendulum": (-150.0, -140.0), "trebuchet": (1.0,)}
 BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (trebuchet); RL env steps
-    True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "pendulum_apg": 20, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
+    True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "pendulum_apg": 20, "pendulum_apg_fine_tune": 10, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
            "sac": 1_500, "td3": 3_000, "ppo_pendulum": 8_192, "sac_trebuchet": 1_280},
-    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "pendulum_apg": 300, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
+    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "pendulum_apg": 200, "pendulum_apg_fine_tune": 100, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
             "sac": 20_000, "td3": 20_000, "ppo_pendulum": 100_000, "sac_trebuchet": 50_000},
 }
 # The analytic-policy-gradient trainer (dprl.train.pendulum.train_pendulum_apg), evaluated on the
@@ -47,7 +47,7 @@ def methods(budget: dict, progress: bool) -> dict:
         },
         "pendulum": {
             "DP (BPTT, 64 episodes a round)": ("dp", "pendulum_dp", lambda s: pendulum.train_seeded(s, budget["pendulum_dp"], evaluation_episodes=100, progress=progress)),
-            PENDULUM_APG: ("dp_apg", "pendulum_apg", lambda s: pendulum.train_seeded_apg(s, budget["pendulum_apg"], progress=progress)),
+            PENDULUM_APG: ("dp_apg", "pendulum_apg", lambda s: pendulum.train_seeded_apg(s, budget["pendulum_apg"], fine_tune_updates=budget["pendulum_apg_fine_tune"], progress=progress)),
             "SAC (zoo)": ("sac", "sac", rl("sac", "pendulum", budget["sac"])),
             "TD3 (zoo)": ("td3", "td3", rl("td3", "pendulum", budget["td3"])),
             "PPO (zoo)": ("ppo", "ppo_pendulum", rl("ppo", "pendulum", budget["ppo_pendulum"])),

@@ -332,7 +332,8 @@ def pendulum_goal_row(summary: dict, command: str) -> dict | None:
                 f"{listed(sac['reached']['-150.0']['seconds'], ' s')} and {listed(sac_steps, ' steps')} (SAC's times are those of its kept runs in "
                 "results/dp_vs_rl_runs, for the full budget made earlier on this machine type with 1 thread per process; DP APG's may come from "
                 "a later, busier machine; every simulated training step counts as an environment step). Where it falls short of the optimum (−136.6) it is in the bottom and two-swing "
-                "starts: the gradient, decayed by 0.985 a step, sees about 65 steps (3 s) ahead, less than a pumped swing-up needs; without the decay it explodes")
+                "starts: the gradient, decayed by 0.985 a step (0.99 in the fine-tune on 1,024 starts an update), sees about 65–100 steps (3–5 s) ahead, less "
+                "than a pumped swing-up needs; without the decay it explodes, and a longer decay on 256 starts an update drifts down or diverges")
     if done and sac_s:
         measured += (f". Median seconds to −150 over the seeds that reach it: DP APG {float(np.median(done)):.0f} s ({len(done)}/{len(dp_s)} seeds), "
                      f"SAC {float(np.median(sac_s)):.0f} s ({len(sac_s)}/{len(sac['reached']['-150.0']['seconds'])} seeds)")

@@ -127,7 +127,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
     result = aimer.train_seeded(0, optimizer="lm", time_budget=budget, stop_at={"mean_rel_miss_pct": 0.3, "p95_rel_miss_pct": 1.0}, progress=False).unless_interrupted()
     metrics = result.extra["metrics"][-1]
     model = policies.load_weights(policies.aimer_policy(), result.weights)
-    winds, targets = aimer.evaluation_shots()
+    winds, targets = trebuchet.evaluation_shots()
     miss, _ = aimer.misses(model, winds, targets, scaled=True)
     relative = 100 * miss.numpy() / targets
     strongest = int(np.argmax(np.abs(winds)))

@@ -34,8 +34,8 @@ from gymnasium.envs.classic_control import utils as classic_utils
 from gymnasium.vector.utils import batch_space
 
 from dprl.envs import cartpole, pendulum
-from dprl.train.trebuchet import shots as aimer_shots
-from dprl.train.trebuchet import throw_misses
+from dprl.envs.trebuchet import shots as aimer_shots
+from dprl.envs.trebuchet import throw_misses
 
 
 def _checked_render_mode(env, render_mode):
@@ -65,11 +65,11 @@ def _cartpole_step(params: cartpole.CartPoleParams, state, force_sign: float):
     x, x_dot, theta, theta_dot = state
     force = force_sign * params.force_mag
     costheta, sintheta = math.cos(theta), math.sin(theta)
-    temp = (force + params.polemass_length * _square(theta_dot) * sintheta) / params.total_mass
+    temp = (force + cartpole.polemass_length(params) * _square(theta_dot) * sintheta) / cartpole.total_mass(params)
     thetaacc = (params.gravity * sintheta - costheta * temp) / (
-        params.length * (4.0 / 3.0 - params.masspole * _square(costheta) / params.total_mass)
+        params.length * (4.0 / 3.0 - params.masspole * _square(costheta) / cartpole.total_mass(params))
     )
-    xacc = temp - params.polemass_length * thetaacc * costheta / params.total_mass
+    xacc = temp - cartpole.polemass_length(params) * thetaacc * costheta / cartpole.total_mass(params)
     nxt = (x + params.tau * x_dot, x_dot + params.tau * xacc, theta + params.tau * theta_dot, theta_dot + params.tau * thetaacc)
     done = nxt[0] < -params.x_threshold or nxt[0] > params.x_threshold or nxt[2] < -params.theta_threshold or nxt[2] > params.theta_threshold
     return nxt, 1.0, done

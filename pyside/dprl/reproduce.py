@@ -15,7 +15,7 @@ from pathlib import Path
 from dprl import goals, schema
 
 BLOG_GRADIENT = (4.02, -0.99, 0.051)  # (wind, angle, weight) at wind -2 m/s, 45°, 200 lb
-# The blog prints two significant digits; §1.9 of the spec explains why the third component
+# The blog prints two significant digits; docs/original-2019.md §1.9 explains why the third component
 # looks truncated rather than rounded, hence its wider, one-sided band.
 GRADIENT_BANDS = ((4.015, 4.025), (-0.995, -0.985), (0.0505, 0.0525))
 

@@ -7,7 +7,7 @@ A counterweight trebuchet with a sling, as simulated for the Flux blog post "Dif
 Programming vs Reinforcement Learning" (2019). The arm turns about a pivot 1.524 m above the
 ground; a hinged counterweight hangs from the short arm; a sling of 2.08 m hangs from the long arm
 and holds the projectile, which starts on the ground. The equations of motion are those of
-virtualtrebuchet.com, as credited by Trebuchet.jl (spec ``original-2019.md`` §1.5).
+virtualtrebuchet.com, as credited by Trebuchet.jl (``docs/original-2019.md`` §1.5).
 
 ## Inputs
 | name      | unit | range                | meaning                                         |
@@ -27,7 +27,7 @@ The distance in metres: the x coordinate where the projectile lands, measured fr
 1. *Ground*: the projectile slides along the ground, the sling constrained. Lift-off when the
    vertical pull of the sling exceeds the projectile's weight, with the sling tension estimated by
    finite differences from the start of the current Euler step (which pins lift-off to the grid;
-   §1.7). If that tension turns negative the weight is too light and the throw stops.
+   docs/original-2019.md §1.7). If that tension turns negative the weight is too light and the throw stops.
 2. *Hang*: the projectile swings in the sling. Release when the velocity direction equals the
    release angle.
 3. *Released*: ballistic flight with quadratic drag relative to the wind, until ground level.
@@ -37,7 +37,7 @@ a sign check at the step ends, then nine interior points of the cubic Hermite in
 root in Θ. Each root is found without gradient and given its implicit derivative by one Newton
 correction with gradient, dΘ/dp = −(∂g/∂p)/(∂g/∂Θ), which is what ForwardDiff's dual numbers
 flowing through the original's root finder amounted to. Where the event function jumps (the
-grid-pinned lift-off), or its slope in Θ is exactly zero, the event time gets no gradient (§1.9).
+grid-pinned lift-off), or its slope in Θ is exactly zero, the event time gets no gradient (docs/original-2019.md §1.9).
 
 ## Throws that do not land
 The same rule as the Julia `launch`: the distance is NaN for a throw that never lands (released
@@ -73,7 +73,7 @@ ARM_CG = (LONG_ARM - SHORT_ARM) / 2  # L_cg: arm centre of gravity from the pivo
 
 # Trebuchet.jl assigns `IA3, IW3 = i.iw, i.ia`: the arm's inertia is used where the weight's
 # belongs and the reverse. They enter M11 as a sum, but I_W also appears alone, so the swap
-# changes the numbers; it is kept to reproduce the blog (spec §1.3).
+# changes the numbers; it is kept to reproduce the blog (docs/original-2019.md §1.3).
 NOMINAL_WEIGHT_INERTIA = 1.0 * POUND * FOOT**2  # i.iw = 1 lb·ft²
 NOMINAL_ARM_INERTIA = ARM_MASS * (LONG_ARM + SHORT_ARM) ** 2 / 12  # i.ia
 ARM_INERTIA = NOMINAL_WEIGHT_INERTIA  # I_A as used in the equations of motion (swapped)
@@ -133,7 +133,7 @@ def sling_end_velocity(q_arm, q_sling, w_arm, w_sling):
 
 
 # ----------------------------------------------------------------------------------------------
-# Equations of motion (spec §1.5). `weight` is the counterweight in kg.
+# Equations of motion (docs/original-2019.md §1.5). `weight` is the counterweight in kg.
 # ----------------------------------------------------------------------------------------------
 def ground_derivative(u, weight):
     """Phase 1: the projectile slides on the ground; all six coordinates are integrated."""
@@ -216,7 +216,7 @@ def flight_derivative(u, wind):
 
 
 # ----------------------------------------------------------------------------------------------
-# Event functions (spec §1.6) of the state u interpolated at Θ in a step that began at u_start;
+# Event functions (docs/original-2019.md §1.6) of the state u interpolated at Θ in a step that began at u_start;
 # `elapsed` = Θ·dt. Shapes broadcast: u (n, ...), u_start (n, ...), elapsed (...).
 # ----------------------------------------------------------------------------------------------
 def sling_tension(u, u_start, elapsed):
@@ -260,7 +260,7 @@ def hermite(u0, u1, f0, f1, theta, dt):
 
 
 # ----------------------------------------------------------------------------------------------
-# Integration with event location (spec §1.7)
+# Integration with event location (docs/original-2019.md §1.7)
 # ----------------------------------------------------------------------------------------------
 @dataclass
 class _Steps:

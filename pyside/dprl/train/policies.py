@@ -12,19 +12,19 @@ from torch import nn
 
 
 def aimer_policy() -> nn.Sequential:
-    """Trebuchet aimer (spec §2): (wind, target) → two raw outputs; 2→16→64→16→2, sigmoid."""
+    """Trebuchet aimer (docs/original-2019.md §2): (wind, target) → two raw outputs; 2→16→64→16→2, sigmoid."""
     return nn.Sequential(
         nn.Linear(2, 16), nn.Sigmoid(), nn.Linear(16, 64), nn.Sigmoid(), nn.Linear(64, 16), nn.Sigmoid(), nn.Linear(16, 2)
     ).double()
 
 
 def cartpole_policy() -> nn.Sequential:
-    """CartPole controller (spec §3.2): state → tanh output, later a straight-through sign; 4→24→48→1."""
+    """CartPole controller (docs/original-2019.md §3.2): state → tanh output, later a straight-through sign; 4→24→48→1."""
     return nn.Sequential(nn.Linear(4, 24), nn.ReLU(), nn.Linear(24, 48), nn.ReLU(), nn.Linear(48, 1), nn.Tanh()).double()
 
 
 def pendulum_policy() -> nn.Sequential:
-    """Pendulum controller (spec §4.2): observation → raw output; 3→24→48→1, linear last layer."""
+    """Pendulum controller (docs/original-2019.md §4.2): observation → raw output; 3→24→48→1, linear last layer."""
     return nn.Sequential(nn.Linear(3, 24), nn.ReLU(), nn.Linear(24, 48), nn.ReLU(), nn.Linear(48, 1)).double()
 
 

@@ -21,3 +21,37 @@ def test_pytorch_side_does_not_import_juliacall():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+# The layers, bottom up: a module may import dprl's modules of its own layer or below, never above.
+LAYERS = [
+    {"envs", "schema", "config", "goals", "results", "arguments"},
+    {"train", "rl", "julia", "julia_function"},
+    {"crosscheck", "gradcheck", "plots", "dp_vs_rl"},
+    {"reproduce", "cli"},
+]
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[1] if module.startswith("dprl.") else module
+    return next(i for i, names in enumerate(LAYERS) if top in names)
+
+
+def test_imports_run_down_the_layers_only():
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "pyside" / "dprl"
+    upward = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "__init__.py" and path.parent == package:
+            continue
+        module = "dprl." + ".".join(path.relative_to(package).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else [a.name for a in getattr(node, "names", [])] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module == "dprl":
+                names = [f"dprl.{a.name}" for a in node.names]
+            for name in names:
+                if name.startswith("dprl.") and not name.startswith("dprl.__") and _layer(name) > _layer(module):
+                    upward.append(f"{module} imports {name}")
+    assert not upward, upward

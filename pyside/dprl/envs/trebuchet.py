@@ -727,3 +727,45 @@ def shoot(wind, angle_deg, weight_lb, *, dtype=None):
             "(released below ground level or stuck for 60 s); the original simulator loops forever here"
         )
     return result.distance
+
+
+# ----------------------------------------------------------------------------------------------
+# TEMP: the aimer's task, copied from dprl.train.trebuchet so that envs/wrappers.py can import it
+# from here before the lead's move lands (the lead drops this block when merging).
+# ----------------------------------------------------------------------------------------------
+import numpy as np  # noqa: E402
+
+MIN_WEIGHT_LB = 16.0
+EVALUATION_SEED = 2019
+WIND_STD, TARGET_RANGE = 5.0, (20.0, 100.0)
+
+
+def valid_aim(angle, weight):
+    return (weight > MIN_WEIGHT_LB) & (angle > 0) & (angle < 90)
+
+
+def shots(rng: np.random.Generator, n: int):
+    return WIND_STD * rng.standard_normal(n), rng.uniform(*TARGET_RANGE, n)
+
+
+def evaluation_shots(n: int = 1000):
+    return shots(np.random.default_rng(EVALUATION_SEED), n)
+
+
+@torch.no_grad()
+def throw_misses(winds, targets, angle, weight):
+    winds, targets, angle, weight = (torch.as_tensor(v, dtype=torch.float64) for v in (winds, targets, angle, weight))
+    valid = valid_aim(angle, weight)
+    result = launch(winds, torch.where(valid, angle, 45.0), torch.where(valid, weight, 200.0))
+    landed = valid & (result.status == LANDED)
+    return torch.where(landed, (result.distance - targets).abs(), targets), landed
+
+
+def miss_metrics(miss, landed, targets) -> dict:
+    relative = 100 * miss / torch.as_tensor(targets, dtype=torch.float64)
+    return {
+        "mean_abs_miss_m": miss.mean().item(),
+        "mean_rel_miss_pct": relative.mean().item(),
+        "p95_rel_miss_pct": torch.quantile(relative, 0.95).item(),
+        "failed_throws": int((~landed).sum()),
+    }

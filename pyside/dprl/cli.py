@@ -171,7 +171,7 @@ def train_trebuchet(args, out: Path) -> int:
     import torch
 
     from dprl import plots
-    from dprl.envs import trebuchet
+    from dprl.envs import trebuchet_trajectory
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
 
@@ -203,7 +203,7 @@ def train_trebuchet(args, out: Path) -> int:
     strongest = int(np.argmax(np.abs(winds)))
     with torch.no_grad():
         angle, weight = aimer.aim(model, torch.tensor(winds[strongest]), torch.tensor(targets[strongest]), result.config["scaled"])
-    track = trebuchet.simulate(float(winds[strongest]), angle.item(), weight.item())
+    track = trebuchet_trajectory.simulate(float(winds[strongest]), angle.item(), weight.item())
     shown = track.result.distance.item()
     gif = plots.throw_animation(track, out / f"{name}_throw.gif",
                                 title=f"wind {winds[strongest]:+.1f} m/s, target {targets[strongest]:.1f} m: landed {shown:.2f} m "

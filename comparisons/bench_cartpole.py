@@ -15,9 +15,10 @@ import statistics
 import time
 from pathlib import Path
 
+from dprl.goals import CARTPOLE_EPISODES_GOAL
 from dprl.train.cartpole import VERSIONS, train_seeded
 
-GOAL_MEDIAN_EPISODES = 5
+GOAL_MEDIAN_EPISODES = CARTPOLE_EPISODES_GOAL
 
 
 def main():

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 import sys
-import time
+import timeit
 from pathlib import Path
 
 from dprl import julia
@@ -21,12 +21,7 @@ from dprl import julia
 
 def best_seconds(function, repeats):
     function()  # warm-up (and Julia's compilation)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(function, number=1, repeat=repeats))
 
 
 def main():

@@ -5,7 +5,7 @@ during training, over seeds.
 
 Three settings:
 - gymnasium (the 2019 trainer on Pendulum-v1: torque clipped to ±2 N·m; 200 steps; see
-  dprl.train.pendulum.PRESETS): goal ≥ −150 within 10 training rounds (stretch −140; the computed
+  dprl.config.PENDULUM_PRESETS): goal ≥ −150 within 10 training rounds (stretch −140; the computed
   optimum is −136.6). A round is 64 parallel episodes, since single episodes with short windows stall.
 - gymjl2019 (the blog's setting: torque never clipped, one episode a round): scored in its own
   environment, whose optimum (≈ −22 to −24) is not comparable with Pendulum-v1's.
@@ -25,10 +25,11 @@ import time
 from pathlib import Path
 
 from dprl import dp_vs_rl
-from dprl.train.pendulum import PRESETS, train_seeded
+from dprl.config import PENDULUM_PRESETS as PRESETS
+from dprl.goals import PENDULUM_SOLVED, PENDULUM_STRETCH, PENDULUM_STRETCH_SEEDS
+from dprl.train.pendulum import train_seeded
 
-GOAL, STRETCH = -150.0, -140.0
-APG_STRETCH_SEEDS = 3
+GOAL, STRETCH, APG_STRETCH_SEEDS = PENDULUM_SOLVED, PENDULUM_STRETCH, PENDULUM_STRETCH_SEEDS
 
 
 def apg_section(runs_dir: str) -> dict:

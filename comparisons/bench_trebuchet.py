@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import platform
-import time
+import timeit
 from pathlib import Path
 
 import torch
@@ -31,12 +31,7 @@ def inputs(batch, seed=0):
 
 def best_seconds(function, repeats):
     function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(function, number=1, repeat=repeats))
 
 
 def measure(batch, repeats):

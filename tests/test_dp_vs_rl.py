@@ -3,7 +3,7 @@
 import pytest
 
 from dprl import dp_vs_rl
-from dprl.train.result import TrainingResult
+from dprl.results import TrainingResult
 
 
 def run_with(scores, finished=True):

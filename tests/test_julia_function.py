@@ -218,13 +218,14 @@ def test_the_julia_trebuchet_as_a_layer_trains_the_aimer_on_the_pytorch_curve(jl
     weights and shots as the all-PyTorch aimer; the per-update losses agree to the cross-check's
     loss tolerance."""
     from dprl.crosscheck import LOSS_TOLERANCE
+    from dprl.envs import trebuchet
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
 
     shoot = jl.function("Trebuchet.shoot", mode="forwarddiff", core_ndims=0)
-    winds, targets = (torch.as_tensor(v) for v in aimer.shots(np.random.default_rng(0), 48))
+    winds, targets = (torch.as_tensor(v) for v in trebuchet.shots(np.random.default_rng(0), 48))
     curves = {}
-    for label, simulator in (("julia", shoot), ("torch", aimer.trebuchet.shoot)):
+    for label, simulator in (("julia", shoot), ("torch", trebuchet.shoot)):
         model = policies.load_weights(policies.aimer_policy(), policies.glorot_weights(policies.aimer_policy, 0))
         adam, curves[label] = torch.optim.Adam(model.parameters(), lr=1e-2), []
         for batch in torch.arange(48).split(8):

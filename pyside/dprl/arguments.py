@@ -106,3 +106,90 @@ def one_line(error: BaseException) -> str:
     """An exception's message as one line (Julia errors, for one, carry a backtrace)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
+
+
+# ----------------------------------------------------------------------------------------------
+# Flags built from the trainers' configs (dprl.config): one flag per field, its help the field's
+# docstring, its range the config's own check
+# ----------------------------------------------------------------------------------------------
+def field_docs(config_class) -> dict:
+    """{field: docstring} from the string that follows each field in the class body (CleanRL's
+    style); empty where the source cannot be read."""
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(config_class)))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body
+    docs = {}
+    for node, after in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant):
+            docs[node.target.id] = " ".join(str(after.value.value).split())
+    return docs
+
+
+def _config_type(config_class, name: str, annotation: str):
+    """A flag type that reads the field's kind (int, float, str) and then lets the config itself
+    check the value, so a range is written once, in dprl.config."""
+    kind = int if annotation.startswith("int") else float if annotation.startswith("float") else str
+    described = {int: "a whole number", float: "a number", str: "a word"}[kind]
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {described}, got {text!r}") from None
+        try:
+            config_class(**{name: value})
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error).removeprefix(f"{name} ")) from None
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def shown(value) -> str:
+    """A default as --help shows it."""
+    return _plain(value) if isinstance(value, float) and math.isfinite(value) else str(value)
+
+
+def add_config_flags(parser, configs: dict, describe=None) -> None:
+    """One `--field-name` flag per field of the config classes in `configs` ({who uses it: class}),
+    a field shared by several classes once, its help listing each one's default (as
+    `describe(config_class, field_name, default)` words it, where given). A flag left out is None
+    in the parsed arguments: the config's default applies (`config_settings`)."""
+    import dataclasses
+
+    flags = {}
+    for label, config_class in configs.items():
+        docs = field_docs(config_class)
+        for f in dataclasses.fields(config_class):
+            entry = flags.setdefault(f.name, {"docs": [], "type": f.type, "class": config_class, "defaults": []})
+            entry["docs"].append(docs.get(f.name, ""))
+            entry["defaults"].append(f"{label} {describe(config_class, f.name, f.default) if describe else shown(f.default)}")
+    for name, entry in flags.items():
+        # A field several trainers share keeps what they share: its doc without a trainer's own remark in brackets.
+        entry["doc"] = entry["docs"][0] if len(set(entry["docs"])) == 1 else re.sub(r"\s*\([^()]*\)\.?$", ".", entry["docs"][0])
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{entry['doc']} (default: {'; '.join(entry['defaults'])})".replace("%", "%%")
+        if entry["type"] == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            parser.add_argument(flag, type=_config_type(entry["class"], name, entry["type"]), default=None, metavar=name.upper(), help=help_text)
+
+
+def config_settings(args, config_class, who: str, others: tuple = ()) -> dict:
+    """The fields of `config_class` given on the command line, as keyword settings. A flag given
+    that belongs only to the configs in `others` is an error naming who it is for."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_class)}
+    for other_label, other in others:
+        for f in dataclasses.fields(other):
+            if f.name not in names and getattr(args, f.name, None) is not None:
+                raise ValueError(f"--{f.name.replace('_', '-')} applies to {other_label}, not to {who}")
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}

@@ -11,8 +11,12 @@ import json
 import sys
 from pathlib import Path
 
+from dprl import goals
+from dprl.arguments import (Parser, add_config_flags, config_settings, finite_float, one_line, output_folder, positive_int, seed, shown,
+                            whole_number)
+from dprl.config import (APG_FINE_TUNE, APG_UPDATES, PENDULUM_PRESETS, AimerConfig, APGConfig, CartPoleConfig, LevenbergMarquardtConfig,
+                         PendulumConfig)
 from dprl.reproduce import REPRODUCTIONS  # names only: importing it loads neither torch nor Julia
-from dprl.arguments import Parser, finite_float, one_line, output_folder, positive_float, positive_int, seed, whole_number
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_JULIA = 3
@@ -125,7 +129,6 @@ def cmd_reproduce(args) -> int:
 # ----------------------------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from dprl import plots
-    from dprl.train.result import TrainingResult
 
     out = Path(args.out)
     if args.env == "trebuchet":
@@ -134,27 +137,29 @@ def cmd_train(args) -> int:
         from dprl.train import cartpole
 
         name = f"cartpole_{args.version}_seed{args.seed}"
-        train, threshold = cartpole.train_seeded, cartpole.VERSIONS[args.version][1]
-        options = {"version": args.version}
+        train, threshold = cartpole.train_seeded, goals.CARTPOLE_VERSIONS[args.version][1]
+        options = {"version": args.version, **_trainer_settings(args, "cartpole")}
+        episodes = args.episodes or 20
     elif args.method == "apg":
         from dprl.train import pendulum
 
-        if args.variant != "gymnasium":
+        if args.variant not in (None, "gymnasium"):
             raise ValueError(f"--method apg trains Pendulum-v1 only (--variant gymnasium); got --variant {args.variant}")
         name = f"pendulum_apg_seed{args.seed}"
-        train, threshold = pendulum.train_seeded_apg, -150.0
-        options = {"batch": args.batch, "fine_tune_updates": args.fine_tune}
+        train, threshold = pendulum.train_seeded_apg, goals.PENDULUM_SOLVED
+        options = {"batch": args.batch, "fine_tune_updates": args.fine_tune, **_trainer_settings(args, "pendulum apg")}
+        episodes = args.episodes or APG_UPDATES
     else:
         from dprl.train import pendulum
 
-        name = f"pendulum_{args.variant}_seed{args.seed}"
-        train, threshold = pendulum.train_seeded, -150.0
-        options = {"variant": args.variant, "batch": args.batch}
+        options = {"batch": args.batch, **_trainer_settings(args, "pendulum")}
+        name = f"pendulum_{options.get('variant', PendulumConfig.variant)}_seed{args.seed}"
+        train, threshold = pendulum.train_seeded, goals.PENDULUM_SOLVED
+        episodes = args.episodes or 20
 
-    def checkpoint(result: TrainingResult):
+    def checkpoint(result):
         result.save(out / f"{name}.json")  # after every episode: an interrupted run keeps what it finished
 
-    episodes = args.episodes if args.episodes is not None else (pendulum.APG_UPDATES if args.env == "pendulum" and args.method == "apg" else 20)
     result = train(args.seed, episodes, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options)
     checkpoint(result)
     if not result.finished:  # Ctrl-C: keep the JSON, skip the figure, exit at once
@@ -166,43 +171,63 @@ def cmd_train(args) -> int:
     return 0
 
 
+# Each trainer's settings become `dprl train` flags (dprl.arguments.add_config_flags).
+TRAINER_CONFIGS = {"trebuchet adam": AimerConfig, "trebuchet lm": LevenbergMarquardtConfig, "cartpole": CartPoleConfig,
+                   "pendulum": PendulumConfig, "pendulum apg": APGConfig}
+
+
+def _default_shown(config_class, name: str, default) -> str:
+    """--help's word for a default: a Pendulum setting left unset shows each variant's preset."""
+    if default is None and config_class is PendulumConfig and name in PENDULUM_PRESETS["gymnasium"]:
+        return "preset (" + ", ".join(f"{variant} {shown(preset[name])}" for variant, preset in PENDULUM_PRESETS.items()) + ")"
+    return shown(default)
+
+
+def _trainer_settings(args, who: str) -> dict:
+    """The settings of `who`'s config given as flags; a flag of another trainer is an error."""
+    others = tuple((label, config) for label, config in TRAINER_CONFIGS.items() if label != who)
+    return config_settings(args, TRAINER_CONFIGS[who], who, others)
+
+
 def train_trebuchet(args, out: Path) -> int:
     import numpy as np
     import torch
 
     from dprl import plots
-    from dprl.envs import trebuchet_trajectory
+    from dprl.envs import trebuchet
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
 
     if args.backend == "julia" and args.optimizer != "adam":
         raise ValueError("--backend julia trains with --optimizer adam (Levenberg–Marquardt is PyTorch-only)")
     name = f"trebuchet_{args.optimizer}{'_julia' if args.backend == 'julia' else ''}_seed{args.seed}"
-    stop_at = {"mean_rel_miss_pct": 0.3, "p95_rel_miss_pct": 1.0}
+    settings = _trainer_settings(args, f"trebuchet {args.optimizer}")
+    settings.setdefault("time_budget", goals.AIMER_TIME_BUDGET_S)
+    if args.optimizer == "adam":  # evaluating the 1,000 shots costs about as much as 4,096 training throws
+        settings.setdefault("evaluate_every", max(1, 4096 // settings.get("batch_size", AimerConfig.batch_size)))
 
     def checkpoint(result):
         result.save(out / f"{name}.json")
 
-    options = {"samples": args.samples, "start": args.start, "time_budget": args.time_budget, "stop_at": stop_at,
-               "on_evaluation": checkpoint, "backend": args.backend}
-    if args.optimizer == "adam":
-        options.update(batch_size=args.batch_size, learning_rate=args.learning_rate, evaluate_every=max(1, 4096 // args.batch_size))
-    result = aimer.train_seeded(args.seed, optimizer=args.optimizer, **options)
+    result = aimer.train_seeded(args.seed, optimizer=args.optimizer, samples=args.samples, start=args.start, backend=args.backend,
+                                stop_at=goals.AIMER_GOAL, on_evaluation=checkpoint, **settings)
     checkpoint(result)
     if not result.finished:  # Ctrl-C: keep the JSON, skip the plots and the GIF (seconds), exit at once
         return _interrupted(args, f"kept {len(result.scores)} evaluation(s) and the weights in {out / (name + '.json')}")
     model = policies.load_weights(policies.aimer_policy(), result.weights)
-    winds, targets = aimer.evaluation_shots()
+    winds, targets = trebuchet.evaluation_shots()
     miss, _ = aimer.misses(model, winds, targets, scaled=result.config["scaled"])
     metrics = result.extra["metrics"][-1]
     plots.aimer_misses(winds, targets, 100 * miss.numpy() / targets, out / f"{name}_misses.png",
                        title=f"{name}: mean {metrics['mean_rel_miss_pct']:.2f}%, 95th percentile {metrics['p95_rel_miss_pct']:.2f}%")
     plots.learning_curves({"aimer": [result]}, out / f"{name}_curve.png", x="wall_time", title=name,
-                          threshold=0.3, ylabel="mean relative miss on the evaluation set (%)")
+                          threshold=goals.AIMER_GOAL["mean_rel_miss_pct"], ylabel="mean relative miss on the evaluation set (%)")
     # The blog's showcase: a strong wind; show the evaluation shot with the strongest wind.
     strongest = int(np.argmax(np.abs(winds)))
     with torch.no_grad():
         angle, weight = aimer.aim(model, torch.tensor(winds[strongest]), torch.tensor(targets[strongest]), result.config["scaled"])
+    from dprl.envs import trebuchet_trajectory
+
     track = trebuchet_trajectory.simulate(float(winds[strongest]), angle.item(), weight.item())
     shown = track.result.distance.item()
     gif = plots.throw_animation(track, out / f"{name}_throw.gif",
@@ -285,7 +310,8 @@ def cmd_gradcheck(args) -> int:
 # ----------------------------------------------------------------------------------------------
 def cmd_baseline(args) -> int:
     from dprl import plots
-    from dprl.rl.baselines import SCORE_LABELS, THRESHOLDS, best_score, train_baseline
+    from dprl.goals import best_score
+    from dprl.rl.baselines import SCORE_LABELS, THRESHOLDS, train_baseline
 
     out = Path(args.out)
     results = []
@@ -354,32 +380,31 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("env", choices=["trebuchet", "cartpole", "pendulum"], help="which controller (trebuchet: the aimer)")
     train.add_argument("--seed", type=seed, default=0, help="seeds the initial weights and the start states (default 0)")
     train.add_argument("--episodes", type=positive_int, default=None,
-                       help="training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg 200)")
+                       help=f"training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg {APG_UPDATES})")
     train.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
-    train.add_argument("--version", choices=["v0", "v1"], default="v1", help="cartpole: v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195 (default v1)")
-    train.add_argument(
-        "--variant", choices=["gymnasium", "gymjl2019"], default="gymnasium",
-        help="pendulum: gymnasium = Pendulum-v1, torque bounded to ±2 N·m; gymjl2019 = the blog's unclamped torque (default gymnasium)",
-    )
+    train.add_argument("--version", choices=list(goals.CARTPOLE_VERSIONS), default="v1",
+                       help="cartpole: v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195; sets --max-steps and --solved-score (default v1)")
     train.add_argument("--method", choices=["bptt", "apg"], default="bptt",
                        help="pendulum: bptt = the 2019 trainer, short BPTT windows along each episode; apg = analytic policy gradient, "
                             "whole 200-step episodes from 256 fresh start states a round with the gradient through each step decayed by 0.985 and a torque odd in (θ, θ̇), "
-                            "then --fine-tune updates of 1,024 start states with the decay 0.99, Pendulum-v1 only (default bptt)")
+                            f"then --fine-tune updates of {APG_FINE_TUNE['batch']:,} start states with the decay {APG_FINE_TUNE['gradient_decay']}, Pendulum-v1 only (default bptt)")
     train.add_argument("--batch", type=positive_int, default=None, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1; apg 256)")
-    train.add_argument("--fine-tune", type=whole_number(0), default=100, help="pendulum --method apg: fine-tune updates after --episodes (default 100; 0: none)")
+    train.add_argument("--fine-tune", type=whole_number(0), default=APG_FINE_TUNE["updates"],
+                       help=f"pendulum --method apg: fine-tune updates after --episodes (default {APG_FINE_TUNE['updates']}; 0: none)")
     train.add_argument("--optimizer", choices=["lm", "adam"], default="lm",
                        help="trebuchet: lm = Levenberg-Marquardt on 2,048 shots (fast); adam = the 2019 setting, batch 1, 100,000 shots (slow) (default lm)")
     train.add_argument("--samples", type=positive_int, default=None, help="trebuchet: training shots (default 2,048 for lm, 100,000 for adam)")
     train.add_argument("--start", choices=["heavy", "plain"], default=None,
                        help="trebuchet: heavy = start near 70° and 3,200 lb, where distance is smooth in the angle; plain = Flux 0.7's "
                             "initialisation, as the 2019 code (default: heavy for lm, plain for adam)")
-    train.add_argument("--batch-size", type=positive_int, default=1, help="trebuchet adam: shots per update (default 1, as the original)")
-    train.add_argument("--learning-rate", type=positive_float, default=1e-3, help="trebuchet adam: Adam's learning rate (default 1e-3, as the original)")
-    train.add_argument("--time-budget", type=positive_float, default=60.0, help="trebuchet: stop after this many seconds (default 60)")
     train.add_argument("--backend", choices=["torch", "julia"], default="torch",
                        help="trebuchet adam: which stack trains (julia: DPRL's train_aimer on one Julia thread, from the same weights "
                             "and shots, evaluated here in PyTorch; needs a Julia runtime) (default torch)")
     train.add_argument("--out", type=output_folder, default="runs", help="output folder (default: runs)")
+    settings = train.add_argument_group(
+        "trainer settings", "each trainer's config (dprl.config) as flags; a flag left out takes that trainer's default, listed per "
+                            "trainer (the trebuchet's --time-budget defaults to 60 s here, and adam's --evaluate-every to 4096 / --batch-size)")
+    add_config_flags(settings, TRAINER_CONFIGS, _default_shown)
     train.set_defaults(run=cmd_train, needs_julia=lambda a: a.env == "trebuchet" and a.backend == "julia")
 
     baseline = commands.add_parser(

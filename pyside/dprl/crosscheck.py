@@ -182,18 +182,10 @@ def cartpole_window_inputs(rng, updates):
 
 
 def cartpole_window_torch(inputs):
-    import torch
+    from dprl.train.cartpole import cartpole_window_gradient
 
-    from dprl.envs import cartpole
-    from dprl.train import cartpole as trainer
-    from dprl.train import policies
-
-    model = policies.load_weights(policies.cartpole_policy(), _layers(inputs["weights"]))
-    state = _float64(inputs["state"], requires_grad=True)
-    loss, *_ = trainer.cartpole_window(model, state, inputs["n"], cartpole.CartPoleParams())
-    grads = torch.autograd.grad(loss, [*model.parameters(), state])
-    pairs = [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)]
-    return _flatten_gradients(loss.item(), pairs, grads[-1].numpy())
+    r = cartpole_window_gradient(_layers(inputs["weights"]), inputs["state"], inputs["n"])
+    return _flatten_gradients(r["loss"], r["weights"], r["state"])
 
 
 def cartpole_window_julia(inputs, jl):
@@ -270,20 +262,12 @@ def pendulum_window_inputs(rng, updates):
 
 
 def pendulum_window_torch(inputs):
-    import torch
-
-    from dprl.envs import pendulum
-    from dprl.train import pendulum as trainer
-    from dprl.train import policies
+    from dprl.train.pendulum import pendulum_window_gradient
 
     out = {}
     for variant, loss_kind, n in WINDOW_SETTINGS:
-        model = policies.load_weights(policies.pendulum_policy(), _layers(inputs["weights"]))
-        states = _float64(inputs["states"], requires_grad=True)
-        loss, _ = trainer.pendulum_window(model, states, n, pendulum.PendulumParams(variant=variant), loss_kind)
-        grads = torch.autograd.grad(loss, [*model.parameters(), states])
-        pairs = [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)]
-        out.update({f"{variant}_{k}": v for k, v in _flatten_gradients(loss.item(), pairs, grads[-1].numpy()).items()})
+        r = pendulum_window_gradient(_layers(inputs["weights"]), inputs["states"], n, variant=variant, loss=loss_kind)
+        out.update({f"{variant}_{k}": v for k, v in _flatten_gradients(r["loss"], r["weights"], r["state"]).items()})
     return out
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-THRESHOLDS = {"cartpole": (475.0,), "pendulum": (-150.0, -140.0), "trebuchet": (1.0,)}
+from dprl.goals import THRESHOLDS, reaches
+
 BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (trebuchet); RL env steps
     True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "pendulum_apg": 20, "pendulum_apg_fine_tune": 10, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
            "sac": 1_500, "td3": 3_000, "ppo_pendulum": 8_192, "sac_trebuchet": 1_280},
@@ -63,8 +64,6 @@ def methods(budget: dict, progress: bool) -> dict:
 
 def first_reaching(result, threshold, env: str = "cartpole"):
     """(env steps, seconds) of the first evaluation at the threshold or better, or (None, None)."""
-    from dprl.rl.baselines import reaches
-
     for steps, seconds, score in zip(result.env_steps, result.wall_time, result.scores):
         if reaches(env, score, threshold):
             return steps, seconds
@@ -72,7 +71,7 @@ def first_reaching(result, threshold, env: str = "cartpole"):
 
 
 def _cached_or_run(path: Path, signature: dict, train, seed):
-    from dprl.train.result import TrainingResult
+    from dprl.results import TrainingResult
 
     if path.exists():
         try:
@@ -107,7 +106,8 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, 
     `out` and write `out/dp_vs_rl.json`; returns the summary. `envs` and `methods_only` (file keys
     such as "dp" or "sac") restrict it, e.g. to run parts in parallel processes."""
     from dprl import plots
-    from dprl.rl.baselines import SCORE_LABELS, best_score
+    from dprl.goals import best_score
+    from dprl.rl.baselines import SCORE_LABELS
 
     out = Path(out)
     runs = Path(runs) if runs is not None else out / "dp_vs_rl_runs"

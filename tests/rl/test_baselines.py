@@ -40,5 +40,3 @@ def test_sac_on_the_trebuchet_bandit_is_scored_by_the_aimers_metrics():
     assert result.finished and result.env_steps == [64, 128]  # 64 bandits thrown per step
     assert [m["mean_rel_miss_pct"] for m in result.extra["metrics"]] == result.scores
     assert all(0 < s < 1000 for s in result.scores)
-    assert baselines.best_score("trebuchet", [3.0, 1.0, 2.0]) == 1.0 and baselines.reaches("trebuchet", 0.9, 1.0)
-    assert baselines.best_score("pendulum", [-300.0, -200.0]) == -200.0 and not baselines.reaches("pendulum", -151.0, -150.0)

@@ -7,7 +7,7 @@ import torch
 import dprl.train.cartpole as trainer
 from dprl.envs import cartpole
 from dprl.train import policies
-from dprl.train.result import TrainingResult
+from dprl.results import TrainingResult
 
 
 def test_straight_through_sign_passes_the_upstream_gradient_unchanged():

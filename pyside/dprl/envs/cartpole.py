@@ -43,13 +43,13 @@ class CartPoleParams:
     theta_threshold: float = 12 * 2 * math.pi / 360  # 0.20944 rad
     x_threshold: float = 2.4
 
-    @property
-    def total_mass(self) -> float:
-        return self.masspole + self.masscart
 
-    @property
-    def polemass_length(self) -> float:
-        return self.masspole * self.length
+def total_mass(params: CartPoleParams) -> float:
+    return params.masspole + params.masscart
+
+
+def polemass_length(params: CartPoleParams) -> float:
+    return params.masspole * params.length
 
 
 def step(params: CartPoleParams, state: torch.Tensor, action: torch.Tensor):
@@ -61,11 +61,11 @@ def step(params: CartPoleParams, state: torch.Tensor, action: torch.Tensor):
     x, x_dot, theta, theta_dot = state.unbind(-1)
     force = action * params.force_mag
     costheta, sintheta = torch.cos(theta), torch.sin(theta)
-    temp = (force + params.polemass_length * theta_dot**2 * sintheta) / params.total_mass
+    temp = (force + polemass_length(params) * theta_dot**2 * sintheta) / total_mass(params)
     thetaacc = (params.gravity * sintheta - costheta * temp) / (
-        params.length * (4.0 / 3.0 - params.masspole * costheta**2 / params.total_mass)
+        params.length * (4.0 / 3.0 - params.masspole * costheta**2 / total_mass(params))
     )
-    xacc = temp - params.polemass_length * thetaacc * costheta / params.total_mass
+    xacc = temp - polemass_length(params) * thetaacc * costheta / total_mass(params)
     next_state = torch.stack(
         (x + params.tau * x_dot, x_dot + params.tau * xacc, theta + params.tau * theta_dot, theta_dot + params.tau * thetaacc),
         dim=-1,

@@ -52,6 +52,7 @@ import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 # ----------------------------------------------------------------------------------------------
@@ -528,23 +529,10 @@ def below_ground_and_falling(u, u_next):
 # ----------------------------------------------------------------------------------------------
 # Public API
 # ----------------------------------------------------------------------------------------------
-@dataclass
-class Throw:
-    """Result of a batch of throws; every field has the batch's shape."""
-
-    distance: torch.Tensor  # m from the pivot, differentiable
-    status: torch.Tensor  # LANDED, TOO_LIGHT or NO_LANDING
-    liftoff_time: torch.Tensor  # s
-    release_time: torch.Tensor  # s
-    landing_time: torch.Tensor  # s
-    release_speed: torch.Tensor  # m/s
-
-
 # Physical input ranges (check_inputs). Far beyond them the drag and inertia terms overflow
 # and the distance turns NaN (winds of 1e200 m/s; counterweights from about 1e150 lb).
 WIND_LIMIT = 150.0  # m/s, either way: above the strongest gust ever measured, 113 m/s
 MAX_WEIGHT_LB = 1e6  # lb: 450 t, over a hundred times the heaviest counterweight any aimer uses
-DTYPES = (torch.float32, torch.float64)
 
 
 def check_inputs(wind, angle_deg, weight_lb):
@@ -662,3 +650,80 @@ def shoot(wind, angle_deg, weight_lb, *, dtype=None):
             "(released below ground level or stuck for 60 s); the original simulator loops forever here"
         )
     return result.distance
+
+
+# ----------------------------------------------------------------------------------------------
+# The aiming task: the shots an aimer is given, when an aim throws at all, and how a miss is scored
+# ----------------------------------------------------------------------------------------------
+EVALUATION_SEED = 2019  # the fixed evaluation set draws from its own stream, never used in training
+WIND_STD = 5.0  # m/s: wind ~ N(0, 5²), Gaussian as in the original
+TARGET_RANGE = (20.0, 100.0)  # m: target ~ U(20, 100)
+# A counterweight at or under this cannot throw (too light, or released below ground): such an aim,
+# like an angle outside (0°, 90°), is no throw. It adds no loss in training (as the original's
+# caught errors) and misses by the whole target in an evaluation.
+MIN_WEIGHT_LB = 16.0
+
+
+def shots(rng: np.random.Generator, n: int):
+    """(winds, targets) of `n` shots: wind ~ N(0, WIND_STD²) m/s, target ~ U(TARGET_RANGE) m."""
+    return WIND_STD * rng.standard_normal(n), rng.uniform(*TARGET_RANGE, n)
+
+
+def evaluation_shots(n: int = 1000):
+    """The fixed evaluation set: `shots` from the stream of EVALUATION_SEED."""
+    return shots(np.random.default_rng(EVALUATION_SEED), n)
+
+
+def valid_aim(angle, weight):
+    """Whether an aim (angle in degrees, counterweight in lb) throws at all."""
+    return (weight > MIN_WEIGHT_LB) & (angle > 0) & (angle < 90)
+
+
+@torch.no_grad()
+def throw_misses(winds, targets, angle, weight):
+    """|distance − target| (m) of each throw aimed at (angle, weight), and whether it landed; a
+    failed throw, or an aim that does not throw (`valid_aim`), misses by the whole target."""
+    winds, targets, angle, weight = (torch.as_tensor(v, dtype=torch.float64) for v in (winds, targets, angle, weight))
+    valid, angle, weight = placeholder_aim(angle, weight)
+    result = launch(winds, angle, weight)
+    landed = valid & (result.status == LANDED)
+    return torch.where(landed, (result.distance - targets).abs(), targets), landed
+
+
+def miss_metrics(miss, landed, targets) -> dict:
+    """Mean absolute miss (m), mean and 95th-percentile relative miss (%), and the failed throws."""
+    relative = 100 * miss / torch.as_tensor(targets, dtype=torch.float64)
+    return {
+        "mean_abs_miss_m": miss.mean().item(),
+        "mean_rel_miss_pct": relative.mean().item(),
+        "p95_rel_miss_pct": torch.quantile(relative, 0.95).item(),
+        "failed_throws": int((~landed).sum()),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch only: the batch's result type, the dtypes it computes in, and whole-batch aiming
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Throw:
+    """Result of a batch of throws (Julia's `launch` returns a NamedTuple of these fields); every
+    field has the batch's shape."""
+
+    distance: torch.Tensor  # m from the pivot, differentiable
+    status: torch.Tensor  # LANDED, TOO_LIGHT or NO_LANDING
+    liftoff_time: torch.Tensor  # s
+    release_time: torch.Tensor  # s
+    landing_time: torch.Tensor  # s
+    release_speed: torch.Tensor  # m/s
+
+
+DTYPES = (torch.float32, torch.float64)
+
+
+def placeholder_aim(angle, weight):
+    """(valid, angle, weight) with every aim that does not throw replaced by (45°, 200 lb). A batch
+    simulates every row, so such a row is thrown at a harmless aim whose result is then discarded
+    (`torch.where` on `valid`), which keeps the batch whole and its gradients finite; Julia skips
+    the row instead."""
+    valid = valid_aim(angle, weight)
+    return valid, torch.where(valid, angle, 45.0), torch.where(valid, weight, 200.0)

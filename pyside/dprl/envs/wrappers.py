@@ -65,11 +65,11 @@ def _cartpole_step(params: cartpole.CartPoleParams, state, force_sign: float):
     x, x_dot, theta, theta_dot = state
     force = force_sign * params.force_mag
     costheta, sintheta = math.cos(theta), math.sin(theta)
-    temp = (force + params.polemass_length * _square(theta_dot) * sintheta) / params.total_mass
+    temp = (force + cartpole.polemass_length(params) * _square(theta_dot) * sintheta) / cartpole.total_mass(params)
     thetaacc = (params.gravity * sintheta - costheta * temp) / (
-        params.length * (4.0 / 3.0 - params.masspole * _square(costheta) / params.total_mass)
+        params.length * (4.0 / 3.0 - params.masspole * _square(costheta) / cartpole.total_mass(params))
     )
-    xacc = temp - params.polemass_length * thetaacc * costheta / params.total_mass
+    xacc = temp - cartpole.polemass_length(params) * thetaacc * costheta / cartpole.total_mass(params)
     nxt = (x + params.tau * x_dot, x_dot + params.tau * xacc, theta + params.tau * theta_dot, theta_dot + params.tau * thetaacc)
     done = nxt[0] < -params.x_threshold or nxt[0] > params.x_threshold or nxt[2] < -params.theta_threshold or nxt[2] > params.theta_threshold
     return nxt, 1.0, done

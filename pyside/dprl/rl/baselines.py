@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-from dprl.train.result import TrainingResult
+from dprl import goals
+from dprl.results import TrainingResult, interruptible
 
 ZOO = {
     ("dqn", "cartpole"): dict(
@@ -49,16 +50,8 @@ ZOO_PUBLISHED = {("dqn", "cartpole"): 500.0, ("ppo", "cartpole"): 500.0, ("sac",
                  ("ppo", "pendulum"): -172.23}
 ENV_IDS = {"cartpole": "dprl/CartPole-v1", "pendulum": "dprl/Pendulum-v1", "trebuchet": "dprl/TrebuchetAim-v0"}
 # The trebuchet's score is a miss, so lower is better there; the others are returns.
-THRESHOLDS = {"cartpole": 475.0, "pendulum": -150.0, "trebuchet": 1.0}
+THRESHOLDS = {env: thresholds[0] for env, thresholds in goals.THRESHOLDS.items()}
 SCORE_LABELS = {"cartpole": "mean evaluation return", "pendulum": "mean evaluation return", "trebuchet": "mean relative miss (%)"}
-
-
-def reaches(env_name: str, score: float, threshold: float) -> bool:
-    return score <= threshold if env_name == "trebuchet" else score >= threshold
-
-
-def best_score(env_name: str, scores) -> float:
-    return min(scores) if env_name == "trebuchet" else max(scores)
 
 
 def _linear(value: str):
@@ -85,9 +78,9 @@ def evaluate(model, env_name: str, seed: int, episodes: int) -> float:
 
 
 def evaluate_aim(model, normalizer=None) -> dict:
-    """The aimer's metrics (`dprl.train.trebuchet.miss_metrics`) of the deterministic policy on the
+    """The aimer's metrics (`dprl.envs.trebuchet.miss_metrics`) of the deterministic policy on the
     fixed evaluation shots; `normalizer` is the VecNormalize the agent was trained behind."""
-    from dprl.train.trebuchet import evaluation_shots, miss_metrics, throw_misses
+    from dprl.envs.trebuchet import evaluation_shots, miss_metrics, throw_misses
 
     winds, targets = evaluation_shots()
     observations = np.stack((winds, targets), axis=1).astype(np.float32)
@@ -165,24 +158,13 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
                     score = metrics["mean_rel_miss_pct"]
                 else:
                     score = evaluate(self.model, env_name, seed=10_000 + seed, episodes=evaluation_episodes)
-                result.scores.append(score)
-                result.env_steps.append(self.num_timesteps)
-                result.episodes.append(self.episodes)
-                result.wall_time.append(time.perf_counter() - start)
-                self.bar.set_postfix(score=f"{score:.1f}")
-                if on_evaluation is not None:
-                    on_evaluation(result)
+                result.record(score, episodes=self.episodes, env_steps=self.num_timesteps, started=start, checkpoint=on_evaluation, bar=self.bar)
             return True
 
         def _on_training_end(self):
             self.bar.close()
 
     callback = Evaluate()
-    try:
+    with interruptible(result, callback.bar):  # the bar closes on Ctrl-C too, not redrawn after the command's last line
         model.learn(total_timesteps=steps, callback=callback)
-        result.finished = True
-    except KeyboardInterrupt:
-        pass
-    finally:
-        callback.bar.close()  # on Ctrl-C too, so the bar is not redrawn after the command's last line
     return result

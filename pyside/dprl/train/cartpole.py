@@ -1,6 +1,6 @@
-"""CartPole by backpropagation through the dynamics (spec §3.2), in the style of CleanRL.
+"""CartPole by backpropagation through the dynamics (docs/original-2019.md §3.2), in the style of CleanRL.
 
-Twin of `train_cartpole` in `julia/src/train.jl`. The controller's tanh output passes a sign with a
+Twin of `julia/src/train/cartpole.jl`; settings in `dprl.config.CartPoleConfig`. The controller's tanh output passes a sign with a
 straight-through gradient, so the force is ±10 N while gradients flow as if the sign were the
 identity. The training signal is not the environment's reward but the product of the margins to
 the x and θ limits after each step; each window of 8 steps minimises the mean squared gap to its
@@ -9,18 +9,21 @@ best value, then the state is detached and the next window starts from it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from dprl.config import CartPoleConfig, with_settings
 from dprl.envs import cartpole
+from dprl.goals import CARTPOLE_VERSIONS
+from dprl.results import TrainingResult, interruptible
 from dprl.train import policies
-from dprl.train.result import TrainingResult
 
 
-class StraightThroughSign(torch.autograd.Function):
+class _StraightThroughSign(torch.autograd.Function):
     """sign(x) forward; the upstream gradient passes through unchanged."""
 
     @staticmethod
@@ -33,7 +36,7 @@ class StraightThroughSign(torch.autograd.Function):
 
 
 def ste_sign(x):
-    return StraightThroughSign.apply(x)
+    return _StraightThroughSign.apply(x)
 
 
 def margin_reward(params: cartpole.CartPoleParams, state):
@@ -81,43 +84,32 @@ def cartpole_returns(policy, states, max_steps, params):
     return returns
 
 
-def train_cartpole(
-    weights,
-    initial_states,
-    evaluation_states,
-    *,
-    learning_rate: float = 0.03,
-    window: int = 8,
-    max_steps: int = 500,
-    solved_score: float = 475.0,
-    progress: bool = True,
-    on_episode=None,
-) -> TrainingResult:
-    """Rows of `initial_states` start training episodes; rows of `evaluation_states` start the
-    evaluation episodes after each. Stops once the evaluation mean reaches `solved_score`.
+def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleConfig | None = None, *, progress: bool = True,
+                   on_episode=None, **settings) -> TrainingResult:
+    """Rows of `initial_states` start training episodes, each cut into windows of `config.window`
+    steps with one Adam update each; rows of `evaluation_states` start the evaluation episodes
+    after each. Stops once the evaluation mean reaches `config.solved_score`. `settings` override
+    fields of `config` (default CartPoleConfig()).
 
     `on_episode(result)` is called after every episode (for checkpoints). Ctrl-C returns what was
     finished, with `finished = False`.
     """
+    config = with_settings(config or CartPoleConfig(), settings)
     params = cartpole.CartPoleParams()
     policy = policies.load_weights(policies.cartpole_policy(), weights)
-    optimizer = torch.optim.Adam(policy.parameters(), lr=learning_rate)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
     initial_states = np.asarray(initial_states, dtype=np.float64)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 4)
-    result = TrainingResult(
-        trainer="cartpole",
-        config={"learning_rate": learning_rate, "window": window, "max_steps": max_steps, "solved_score": solved_score,
-                "episodes": len(initial_states), "evaluation_episodes": len(evaluation_states)},
-        extra={"episode_lengths": []},
-    )
+    result = TrainingResult(trainer="cartpole", config={**dataclasses.asdict(config), "episodes": len(initial_states),
+                                                        "evaluation_episodes": len(evaluation_states)}, extra={"episode_lengths": []})
     start, steps = time.perf_counter(), 0
     bar = tqdm(total=len(initial_states), desc="cartpole", unit="episode", disable=not progress)
-    try:
-        for initial in initial_states:
+    with interruptible(result, bar, lambda: policies.weights(policy)):
+        for episode, initial in enumerate(initial_states, start=1):
             state = torch.as_tensor(initial, dtype=torch.float64)
             t, done = 0, False
-            while not done and t < max_steps:
-                loss, state, taken, done = cartpole_window(policy, state, min(window, max_steps - t), params)
+            while not done and t < config.max_steps:
+                loss, state, taken, done = cartpole_window(policy, state, min(config.window, config.max_steps - t), params)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -127,27 +119,32 @@ def train_cartpole(
             steps += t
             result.extra["episode_lengths"].append(t)
             bar.update(1)
-            if len(evaluation_states):
-                score = cartpole_returns(policy, evaluation_states, max_steps, params).mean().item()
-                result.scores.append(score)
-                result.episodes.append(len(result.extra["episode_lengths"]))
-                result.env_steps.append(steps)
-                result.wall_time.append(time.perf_counter() - start)
-                bar.set_postfix(score=f"{score:.1f}")
             result.weights = policies.weights(policy)
+            if len(evaluation_states):
+                score = cartpole_returns(policy, evaluation_states, config.max_steps, params).mean().item()
+                result.record(score, episodes=episode, env_steps=steps, started=start, bar=bar)
             if on_episode is not None:
                 on_episode(result)
-            if result.scores and result.scores[-1] >= solved_score:
+            if result.scores and result.scores[-1] >= config.solved_score:
                 break
-        result.finished = True
-    except KeyboardInterrupt:
-        result.weights = policies.weights(policy)
-    finally:
-        bar.close()
     return result
 
 
-VERSIONS = {"v0": (200, 195.0), "v1": (500, 475.0)}  # (time limit, solved score), as Gymnasium registers them
+def cartpole_window_gradient(weights, state, n: int) -> dict:
+    """The loss of one `n`-step window from `state` (4,) and its gradients by autograd: {"loss",
+    "weights": (weight, bias) pairs in nn.Linear's layout, "state": ∂loss/∂state}."""
+    model = policies.load_weights(policies.cartpole_policy(), weights)
+    state = torch.as_tensor(np.asarray(state, dtype=np.float64)).requires_grad_()
+    loss, *_ = cartpole_window(model, state, int(n), cartpole.CartPoleParams())
+    grads = torch.autograd.grad(loss, [*model.parameters(), state])
+    return {"loss": loss.item(), "weights": [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)],
+            "state": grads[-1].numpy()}
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch only: seeded runs
+# ----------------------------------------------------------------------------------------------
+VERSIONS = CARTPOLE_VERSIONS  # (time limit, solved score), as Gymnasium registers them
 
 
 def train_seeded(seed: int, episodes: int, *, version: str = "v1", evaluation_episodes: int = 100, **kwargs) -> TrainingResult:
@@ -162,7 +159,7 @@ def train_seeded(seed: int, episodes: int, *, version: str = "v1", evaluation_ep
         policies.glorot_weights(policies.cartpole_policy, seed),
         np.random.default_rng(seed).uniform(-0.05, 0.05, (episodes, 4)),
         np.random.default_rng([seed, 1]).uniform(-0.05, 0.05, (evaluation_episodes, 4)),
-        max_steps=max_steps, **{"solved_score": solved, **kwargs},
+        **{"max_steps": max_steps, "solved_score": solved, **kwargs},
     )
     result.config.update(seed=seed, version=version)
     return result

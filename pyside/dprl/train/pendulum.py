@@ -1,7 +1,8 @@
-"""Pendulum by backpropagation through time (spec §4.2), in the style of CleanRL, and by analytic
+"""Pendulum by backpropagation through time (docs/original-2019.md §4.2), in the style of CleanRL, and by analytic
 policy gradient (`train_pendulum_apg`, below).
 
-Twins of `train_pendulum` and `train_pendulum_apg` in `julia/src/train.jl`. Each window of steps minimises a loss of the
+Twin of `julia/src/train/pendulum.jl`; settings in `dprl.config` (`PendulumConfig` with
+`PENDULUM_PRESETS`, `APGConfig`). Each window of steps minimises a loss of the
 per-step cost, backpropagated through the dynamics and the policy's inputs; then the state is
 detached and the next window starts from it. Two presets:
 
@@ -17,11 +18,12 @@ detached and the next window starts from it. Two presets:
 whole 200-step episodes from 256 fresh start states per update, backpropagated end to end with
 the gradient through each step's state multiplied by 0.985, and a torque odd in (θ, θ̇); seeded
 runs (`train_seeded_apg`) then fine-tune with 1,024 starts per update and the decay 0.99 (why: the
-notes above `APG_DEFAULTS`).
+notes above `train_pendulum_apg`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -29,16 +31,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from dprl.config import APG_BATCH, APG_FINE_TUNE, APG_UPDATES, PENDULUM_LOSSES, PENDULUM_PRESETS, APGConfig, PendulumConfig, resolve_preset, with_settings
 from dprl.envs import pendulum
+from dprl.results import TrainingResult, interruptible
 from dprl.train import policies
-from dprl.train.result import TrainingResult
-
-# A max_grad_norm of inf means no clipping.
-PRESETS = {
-    "gymjl2019": {"window": 4, "learning_rate": 0.03, "loss": "cost2", "max_grad_norm": math.inf, "batch": 1},
-    "gymnasium": {"window": 20, "learning_rate": 0.003, "loss": "cost", "max_grad_norm": 1.0, "batch": 64},
-}
-LOSSES = ("cost2", "cost")
 
 
 def torque(params: pendulum.PendulumParams, output):
@@ -78,40 +74,17 @@ def pendulum_returns(policy, states, steps, params):
     return total
 
 
-def train_pendulum(
-    weights,
-    initial_states,
-    evaluation_states,
-    *,
-    variant: str = "gymnasium",
-    window: int | None = None,
-    learning_rate: float | None = None,
-    loss: str | None = None,
-    max_grad_norm: float | None = None,
-    steps: int = 200,
-    progress: bool = True,
-    on_episode=None,
-) -> TrainingResult:
-    """`initial_states` (E, B, 2) start E training rounds of B parallel episodes of `steps` steps
-    ((E, 2) means B = 1); after each round the mean return over the rows of `evaluation_states`
-    (N, 2) is recorded. Settings left as None come from PRESETS[variant]; max_grad_norm=math.inf
-    turns the clip off. Ctrl-C returns what finished."""
-    if variant not in PRESETS:
-        raise ValueError(f"variant must be one of {tuple(PRESETS)}; got {variant!r}")
-    preset = PRESETS[variant]
-    window = preset["window"] if window is None else int(window)
-    learning_rate = preset["learning_rate"] if learning_rate is None else float(learning_rate)
-    loss = preset["loss"] if loss is None else loss
-    max_grad_norm = float(preset["max_grad_norm"] if max_grad_norm is None else max_grad_norm)
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
-    if not max_grad_norm > 0:
-        raise ValueError(f"max_grad_norm must be positive (math.inf: no clip); got {max_grad_norm}")
-    if window < 1 or steps < 1:
-        raise ValueError(f"window and steps must be at least 1; got window={window}, steps={steps}")
-    params = pendulum.PendulumParams(variant=variant)
+def train_pendulum(weights, initial_states, evaluation_states, config: PendulumConfig | None = None, *, progress: bool = True,
+                   on_episode=None, **settings) -> TrainingResult:
+    """`initial_states` (E, B, 2) start E training rounds of B parallel episodes of `config.steps`
+    steps ((E, 2) means B = 1), each cut into windows with one Adam update each; after each round
+    the mean return over the rows of `evaluation_states` (N, 2) is recorded. `settings` override
+    fields of `config` (default PendulumConfig()); those left as None come from the variant's
+    preset, and max_grad_norm=math.inf turns the clip off. Ctrl-C returns what finished."""
+    config = resolve_preset(with_settings(config or PendulumConfig(), settings))
+    params = pendulum.PendulumParams(variant=config.variant)
     policy = policies.load_weights(policies.pendulum_policy(), weights)
-    optimizer = torch.optim.Adam(policy.parameters(), lr=learning_rate)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
     initial_states = np.asarray(initial_states, dtype=np.float64)
     if initial_states.ndim == 2:
         initial_states = initial_states[:, None, :]
@@ -119,110 +92,49 @@ def train_pendulum(
         raise ValueError(f"initial_states must have shape (E, B, 2) or (E, 2); got {initial_states.shape}")
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 2)
     rounds, batch = initial_states.shape[:2]
-    result = TrainingResult(
-        trainer="pendulum",
-        config={"variant": variant, "window": window, "learning_rate": learning_rate, "loss": loss,
-                "max_grad_norm": None if math.isinf(max_grad_norm) else max_grad_norm, "steps": steps, "rounds": rounds, "batch": batch,
-                "evaluation_episodes": len(evaluation_states)},
-    )
-    start = time.perf_counter()
-    bar = tqdm(total=rounds, desc=f"pendulum ({variant})", unit="round", disable=not progress)
-    try:
+    result = TrainingResult(trainer="pendulum", config={**_json_config(config), "rounds": rounds, "batch": batch,
+                                                        "evaluation_episodes": len(evaluation_states)})
+    start, steps = time.perf_counter(), config.steps
+    bar = tqdm(total=rounds, desc=f"pendulum ({config.variant})", unit="round", disable=not progress)
+    with interruptible(result, bar, lambda: policies.weights(policy)):
         for episode, initial in enumerate(initial_states, start=1):
             state = torch.as_tensor(initial, dtype=torch.float64)
-            for first in range(0, steps, window):
-                value, state = pendulum_window(policy, state, min(window, steps - first), params, loss)
+            for first in range(0, steps, config.window):
+                value, state = pendulum_window(policy, state, min(config.window, steps - first), params, config.loss)
                 optimizer.zero_grad()
                 value.backward()
-                if not math.isinf(max_grad_norm):
-                    clip_global_norm(policy.parameters(), max_grad_norm)
+                if not math.isinf(config.max_grad_norm):
+                    clip_global_norm(policy.parameters(), config.max_grad_norm)
                 optimizer.step()
                 state = state.detach()  # truncate BPTT between windows
                 result.losses.append(value.item())
             bar.update(1)
+            result.weights = policies.weights(policy)
             if len(evaluation_states):
                 score = pendulum_returns(policy, evaluation_states, steps, params).mean().item()
-                result.scores.append(score)
-                result.episodes.append(episode * batch)
-                result.env_steps.append(episode * batch * steps)
-                result.wall_time.append(time.perf_counter() - start)
-                bar.set_postfix(score=f"{score:.1f}")
-            result.weights = policies.weights(policy)
+                result.record(score, episodes=episode * batch, env_steps=episode * batch * steps, started=start, bar=bar)
             if on_episode is not None:
                 on_episode(result)
-        result.finished = True
-    except KeyboardInterrupt:
-        result.weights = policies.weights(policy)
-    finally:
-        bar.close()
     return result
 
 
-def start_states(rng: np.random.Generator, *shape) -> np.ndarray:
-    """θ ~ U(−π, π), θ̇ ~ U(−1, 1), as Gymnasium's reset, shape (*shape, 2)."""
-    return np.stack([rng.uniform(-np.pi, np.pi, shape), rng.uniform(-1, 1, shape)], -1)
-
-
-def seeded_inputs(seed: int, rounds: int, batch: int, evaluation_episodes: int):
-    """Flux 0.7's initialisation (as the 2019 code), seeded; (rounds, batch) training starts from one
-    NumPy stream and the evaluation starts from another."""
-    if rounds < 1 or batch < 1 or evaluation_episodes < 0:
-        raise ValueError(f"rounds and batch must be at least 1, evaluation_episodes at least 0; got {rounds}, {batch}, {evaluation_episodes}")
-    return (policies.glorot_weights(policies.pendulum_policy, seed), start_states(np.random.default_rng(seed), rounds, batch),
-            start_states(np.random.default_rng([seed, 1]), evaluation_episodes))
-
-
-def train_seeded(seed: int, rounds: int, *, variant: str = "gymnasium", batch: int | None = None,
-                 evaluation_episodes: int = 1000, **kwargs) -> TrainingResult:
-    """`train_pendulum` from Flux 0.7's initialisation (as the 2019 code), seeded, and seeded start states
-    (training starts from one NumPy stream, evaluation starts from another)."""
-    if variant not in PRESETS:
-        raise ValueError(f"variant must be one of {tuple(PRESETS)}; got {variant!r}")
-    batch = PRESETS[variant]["batch"] if not batch else int(batch)
-    result = train_pendulum(*seeded_inputs(seed, rounds, batch, evaluation_episodes), variant=variant, **kwargs)
-    result.config["seed"] = seed
-    return result
+def pendulum_window_gradient(weights, states, n: int, *, variant: str = "gymnasium", loss: str = "cost") -> dict:
+    """The loss of one `n`-step window from each row of `states` (B, 2) and its gradients by
+    autograd: {"loss", "weights": (weight, bias) pairs in nn.Linear's layout, "state": ∂loss/∂states}."""
+    if loss not in PENDULUM_LOSSES:
+        raise ValueError(f"loss must be one of {PENDULUM_LOSSES}; got {loss!r}")
+    model = policies.load_weights(policies.pendulum_policy(), weights)
+    states = torch.as_tensor(np.asarray(states, dtype=np.float64)).requires_grad_()
+    value, _ = pendulum_window(model, states, int(n), pendulum.PendulumParams(variant=variant), loss)
+    grads = torch.autograd.grad(value, [*model.parameters(), states])
+    return {"loss": value.item(), "weights": [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)],
+            "state": grads[-1].numpy()}
 
 
 # ----------------------------------------------------------------------------------------------
 # Pendulum-v1 by analytic policy gradient (whole episodes, decayed gradient through the state)
 # ----------------------------------------------------------------------------------------------
-# Why this method, from short seeded runs (seed 0, 1,000 evaluation episodes, 2 shared cores):
-# - BPTT through whole 200-step episodes from 256 fresh start states, 2·tanh torque, Adam 1e-2,
-#   global clip 1: the gradient norm jumps to 1e3–1e5 along chaotic swings; best −210, then
-#   it falls back to −1,200.
-# - The same with the gradient through each step's state multiplied by 0.98 (the decay of
-#   Wiedemann et al., "Training efficient controllers via analytic policy gradient", 2023): the
-#   norm stays near 0.05 and it reaches −155 in ~150 updates; 0.95 plateaus at −157, 0.9 at −180,
-#   0.99 is slower (−155 after 300). Batch 1,024, cosine decay of the learning rate and a 64×64
-#   network all plateau at −153 to −156.
-# - A SHAC-like actor-critic (32-step windows, a learned value at the window's end, γ 0.99 or
-#   0.995): the same plateau (−156 after 800 updates), four times slower; a per-step cap on the
-#   state's gradient norm instead of the decay: −252.
-# The plateau's losses are the two-swing and bottom starts (5th percentile −332 against the
-# optimum's −242): with the decay, the gradient sees about 50 steps ahead, less than a pumped
-# swing-up from rest needs.
-# - A torque odd in (θ, θ̇), as the optimal controller's (`apg_torque`): seed 0 −151.6 after 200
-#   updates (−154.3 without); with the decay 0.985 and 300 updates, seeds 0 and 1 −151.2 and
-#   −147.1 (without the symmetry, seed 0 −152.8). Hence the defaults below; a cosine learning-rate
-#   decay or the decay 0.99 leave seed 0 at −152.4 and −151.2.
-APG_DEFAULTS = {"horizon": 200, "learning_rate": 0.01, "max_grad_norm": 1.0, "gradient_decay": 0.985, "evaluate_every": 10}
-# - Issue 15b, seed 0 (seed 1): annealing the decay 0.985 → 0.995 over 300 updates −151.5 and then
-#   it diverges; a learning-rate decay to 1/10 over the last third −152.2; after 200 updates, 150
-#   more at decay 0.995 or 1.0 with lr 1e-3 and batch 256: −152.4 (drifting down; 1.0 diverges);
-#   a gain on the output, 2·tanh(g·(o(x) − o(mirror x))), g 4 or 10: unstable, −170.6 and −160.2.
-#   What helps is a fine-tune with less noise: after 200 updates, 80 at batch 1,024, decay 0.99,
-#   lr 2e-3 and a fresh Adam: −150.2 (−145.5) against 300 plain updates' −152.0 (−147.0); decay
-#   0.995 there peaks at −150.1 and then drifts down. Hence APG_FINE_TUNE.
-APG_BATCH = 256  # fresh start states per update
-APG_UPDATES = 200
-# A second call of train_pendulum_apg from the first's weights (a fresh Adam): larger batches
-# average out the chaotic swings, so a longer decay then helps instead of diverging.
-APG_FINE_TUNE = {"updates": 100, "batch": 1024, "learning_rate": 0.002, "gradient_decay": 0.99}
-MIRROR = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)  # observation of (−θ, −θ̇)
-
-
-class DecayGradient(torch.autograd.Function):
+class _DecayGradient(torch.autograd.Function):
     """The identity forward; the gradient flowing back through it is multiplied by `factor`."""
 
     @staticmethod
@@ -237,12 +149,15 @@ class DecayGradient(torch.autograd.Function):
 
 def decay_gradient(x, factor):
     """The identity forward; the gradient flowing back through it is multiplied by `factor`."""
-    return DecayGradient.apply(x, factor)
+    return _DecayGradient.apply(x, factor)
+
+
+_MIRROR = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)  # observation of (−θ, −θ̇)
 
 
 def mirror(observation):
     """The observation of the mirrored state (−θ, −θ̇): (cos θ, −sin θ, −θ̇)."""
-    return observation * MIRROR
+    return observation * _MIRROR
 
 
 def apg_torque(params, policy, observation):
@@ -277,76 +192,106 @@ def apg_returns(policy, states, steps, params):
     return total
 
 
-def train_pendulum_apg(
-    weights,
-    batches,
-    evaluation_states,
-    *,
-    horizon: int = APG_DEFAULTS["horizon"],
-    learning_rate: float = APG_DEFAULTS["learning_rate"],
-    max_grad_norm: float = APG_DEFAULTS["max_grad_norm"],
-    gradient_decay: float = APG_DEFAULTS["gradient_decay"],
-    evaluate_every: int = APG_DEFAULTS["evaluate_every"],
-    progress: bool = True,
-    on_episode=None,
-) -> TrainingResult:
+# Why this method, from short seeded runs (seed 0, 1,000 evaluation episodes, 2 shared cores):
+# - BPTT through whole 200-step episodes from 256 fresh start states, 2·tanh torque, Adam 1e-2,
+#   global clip 1: the gradient norm jumps to 1e3–1e5 along chaotic swings; best −210, then
+#   it falls back to −1,200.
+# - The same with the gradient through each step's state multiplied by 0.98 (the decay of
+#   Wiedemann et al., "Training efficient controllers via analytic policy gradient", 2023): the
+#   norm stays near 0.05 and it reaches −155 in ~150 updates; 0.95 plateaus at −157, 0.9 at −180,
+#   0.99 is slower (−155 after 300). Batch 1,024, cosine decay of the learning rate and a 64×64
+#   network all plateau at −153 to −156.
+# - A SHAC-like actor-critic (32-step windows, a learned value at the window's end, γ 0.99 or
+#   0.995): the same plateau (−156 after 800 updates), four times slower; a per-step cap on the
+#   state's gradient norm instead of the decay: −252.
+# The plateau's losses are the two-swing and bottom starts (5th percentile −332 against the
+# optimum's −242): with the decay, the gradient sees about 50 steps ahead, less than a pumped
+# swing-up from rest needs.
+# - A torque odd in (θ, θ̇), as the optimal controller's (`apg_torque`): seed 0 −151.6 after 200
+#   updates (−154.3 without); with the decay 0.985 and 300 updates, seeds 0 and 1 −151.2 and
+#   −147.1 (without the symmetry, seed 0 −152.8). Hence APGConfig's defaults (dprl.config); a cosine
+#   learning-rate decay or the decay 0.99 leave seed 0 at −152.4 and −151.2.
+# - Issue 15b, seed 0 (seed 1): annealing the decay 0.985 → 0.995 over 300 updates −151.5 and then
+#   it diverges; a learning-rate decay to 1/10 over the last third −152.2; after 200 updates, 150
+#   more at decay 0.995 or 1.0 with lr 1e-3 and batch 256: −152.4 (drifting down; 1.0 diverges);
+#   a gain on the output, 2·tanh(g·(o(x) − o(mirror x))), g 4 or 10: unstable, −170.6 and −160.2.
+#   What helps is a fine-tune with less noise: after 200 updates, 80 at batch 1,024, decay 0.99,
+#   lr 2e-3 and a fresh Adam: −150.2 (−145.5) against 300 plain updates' −152.0 (−147.0); decay
+#   0.995 there peaks at −150.1 and then drifts down. Hence APG_FINE_TUNE (dprl.config).
+def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
+                       on_episode=None, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`
-    (U, B, 2), each the mean cost of B fresh `horizon`-step episodes backpropagated through the
-    whole episode, the gradient through each step's state multiplied by `gradient_decay`. Every
-    `evaluate_every` updates (and after the last) the mean 200-step return over the rows of
-    `evaluation_states` (N, 2) is recorded; env_steps counts every simulated training step.
+    (U, B, 2), each the mean cost of B fresh `config.horizon`-step episodes backpropagated through
+    the whole episode, the gradient through each step's state multiplied by
+    `config.gradient_decay`. Every `config.evaluate_every` updates (and after the last) the mean
+    200-step return over the rows of `evaluation_states` (N, 2) is recorded; env_steps counts
+    every simulated training step. `settings` override fields of `config` (default APGConfig()).
     Ctrl-C returns what finished."""
+    config = with_settings(config or APGConfig(), settings)
     batches = np.asarray(batches, dtype=np.float64)
     if batches.ndim != 3 or batches.shape[-1] != 2 or batches.shape[0] < 1 or batches.shape[1] < 1:
         raise ValueError(f"batches must have shape (U, B, 2) with U, B ≥ 1; got {batches.shape}")
-    if int(horizon) < 1 or int(evaluate_every) < 1:
-        raise ValueError(f"horizon and evaluate_every must be at least 1; got horizon={horizon}, evaluate_every={evaluate_every}")
-    if not 0 < gradient_decay <= 1:
-        raise ValueError(f"gradient_decay must be in (0, 1]; got {gradient_decay}")
-    if not learning_rate > 0 or not max_grad_norm > 0:
-        raise ValueError(f"learning_rate and max_grad_norm must be > 0 (max_grad_norm=math.inf: no clip); got {learning_rate}, {max_grad_norm}")
-    horizon, evaluate_every = int(horizon), int(evaluate_every)
     params = pendulum.PendulumParams(variant="gymnasium")
     policy = policies.load_weights(policies.pendulum_policy(), weights)
-    optimizer = torch.optim.Adam(policy.parameters(), lr=learning_rate)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 2)
     updates, batch = batches.shape[:2]
-    result = TrainingResult(
-        trainer="pendulum_apg",
-        config={"method": "apg", "variant": "gymnasium", "horizon": horizon, "learning_rate": learning_rate,
-                "max_grad_norm": None if math.isinf(max_grad_norm) else max_grad_norm,
-                "gradient_decay": gradient_decay, "evaluate_every": evaluate_every, "updates": updates, "batch": batch,
-                "evaluation_episodes": len(evaluation_states)},
-    )
+    result = TrainingResult(trainer="pendulum_apg", config={"method": "apg", "variant": "gymnasium", **_json_config(config), "updates": updates,
+                                                            "batch": batch, "evaluation_episodes": len(evaluation_states)})
     start = time.perf_counter()
     bar = tqdm(total=updates, desc="pendulum (apg)", unit="update", disable=not progress)
-    try:
+    with interruptible(result, bar, lambda: policies.weights(policy)):
         for k, starts in enumerate(batches, start=1):
-            value = apg_loss(policy, torch.as_tensor(starts), horizon, params, gradient_decay)
+            value = apg_loss(policy, torch.as_tensor(starts), config.horizon, params, config.gradient_decay)
             optimizer.zero_grad()
             value.backward()
-            if not math.isinf(max_grad_norm):
-                clip_global_norm(policy.parameters(), max_grad_norm)
+            if not math.isinf(config.max_grad_norm):
+                clip_global_norm(policy.parameters(), config.max_grad_norm)
             optimizer.step()
             result.losses.append(value.item())
             bar.update(1)
-            if not ((k % evaluate_every == 0 or k == updates) and len(evaluation_states)):
+            if not ((k % config.evaluate_every == 0 or k == updates) and len(evaluation_states)):
                 continue
             score = apg_returns(policy, evaluation_states, 200, params).mean().item()
-            result.scores.append(score)
-            result.episodes.append(k * batch)
-            result.env_steps.append(k * batch * horizon)
-            result.wall_time.append(time.perf_counter() - start)
             result.weights = policies.weights(policy)
-            bar.set_postfix(score=f"{score:.1f}")
-            if on_episode is not None:
-                on_episode(result)
-        result.finished = True
-    except KeyboardInterrupt:
-        pass
-    finally:
-        result.weights = policies.weights(policy)
-        bar.close()
+            result.record(score, episodes=k * batch, env_steps=k * batch * config.horizon, started=start, checkpoint=on_episode, bar=bar)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch only: seeded runs, and a config as JSON
+# ----------------------------------------------------------------------------------------------
+def _json_config(config) -> dict:
+    """The config's fields, with no clipping (math.inf) written as None: JSON has no infinity."""
+    out = dataclasses.asdict(config)
+    if math.isinf(out.get("max_grad_norm") or 0.0):
+        out["max_grad_norm"] = None
+    return out
+
+
+def start_states(rng: np.random.Generator, *shape) -> np.ndarray:
+    """θ ~ U(−π, π), θ̇ ~ U(−1, 1), as Gymnasium's reset, shape (*shape, 2)."""
+    return np.stack([rng.uniform(-np.pi, np.pi, shape), rng.uniform(-1, 1, shape)], -1)
+
+
+def seeded_inputs(seed: int, rounds: int, batch: int, evaluation_episodes: int):
+    """Flux 0.7's initialisation (as the 2019 code), seeded; (rounds, batch) training starts from one
+    NumPy stream and the evaluation starts from another."""
+    if rounds < 1 or batch < 1 or evaluation_episodes < 0:
+        raise ValueError(f"rounds and batch must be at least 1, evaluation_episodes at least 0; got {rounds}, {batch}, {evaluation_episodes}")
+    return (policies.glorot_weights(policies.pendulum_policy, seed), start_states(np.random.default_rng(seed), rounds, batch),
+            start_states(np.random.default_rng([seed, 1]), evaluation_episodes))
+
+
+def train_seeded(seed: int, rounds: int, *, variant: str = "gymnasium", batch: int | None = None,
+                 evaluation_episodes: int = 1000, **kwargs) -> TrainingResult:
+    """`train_pendulum` from Flux 0.7's initialisation (as the 2019 code), seeded, and seeded start states
+    (training starts from one NumPy stream, evaluation starts from another)."""
+    if variant not in PENDULUM_PRESETS:
+        raise ValueError(f"variant must be one of {tuple(PENDULUM_PRESETS)}; got {variant!r}")
+    batch = PENDULUM_PRESETS[variant]["batch"] if not batch else int(batch)
+    result = train_pendulum(*seeded_inputs(seed, rounds, batch, evaluation_episodes), variant=variant, **kwargs)
+    result.config["seed"] = seed
     return result
 
 

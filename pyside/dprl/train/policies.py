@@ -28,13 +28,13 @@ def pendulum_policy() -> nn.Sequential:
     return nn.Sequential(nn.Linear(3, 24), nn.ReLU(), nn.Linear(24, 48), nn.ReLU(), nn.Linear(48, 1)).double()
 
 
-def linear_layers(model: nn.Module) -> list[nn.Linear]:
+def _linear_layers(model: nn.Module) -> list[nn.Linear]:
     return [m for m in model if isinstance(m, nn.Linear)]
 
 
 def load_weights(model: nn.Module, layers) -> nn.Module:
     """Copy (weight, bias) pairs into the Linear layers of `model`, checking every shape."""
-    linears = linear_layers(model)
+    linears = _linear_layers(model)
     if len(layers) != len(linears):
         raise ValueError(f"weights: expected {len(linears)} (weight, bias) pairs, got {len(layers)}")
     with torch.no_grad():
@@ -54,15 +54,18 @@ def load_weights(model: nn.Module, layers) -> nn.Module:
 
 def weights(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
     """The model's (weight, bias) pairs as fresh float64 NumPy arrays."""
-    return [(m.weight.detach().cpu().numpy().astype(np.float64), m.bias.detach().cpu().numpy().astype(np.float64)) for m in linear_layers(model)]
+    return [(m.weight.detach().cpu().numpy().astype(np.float64), m.bias.detach().cpu().numpy().astype(np.float64)) for m in _linear_layers(model)]
 
 
+# ----------------------------------------------------------------------------------------------
+# PyTorch only: seeded initial weights (drawn here and handed to both stacks)
+# ----------------------------------------------------------------------------------------------
 def glorot_weights(factory, seed: int):
     """Flux 0.7's default initialisation, which the 2019 code used: Glorot-uniform weights,
     U(±√(6/(fan_in + fan_out))), and zero biases; seeded, as (weight, bias) pairs."""
     generator = torch.Generator().manual_seed(seed)
     layers = []
-    for linear in linear_layers(factory()):
+    for linear in _linear_layers(factory()):
         fan_out, fan_in = linear.weight.shape
         limit = (6 / (fan_in + fan_out)) ** 0.5
         weight = (torch.rand(fan_out, fan_in, generator=generator, dtype=torch.float64) * 2 - 1) * limit

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from dprl.train.result import TrainingResult
+from dprl.results import TrainingResult
 
 
 def saved(tmp_path, **changes):

@@ -1,9 +1,16 @@
-"""What a trainer returns and saves: per-update losses, per-episode scores, final weights, time."""
+"""What a trainer returns and saves (per-update losses, per-evaluation scores, final weights,
+time), and the bookkeeping every training loop shares: `TrainingResult.record` after an evaluation
+and `interruptible` around the loop, so that Ctrl-C returns what finished.
+
+Sits below `dprl.train` and `dprl.rl` (it imports neither torch nor any trainer).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -24,6 +31,19 @@ class TrainingResult:
     weights: list = field(default_factory=list)  # final (weight, bias) pairs
     finished: bool = False  # False when interrupted: what is here is what was done
     extra: dict = field(default_factory=dict)
+
+    def record(self, score: float, *, episodes: int, env_steps: int, started: float, checkpoint=None, bar=None) -> None:
+        """Append one evaluation: its score, the training episodes and environment steps done so
+        far, and the seconds since `started` (a `time.perf_counter()`); then show the score on the
+        progress `bar` and call `checkpoint(self)` (for saving), where given."""
+        self.scores.append(score)
+        self.episodes.append(episodes)
+        self.env_steps.append(env_steps)
+        self.wall_time.append(time.perf_counter() - started)
+        if bar is not None:
+            bar.set_postfix(score=f"{score:.4g}")
+        if checkpoint is not None:
+            checkpoint(self)
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -64,6 +84,24 @@ class TrainingResult:
         if reason is not None:
             raise ValueError(f"{path} is not a valid dprl training result: {reason}")
         return cls(**data)
+
+
+@contextlib.contextmanager
+def interruptible(result: TrainingResult, bar=None, final_weights=None):
+    """Run a training loop inside `with interruptible(result, bar, final_weights):`. A loop that
+    ends marks the result finished; Ctrl-C ends it there, the result kept as unfinished (what is
+    in it is what was done). Either way the progress bar is closed and `result.weights` set from
+    `final_weights()` (the model's weights at that moment)."""
+    try:
+        yield result
+        result.finished = True
+    except KeyboardInterrupt:
+        result.finished = False
+    finally:
+        if bar is not None:
+            bar.close()
+        if final_weights is not None:
+            result.weights = final_weights()
 
 
 SCHEMA = {

@@ -118,7 +118,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
     import torch
 
     from dprl import plots
-    from dprl.envs import trebuchet
+    from dprl.envs import trebuchet, trebuchet_trajectory
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
 
@@ -136,7 +136,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
                        title=f"aimer after {result.wall_time[-1]:.0f} s: mean {metrics['mean_rel_miss_pct']:.2f}%, p95 {metrics['p95_rel_miss_pct']:.2f}%")
     with torch.no_grad():
         angle, weight = aimer.aim(model, torch.tensor(winds[strongest]), torch.tensor(targets[strongest]), True)
-    track = trebuchet.simulate(float(winds[strongest]), angle.item(), weight.item())
+    track = trebuchet_trajectory.simulate(float(winds[strongest]), angle.item(), weight.item())
     plots.throw_animation(track, figures / "aimer_throw.gif",
                           title=f"wind {winds[strongest]:+.1f} m/s, target {targets[strongest]:.1f} m: off by {miss[strongest] * 100:.0f} cm")
     # Showcase as the blog's: its best shot among the ten strongest winds of the evaluation set.

@@ -154,3 +154,26 @@ def test_single_environment_float_steps_equal_the_tensor_steps():
             ours, reward = wrappers._pendulum_step(params, state.tolist(), float(torque))
             theirs, r, _ = pendulum.step(params, torch.tensor(state), torch.tensor(torque, dtype=torch.float64))
             assert ours == tuple(theirs.tolist()) and reward == r.item()
+
+
+SECTIONS = ("Description", "Action Space", "Observation Space", "Rewards", "Starting State", "Episode End",
+            "Arguments", "Version History", "Example")
+
+
+def test_the_docstring_examples_run_and_every_registered_class_has_gymnasiums_sections():
+    """The seeded examples in wrappers.py print what the environments do (plain `pytest` runs them)."""
+    import doctest
+    import importlib
+
+    from dprl.envs import wrappers
+
+    results = doctest.testmod(wrappers, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    assert results.failed == 0 and results.attempted > 0
+    for env_id in dprl.envs._REGISTRATIONS:
+        spec = gym.spec(env_id)
+        for entry_point in (spec.entry_point, spec.vector_entry_point):
+            module, name = entry_point.split(":")
+            cls = getattr(importlib.import_module(module), name)
+            missing = [s for s in SECTIONS if f"## {s}\n" not in (cls.__doc__ or "")]
+            assert not missing, f"{name} lacks {missing}"
+            assert doctest.DocTestFinder().find(cls, globs={})[0].examples, f"{name} has no example"

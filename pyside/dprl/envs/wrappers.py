@@ -93,8 +93,69 @@ def _pendulum_step(params: pendulum.PendulumParams, state, action: float):
 
 
 class CartPoleEnv(gym.Env):
-    """CartPole with Gymnasium's spaces: action 0 pushes left (−10 N), 1 pushes right (+10 N);
-    observation (x, ẋ, θ, θ̇) as float32; +1 reward per step; terminated past 2.4 m or 12°."""
+    """CartPole on `dprl.envs.cartpole`, with Gymnasium's spaces, seeding and episodes.
+
+    ## Description
+    A pole is hinged, unactuated, to a cart that runs on a frictionless track; pushing the cart
+    left or right keeps the pole upright (Barto, Sutton & Anderson 1983). The physics are those of
+    `dprl.envs.cartpole.step` (Gymnasium's CartPole: explicit Euler with τ = 0.02 s, positions
+    moved by the old velocities), computed in float64 on one state, so the same seed and actions
+    give the same episode as Gymnasium's own CartPole-v1 (or -v0).
+
+    ## Action Space
+    `Discrete(2)`: 0 pushes the cart left with 10 N, 1 pushes it right with 10 N. Any other
+    action raises ValueError.
+
+    ## Observation Space
+    `Box((4,), float32)`: the float64 state, rounded to float32.
+
+    | index | observation                                | min              | max             | unit  |
+    |-------|--------------------------------------------|------------------|-----------------|-------|
+    | 0     | cart position x                            | -4.8             | 4.8             | m     |
+    | 1     | cart velocity ẋ                            | -inf             | inf             | m/s   |
+    | 2     | pole angle θ from upright (+: toward +x)   | -0.4189 (-24°)   | 0.4189 (24°)    | rad   |
+    | 3     | pole angular velocity θ̇                    | -inf             | inf             | rad/s |
+
+    The bounds on x and θ are twice the termination limits, so a terminal state is still inside.
+
+    ## Rewards
+    +1 for every step, the terminating step included: an episode's return is its length. The
+    reward threshold (the env spec's) is 475 for v1 and 195 for v0.
+
+    ## Starting State
+    Each of the four state components uniform in [-0.05, 0.05], drawn from the env's seeded
+    `np_random` as Gymnasium draws them; `reset(options={"low": l, "high": h})` moves the bounds.
+
+    ## Episode End
+    1. Termination: the cart's centre leaves the track, |x| > 2.4 m.
+    2. Termination: the pole leans past 12°, |θ| > 0.2094 rad (strict comparisons, as Gymnasium).
+    3. Truncation: 500 steps for dprl/CartPole-v1, 200 for dprl/CartPole-v0 (the `TimeLimit`
+       that `gym.make` adds).
+
+    ## Arguments
+    `gym.make("dprl/CartPole-v1", render_mode=None)`: `render_mode` is None or "rgb_array" (a
+    400×300 RGB drawing of the cart and pole). Gymnasium's `sutton_barto_reward` is not offered.
+    `gym.make_vec` returns `CartPoleVectorEnv`.
+
+    ## Version History
+    - v1: Gymnasium's CartPole-v1: 500-step limit, reward threshold 475.
+    - v0: the same dynamics with Gymnasium's CartPole-v0 limit of 200 steps and threshold 195,
+      which is also the limit of the 2019 scripts (docs/original-2019.md §3.1).
+
+    ## Example
+    Always pushing right tips the pole over to the left within a few steps:
+
+    >>> env = gym.make("dprl/CartPole-v1")
+    >>> obs, info = env.reset(seed=0)
+    >>> print(obs.round(4))
+    [ 0.0137 -0.023  -0.0459 -0.0483]
+    >>> steps, terminated, truncated = 0, False, False
+    >>> while not (terminated or truncated):
+    ...     obs, reward, terminated, truncated, info = env.step(1)
+    ...     steps += 1
+    >>> print(steps, terminated, truncated, round(float(obs[2]), 3))
+    8 True False -0.228
+    """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
 
@@ -136,8 +197,72 @@ class CartPoleEnv(gym.Env):
 
 
 class PendulumEnv(gym.Env):
-    """Pendulum-v1 with Gymnasium's spaces: action torque in [−2, 2] N·m; observation
-    (cos θ, sin θ, θ̇) as float32; reward −(θ² + 0.1 θ̇² + 0.001 u²); never terminates."""
+    """Pendulum swing-up on `dprl.envs.pendulum`, with Gymnasium's spaces, seeding and episodes.
+
+    ## Description
+    A pendulum hangs from a fixed pivot and starts at a random angle; torque at the pivot swings
+    it up and holds it upright. The physics are those of `dprl.envs.pendulum.step` (g = 10 m/s²,
+    m = 1 kg, l = 1 m, dt = 0.05 s), computed in float64 on one state. With the default variant
+    it is Gymnasium's Pendulum-v1: the same start from the same seed and the same transitions.
+
+    ## Action Space
+    `Box(-2.0, 2.0, (1,), float32)`: the torque u at the pivot in N·m, positive
+    counter-clockwise. `step` takes any one finite torque (other shapes, NaN or inf raise
+    ValueError): the "gymnasium" variant clips it to ±2 N·m, as Gymnasium does; the "gymjl2019"
+    variant applies it as given.
+
+    ## Observation Space
+    `Box((3,), float32)`:
+
+    | index | observation                    | min  | max | unit  |
+    |-------|--------------------------------|------|-----|-------|
+    | 0     | cos θ (θ = 0 upright)          | -1.0 | 1.0 |       |
+    | 1     | sin θ                          | -1.0 | 1.0 |       |
+    | 2     | angular velocity θ̇             | -8.0 | 8.0 | rad/s |
+
+    ## Rewards
+    r = -(θₙ² + 0.1 θ̇² + 0.001 u²) from the state before the step, where θₙ is θ wrapped into
+    [-π, π) and u the torque applied. With the "gymnasium" variant r lies in [-16.2736, 0] (the
+    minimum at θₙ = ±π, θ̇ = ±8, u = ±2); with "gymjl2019" it has no lower bound, since u has none.
+
+    ## Starting State
+    θ uniform in [-π, π] and θ̇ uniform in [-1, 1] rad/s, drawn from the env's seeded `np_random`
+    as Gymnasium draws them; `reset(options={"x_init": a, "y_init": b})` moves the bounds to ±a
+    and ±b.
+
+    ## Episode End
+    The pendulum never terminates. Truncation: 200 steps (the `TimeLimit` that `gym.make` adds).
+
+    ## Arguments
+    `gym.make("dprl/Pendulum-v1", render_mode=None, variant="gymnasium")`:
+    - `render_mode`: None or "rgb_array" (a 300×300 RGB drawing of the pendulum).
+    - `variant`: "gymnasium" (Pendulum-v1: the torque clipped to ±2 N·m in the dynamics and the
+      cost, θ̇ clipped to ±8 rad/s before it moves θ) or "gymjl2019" (the 2019 Gym.jl pendulum
+      of the blog: the torque never clipped, θ moved by the unclipped θ̇, which is clipped
+      afterwards; docs/original-2019.md §4.1).
+
+    Gymnasium's `g` argument is not offered (g is 10). `gym.make_vec` returns `PendulumVectorEnv`.
+
+    ## Version History
+    - v1: Gymnasium's Pendulum-v1 (200-step limit, no reward threshold), plus the `variant`
+      argument for the 2019 dynamics.
+
+    ## Example
+    The same start and push under both variants; the 2019 one feels the whole 5 N·m:
+
+    >>> env = gym.make("dprl/Pendulum-v1")
+    >>> obs, info = env.reset(seed=0)
+    >>> print(obs.round(4))
+    [ 0.652   0.7582 -0.4604]
+    >>> obs, reward, terminated, truncated, info = env.step(np.array([5.0], dtype=np.float32))
+    >>> print(obs.round(4), round(reward, 4), terminated, truncated)
+    [0.6364 0.7714 0.4082] -0.7658 False False
+    >>> env = gym.make("dprl/Pendulum-v1", variant="gymjl2019")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, reward, terminated, truncated, info = env.step(np.array([5.0], dtype=np.float32))
+    >>> print(obs.round(4), round(reward, 4))
+    [0.6189 0.7855 0.8582] -0.7868
+    """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
@@ -234,6 +359,58 @@ class _BatchedEnv(gym.vector.VectorEnv):
 
 
 class CartPoleVectorEnv(_BatchedEnv):
+    """N CartPoles stepped together by one call of the batched `dprl.envs.cartpole.step`.
+
+    ## Description
+    `CartPoleEnv`'s environment, N times over: the same dynamics, rewards and episode ends, on a
+    float64 state of shape (N, 4) stepped in one tensor operation. What `gym.make_vec(id,
+    num_envs=N, vectorization_mode="vector_entry_point")` returns for dprl/CartPole-v1 and -v0.
+
+    ## Action Space
+    `MultiDiscrete([2] * N)`: for each environment 0 pushes left with 10 N, 1 right with 10 N.
+    Any other shape or value raises ValueError.
+
+    ## Observation Space
+    `Box((N, 4), float32)`: row i is environment i's observation, with the columns and bounds of
+    `CartPoleEnv`'s table (x in m, ẋ in m/s, θ in rad, θ̇ in rad/s).
+
+    ## Rewards
+    +1 for every step of each environment, as `CartPoleEnv`, and 0 on the step that restarts it.
+
+    ## Starting State
+    Each state component uniform in [-0.05, 0.05]: one (N, 4) draw from the seeded `np_random`
+    at `reset`, then one (k, 4) draw for the k environments a step restarts; `options` are
+    ignored. Gymnasium's own CartPoleVectorEnv draws (4, N), so its starts differ from these.
+
+    ## Episode End
+    Each environment terminates as `CartPoleEnv` (|x| > 2.4 m or |θ| > 12°) or is truncated after
+    `max_episode_steps` steps. It restarts on its next step (Gymnasium's next-step autoreset): that
+    step ignores its action and returns the fresh start with reward 0, neither terminated nor
+    truncated.
+
+    ## Arguments
+    - `num_envs` (default 1): N, at least 1.
+    - `max_episode_steps` (default 500): the truncation length; `gym.make_vec` passes the id's
+      (500 for dprl/CartPole-v1, 200 for dprl/CartPole-v0).
+    - `render_mode`: accepted for Gymnasium's sake and ignored; nothing is drawn.
+
+    ## Version History
+    - v1, v0: as `CartPoleEnv`.
+
+    ## Example
+    >>> envs = gym.make_vec("dprl/CartPole-v1", num_envs=3, vectorization_mode="vector_entry_point")
+    >>> envs
+    CartPoleVectorEnv(dprl/CartPole-v1, num_envs=3)
+    >>> obs, info = envs.reset(seed=0)
+    >>> obs, reward, terminated, truncated, info = envs.step(np.array([0, 1, 1]))
+    >>> print(obs.round(4))
+    [[ 0.0132 -0.2175 -0.0469  0.2295]
+     [ 0.0322  0.2362  0.0111 -0.2663]
+     [ 0.0052  0.2382  0.0306 -0.3323]]
+    >>> print(reward, terminated, truncated)
+    [1. 1. 1.] [False False False] [False False False]
+    """
+
     def __init__(self, num_envs: int = 1, max_episode_steps: int = 500, render_mode: str | None = None):
         super().__init__(CartPoleEnv(), num_envs, max_episode_steps)
 
@@ -252,6 +429,57 @@ class CartPoleVectorEnv(_BatchedEnv):
 
 
 class PendulumVectorEnv(_BatchedEnv):
+    """N Pendulums stepped together by one call of the batched `dprl.envs.pendulum.step`.
+
+    ## Description
+    `PendulumEnv`'s environment with the default "gymnasium" variant (Pendulum-v1), N times over,
+    on a float64 state (θ, θ̇) of shape (N, 2) stepped in one tensor operation. What
+    `gym.make_vec("dprl/Pendulum-v1", num_envs=N, vectorization_mode="vector_entry_point")`
+    returns.
+
+    ## Action Space
+    `Box(-2.0, 2.0, (N, 1), float32)`: one torque per environment in N·m, clipped to ±2 N·m; shape
+    (N, 1) or (N,). Other shapes, NaN or inf raise ValueError.
+
+    ## Observation Space
+    `Box((N, 3), float32)`: row i is environment i's (cos θ, sin θ, θ̇), with the bounds of
+    `PendulumEnv`'s table (θ̇ in rad/s, within ±8).
+
+    ## Rewards
+    As `PendulumEnv`: -(θₙ² + 0.1 θ̇² + 0.001 u²) from the state before the step, in
+    [-16.2736, 0]; 0 on the step that restarts an environment.
+
+    ## Starting State
+    θ uniform in [-π, π] and θ̇ in [-1, 1] rad/s: one (N, 2) draw from the seeded `np_random` at
+    `reset`, then one (k, 2) draw for the k environments a step restarts; `options` are ignored.
+
+    ## Episode End
+    No environment terminates; each is truncated after `max_episode_steps` steps and restarts on
+    its next step (Gymnasium's next-step autoreset): that step ignores its action and returns the
+    fresh start with reward 0, neither terminated nor truncated.
+
+    ## Arguments
+    - `num_envs` (default 1): N, at least 1.
+    - `max_episode_steps` (default 200): the truncation length (`gym.make_vec` passes the id's, 200).
+    - `render_mode`: accepted for Gymnasium's sake and ignored; nothing is drawn.
+
+    The "gymjl2019" variant has no vector version here: use the pure `dprl.envs.pendulum.step`.
+
+    ## Version History
+    - v1: as `PendulumEnv`, "gymnasium" variant only.
+
+    ## Example
+    >>> envs = gym.make_vec("dprl/Pendulum-v1", num_envs=3, vectorization_mode="vector_entry_point")
+    >>> obs, info = envs.reset(seed=0)
+    >>> print(obs.round(4))
+    [[ 0.652   0.7582 -0.4604]
+     [-0.967  -0.2546 -0.9669]
+     [-0.3872  0.922   0.8255]]
+    >>> obs, reward, terminated, truncated, info = envs.step(np.array([[-2.0], [0.0], [2.0]], dtype=np.float32))
+    >>> print(reward.round(4), truncated)
+    [-0.7658 -8.4118 -3.9465] [False False False]
+    """
+
     def __init__(self, num_envs: int = 1, max_episode_steps: int = 200, render_mode: str | None = None):
         super().__init__(PendulumEnv(), num_envs, max_episode_steps)
 
@@ -273,13 +501,64 @@ class PendulumVectorEnv(_BatchedEnv):
 class TrebuchetAimEnv(gym.Env):
     """The aimer's task (spec §2) as a one-step contextual bandit, for RL agents.
 
-    Observation: (wind in m/s, + is a tailwind; target distance in m) as float32, drawn as the
-    aimer's training shots: wind ~ N(0, 5²), target ~ U(20, 100).
-    Action: (release angle in degrees, counterweight in lb) in [1, 89] × [20, 600]: the
-    counterweights where distance changes continuously (it peaks near 520 lb; from about 560 lb
-    the sling wraps and the stone flies backwards).
-    Reward: −(distance − target)² in m²; a throw that does not land scores −target².
-    Termination: after the one throw.
+    ## Description
+    Each episode is one throw of the 2019 trebuchet (`dprl.envs.trebuchet`, Trebuchet.jl's
+    simulator): the observation is a wind and a target distance, the action a release angle and
+    a counterweight, and the reward the squared miss. The contexts are drawn as the aimer's
+    training shots (`dprl.envs.trebuchet.shots`), so an agent here faces the task the DP aimer
+    learns (`dprl train trebuchet`), its misses computed by the same `throw_misses`.
+
+    ## Action Space
+    `Box([1, 20], [89, 600], (2,), float32)`:
+
+    | index | action                                  | min | max | unit |
+    |-------|-----------------------------------------|-----|-----|------|
+    | 0     | release angle of the projectile's path  | 1   | 89  | °    |
+    | 1     | counterweight                           | 20  | 600 | lb   |
+
+    The counterweights where the distance changes continuously: it peaks near 520 lb, and from
+    about 560 lb the sling wraps and the stone flies backwards. Actions outside the box, or not
+    finite, raise ValueError (they are not clipped).
+
+    ## Observation Space
+    `Box([-inf, 20], [inf, 100], (2,), float32)`:
+
+    | index | observation                            | min  | max | unit |
+    |-------|----------------------------------------|------|-----|------|
+    | 0     | wind along the throw (+: a tailwind)   | -inf | inf | m/s  |
+    | 1     | target distance from the pivot         | 20   | 100 | m    |
+
+    ## Rewards
+    -(distance - target)² in m², distance being where the projectile lands (m from the pivot);
+    a throw that does not land scores -target². `info` holds "miss_m", |distance - target| in m
+    (the target for a failed throw), and "landed".
+
+    ## Starting State
+    Wind ~ N(0, 5²) m/s (Gaussian, as the original's) and target ~ U(20, 100) m, drawn from the
+    env's seeded `np_random`.
+
+    ## Episode End
+    Termination after the one throw. There is no truncation; the step returns the context just
+    thrown at as its observation, and another `step` before `reset` raises RuntimeError.
+
+    ## Arguments
+    `gym.make("dprl/TrebuchetAim-v0", render_mode=None)`: nothing is drawn, so `render_mode` can
+    only be None. `gym.make_vec` returns `TrebuchetAimVectorEnv`.
+
+    ## Version History
+    - v0: the aimer's 2019 task (the blog's trebuchet, its wind and target distributions) with
+      the action box above.
+
+    ## Example
+    A 45° throw with 200 lb, whatever the target:
+
+    >>> env = gym.make("dprl/TrebuchetAim-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> print(obs.round(3))
+    [ 0.629 41.583]
+    >>> obs, reward, terminated, truncated, info = env.step(np.array([45.0, 200.0], dtype=np.float32))
+    >>> print(round(reward, 2), round(info["miss_m"], 3), info["landed"], terminated, truncated)
+    -1915.19 43.763 True True False
     """
 
     metadata = {"render_modes": []}
@@ -318,9 +597,57 @@ def _aim_rewards(contexts, actions, action_space):
 
 
 class TrebuchetAimVectorEnv(gym.vector.VectorEnv):
-    """N trebuchet bandits thrown in one batched simulation. Every step ends every episode, so
-    it resets in the same step: the observations returned are the next contexts, and the ones
-    just thrown at are in info["final_obs"]."""
+    """N trebuchet bandits thrown in one batched simulation (`dprl.envs.trebuchet.launch`).
+
+    ## Description
+    `TrebuchetAimEnv`'s bandit, N times over: N contexts, N throws in one call of the batched
+    simulator per step. What `gym.make_vec("dprl/TrebuchetAim-v0", num_envs=N,
+    vectorization_mode="vector_entry_point")` returns.
+
+    ## Action Space
+    `Box((N, 2), float32)`: row i is environment i's (angle in °, counterweight in lb), within
+    `TrebuchetAimEnv`'s bounds ([1, 89] × [20, 600]); other shapes, values outside, NaN or inf
+    raise ValueError.
+
+    ## Observation Space
+    `Box((N, 2), float32)`: row i is environment i's (wind in m/s, target in m), as in
+    `TrebuchetAimEnv`'s table.
+
+    ## Rewards
+    As `TrebuchetAimEnv`: -(distance - target)² in m², -target² for a throw that does not land;
+    `info["miss_m"]` and `info["landed"]` are arrays of N.
+
+    ## Starting State
+    N contexts drawn as `TrebuchetAimEnv`'s (wind ~ N(0, 5²) m/s, target ~ U(20, 100) m) from the
+    seeded `np_random`, at `reset` and again after every step.
+
+    ## Episode End
+    Every step terminates every episode (no truncation), and each resets in the same step
+    (Gymnasium's same-step autoreset): the observations returned are the next contexts, and
+    `info["final_obs"]` holds the ones just thrown at (`info["_final_obs"]` all True).
+
+    ## Arguments
+    - `num_envs` (default 1): N, at least 1.
+    - `render_mode`: None only, as `TrebuchetAimEnv`.
+
+    ## Version History
+    - v0: as `TrebuchetAimEnv`.
+
+    ## Example
+    >>> envs = gym.make_vec("dprl/TrebuchetAim-v0", num_envs=3, vectorization_mode="vector_entry_point")
+    >>> obs, info = envs.reset(seed=0)
+    >>> print(obs.round(3))
+    [[ 0.629 21.322]
+     [-0.661 85.062]
+     [ 3.202 93.02 ]]
+    >>> obs, reward, terminated, truncated, info = envs.step(np.tile(np.float32([45.0, 200.0]), (3, 1)))
+    >>> print(reward.round(2), info["miss_m"].round(3), terminated)
+    [-4099.02   -24.34    -7.82] [64.024  4.933  2.796] [ True  True  True]
+    >>> print(info["final_obs"].round(3))
+    [[ 0.629 21.322]
+     [-0.661 85.062]
+     [ 3.202 93.02 ]]
+    """
 
     metadata = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
 

@@ -39,7 +39,7 @@ def test_blog_gradient():
 
 
 def test_blog_point_event_times():
-    """Spec §1.9: lift-off pinned to the grid at 0.25 s, release near 0.5755 s at ≈55.05 m/s."""
+    """docs/original-2019.md §1.9: lift-off pinned to the grid at 0.25 s, release near 0.5755 s at ≈55.05 m/s."""
     result = trebuchet.launch(*BLOG_POINT)
     assert result.status.item() == trebuchet.LANDED
     assert result.liftoff_time.item() == pytest.approx(0.25, abs=1e-12)
@@ -112,7 +112,7 @@ def test_bad_inputs_raise_value_error_naming_the_argument(kwargs, name):
 
 
 def test_too_light_a_weight_stops_on_the_ground():
-    """Spec §1.9: up to about 15.35 lb the sling tension turns negative and the throw stops at ≈0.68 m."""
+    """docs/original-2019.md §1.9: up to about 15.35 lb the sling tension turns negative and the throw stops at ≈0.68 m."""
     result = trebuchet.launch(0.0, 45.0, 8.0)
     assert result.status.item() == trebuchet.TOO_LIGHT
     assert result.distance.item() == pytest.approx(0.68, abs=0.02)

@@ -499,7 +499,7 @@ class PendulumVectorEnv(_BatchedEnv):
 
 
 class TrebuchetAimEnv(gym.Env):
-    """The aimer's task (spec §2) as a one-step contextual bandit, for RL agents.
+    """The aimer's task (docs/original-2019.md §2) as a one-step contextual bandit, for RL agents.
 
     ## Description
     Each episode is one throw of the 2019 trebuchet (`dprl.envs.trebuchet`, Trebuchet.jl's

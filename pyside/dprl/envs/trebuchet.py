@@ -637,8 +637,8 @@ def shoot(wind, angle_deg, weight_lb, *, dtype=None):
     """Landing distance (m) of each throw; differentiable in wind, angle and weight.
 
     Inputs broadcast together; the result has their shape. Raises ValueError for out-of-range
-    inputs and for throws that never land (counterweights from about 15.35 lb to 15.41–15.46 lb, by the angle, release the
-    projectile below ground). Throws whose weight is too light to lift the projectile return its
+    inputs and for throws that never land (counterweights from about 15.35 lb to 15.41–15.46 lb,
+    by the angle, release the projectile below ground). Throws whose weight is too light to lift the projectile return its
     resting place, about 0.68 m, as Trebuchet.jl did.
     """
     result = launch(wind, angle_deg, weight_lb, dtype=dtype)

@@ -55,7 +55,7 @@ def test_every_julia_source_file_is_included():
     tests = (ROOT / "julia" / "test" / "runtests.jl").read_text()
     for source in (ROOT / "julia" / "test").rglob("*.jl"):
         name = source.relative_to(ROOT / "julia" / "test").as_posix()
-        assert name == "runtests.jl" or f'include("{name}")' in tests
+        assert name == "runtests.jl" or f'include_tests("{name}")' in tests
 
 
 def test_built_wheel_carries_the_julia_sources(tmp_path):

@@ -8,16 +8,20 @@ using ForwardDiff
 using Zygote
 using Random
 
+# Each module's tests, included into the module this file runs in: a bare `Module(...)` (as
+# tests/test_julia.py makes) has no `include` of its own.
+include_tests(file) = Base.include(@__MODULE__, joinpath(@__DIR__, file))
+
 @testset "DPRL" begin
     Random.seed!(2019)  # the global stream (Flux's default initialisation draws from it): every draw seeded
-    include("trebuchet.jl")
-    include("cartpole.jl")
-    include("pendulum.jl")
-    include("policies.jl")
-    include("config.jl")
-    include("train/trebuchet.jl")
-    include("train/cartpole.jl")
-    include("train/pendulum.jl")
-    include("bridge.jl")
-    include("batched.jl")
+    include_tests("trebuchet.jl")
+    include_tests("cartpole.jl")
+    include_tests("pendulum.jl")
+    include_tests("policies.jl")
+    include_tests("config.jl")
+    include_tests("train/trebuchet.jl")
+    include_tests("train/cartpole.jl")
+    include_tests("train/pendulum.jl")
+    include_tests("bridge.jl")
+    include_tests("batched.jl")
 end

@@ -71,7 +71,7 @@ observe(params::CartPoleParams, state) = state
 """Each of the four state components uniform in [-0.05, 0.05]."""
 reset_state(params::CartPoleParams, rng::AbstractRNG) = 0.1 .* rand(rng, 4) .- 0.05
 
-# Julia only: Python has these as properties of CartPoleParams (a struct here has no methods of its own)
+# Julia only: Python's CartPoleParams has these as properties
 """Mass of the cart and pole together (kg)."""
 total_mass(p::CartPoleParams) = p.masspole + p.masscart
 """Pole mass times half its length (kg·m)."""

@@ -23,6 +23,11 @@ derivative (spec §1.9).
 States are tuples (6 numbers on the ground and in the sling, 4 in flight), so the inner loop is
 type-stable and allocates nothing: a forward throw allocates no heap memory at all, and
 `shoot_gradient` carries three-partial dual numbers through one pass.
+
+After `shoot`, the aiming task: the shot distribution (`shots`, `evaluation_shots`), which aims can
+be thrown (`valid_aim`) and how throws are scored (`throw_misses`, `miss_metrics`). Last, what only
+Julia needs: forward-mode gradients (`shoot_gradient`, `launch_gradient`), helpers and the
+bridge's entry points.
 """
 module Trebuchet
 

@@ -44,10 +44,18 @@ def test_julia_project_admits_the_tested_versions():
 
 
 def test_every_julia_source_file_is_included():
-    included = (ROOT / "julia" / "src" / "DPRL.jl").read_text()
-    for source in (ROOT / "julia" / "src").glob("*.jl"):
+    src = ROOT / "julia" / "src"
+    included = (src / "DPRL.jl").read_text()
+    for source in src.glob("*.jl"):
         if source.name != "DPRL.jl":
             assert f'include("{source.name}")' in included
+    trainers = (src / "train.jl").read_text()  # module Train, one file a task
+    for source in (src / "train").glob("*.jl"):
+        assert f'include("train/{source.name}")' in trainers
+    tests = (ROOT / "julia" / "test" / "runtests.jl").read_text()
+    for source in (ROOT / "julia" / "test").rglob("*.jl"):
+        name = source.relative_to(ROOT / "julia" / "test").as_posix()
+        assert name == "runtests.jl" or f'include_tests("{name}")' in tests
 
 
 def test_built_wheel_carries_the_julia_sources(tmp_path):
@@ -61,7 +69,8 @@ def test_built_wheel_carries_the_julia_sources(tmp_path):
     (wheel,) = tmp_path.glob("dprl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("dprl/juliapkg.json", "dprl/julia_src/Project.toml", "dprl/julia_src/src/DPRL.jl",
-                   "dprl/julia_src/src/trebuchet.jl", "dprl/julia_src/test/runtests.jl"):
+                   "dprl/julia_src/src/trebuchet.jl", "dprl/julia_src/src/config.jl", "dprl/julia_src/src/train/pendulum.jl",
+                   "dprl/julia_src/test/runtests.jl", "dprl/julia_src/test/train/trebuchet.jl"):
         assert needed in names
 
 
@@ -142,6 +151,27 @@ def test_julia_trainers_run_and_return_weights(jl):
     assert pend["losses"].shape == (1,)
     pend = jl.train_pendulum(layers([3, 24, 48, 1]), [[0.5, 0.0]], [[1.0, 0.0]], steps=8, window=4)
     assert pend["losses"].shape == (2,) and pend["scores"].shape == (1,)
+
+
+@pytest.mark.julia
+def test_julia_trainers_take_a_config(jl):
+    """A dprl.config dataclass crosses as Julia's NamedTuple of the same fields (None as nothing),
+    and settings replace its fields."""
+    from dprl.config import AimerConfig, APGConfig
+    from dprl.train import policies
+
+    rng = np.random.default_rng(2)
+    winds, targets = 5 * rng.standard_normal(10), rng.uniform(20, 100, 10)
+    weights = policies.glorot_weights(policies.aimer_policy, 1)
+    assert jl.train_aimer(weights, winds, targets, AimerConfig(batch_size=2, max_updates=3))["losses"].shape == (3,)
+    assert jl.train_aimer(weights, winds, targets, AimerConfig(batch_size=2), max_updates=4)["losses"].shape == (4,)
+    assert jl.train_aimer(weights, winds, targets, batch_size=4, time_budget=None)["losses"].shape == (3,)  # one pass
+    same = jl.train_aimer(weights, winds, targets, AimerConfig(batch_size=2, max_updates=3, learning_rate=1e-2))["losses"]
+    np.testing.assert_array_equal(same, jl.train_aimer(weights, winds, targets, batch_size=2, max_updates=3, learning_rate=1e-2)["losses"])
+    with pytest.raises(ValueError, match="config must be a dprl.config.AimerConfig"):
+        jl.train_aimer(weights, winds, targets, APGConfig())
+    with pytest.raises(ValueError, match="AimerConfig has no setting bogus"):
+        jl.train_aimer(weights, winds, targets, bogus=1)
 
 
 @pytest.mark.julia

@@ -140,7 +140,7 @@ def test_inputs_reach_julia_without_a_copy_and_outputs_view_julia_arrays(jl, tor
 
 @pytest.mark.julia
 def test_unknown_names_fail_at_once_with_suggestions(jl):
-    with pytest.raises(ValueError, match=r"no Julia function 'Trebuchet.shot': DPRL.Trebuchet has no 'shot'; did you mean shoot"):
+    with pytest.raises(ValueError, match=r"no Julia function 'Trebuchet.shot': DPRL.Trebuchet has no 'shot'; did you mean shots, shoot\?"):
         jl.function("Trebuchet.shot")
     with pytest.raises(ValueError, match="'Nope' is not defined"):
         jl.function("Nope.f")

@@ -24,10 +24,10 @@ PAIRS = [
 ]
 
 _JULIA = [
-    re.compile(r"^(?:@inline\s+|@noinline\s+)*function\s+(?:[\w.]+\.)?(\w+)\s*[({]"),
+    re.compile(r"^(?:@inline\s+|@noinline\s+)*function\s+([\w.]+\.)?(\w+!?)\s*[({]"),
     re.compile(r"^(?:const\s+)?([A-Za-z_]\w*)\s*(?:,\s*[A-Za-z_]\w*\s*)*=(?!=)"),  # NAME = ... (not a method: see below)
     re.compile(r"^(?:Base\.@kwdef\s+|@kwdef\s+)?(?:mutable\s+)?struct\s+(\w+)"),
-    re.compile(r"^(?:@inline\s+|@noinline\s+)*(?:[\w.]+\.)?(\w+)\s*\(.*\)\s*(?:where\s*\{.*\}\s*)?=(?!=)"),  # f(x) = ...
+    re.compile(r"^(?:@inline\s+|@noinline\s+)*([\w.]+\.)?(\w+!?)\s*\(.*\)\s*(?:where\s*\{.*\}\s*)?=(?!=)"),  # f(x) = ...
 ]
 _PYTHON = [
     re.compile(r"^(?:async\s+)?def\s+(\w+)"),
@@ -41,10 +41,15 @@ def _julia_names_on(line: str) -> list:
         line = line[len("const "):]
         head = line.split("=", 1)[0]
         return [n.strip() for n in head.split(",")]
-    for pattern in (_JULIA[0], _JULIA[2], _JULIA[3]):
+    m = _JULIA[2].match(line)
+    if m:
+        return [m.group(1)]
+    for pattern in (_JULIA[0], _JULIA[3]):
         m = pattern.match(line)
         if m:
-            return [m.group(1)]
+            # `Module.f(...)` extends another module's function (ChainRulesCore.rrule): not a name of
+            # this file. A trailing `!` (Julia's mark of a mutating function) is no part of the name.
+            return [] if m.group(1) else [m.group(2).rstrip("!")]
     return []
 
 
@@ -93,10 +98,11 @@ def test_twins_define_the_same_names_in_the_same_order(julia_file, python_file):
 def test_the_name_reader_sees_each_kind_of_definition(tmp_path):
     julia = tmp_path / "a.jl"
     julia.write_text('"""\n    A\n\nx = 1 in a docstring\n"""\nmodule A\nconst X, Y = 1, 2\nBase.@kwdef struct P\n    a = 1\nend\n'
-                     'f(x) = x\n@inline g(a::NTuple{N, Any}) where {N} = a\nfunction h(x)\n    y = 2\nend\n_private(x) = x\n'
+                     'f(x) = x\n@inline g(a::NTuple{N, Any}) where {N} = a\nfunction h(x)\n    y = 2\nend\nfunction ChainRulesCore.rrule(::typeof(f), x)\nend\n'
+                     'Base.show(io::IO, p::P) = print(io, "P")\nfunction load!(m, x)\nend\n_private(x) = x\n'
                      '# Julia only: the bridge\nk(x) = x\nend\n')
     python = tmp_path / "a.py"
     python.write_text('"""Doc.\n\nx = 1\n"""\nimport math\nX, Y = 1, 2\n\n\nclass P:\n    a = 1\n\n\ndef f(x):\n    return x\n\n\n'
                       'G: int = 3\n_private = 4\n# PyTorch only\ndef k(x):\n    return x\n')
-    assert top_level_names(julia) == ["X", "Y", "P", "f", "g", "h"]
+    assert top_level_names(julia) == ["X", "Y", "P", "f", "g", "h", "load"]
     assert top_level_names(python) == ["X", "Y", "P", "f", "G"]

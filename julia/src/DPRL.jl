@@ -2,12 +2,13 @@
     DPRL
 
 "Differentiable Programming vs Reinforcement Learning" (Flux blog, 2019) with today's Flux and
-Zygote: the trebuchet, CartPole and Pendulum as pure functions, the policies, and the
-differentiable-programming trainers. Mirrored file for file by the Python package `dprl`
-(`julia/src/trebuchet.jl` ↔ `pyside/dprl/envs/trebuchet.py`).
+Zygote: the trebuchet, CartPole and Pendulum as pure functions, the policies, the
+differentiable-programming trainers and their settings (`Config`). Mirrored file for file by the
+Python package `dprl` (`julia/src/trebuchet.jl` ↔ `pyside/dprl/envs/trebuchet.py`).
 """
 module DPRL
 
+include("config.jl")
 include("trebuchet.jl")
 include("cartpole.jl")
 include("pendulum.jl")
@@ -17,7 +18,7 @@ include("bridge.jl")
 include("batched.jl")
 
 using .Trebuchet: shoot, shoot_gradient
-export Trebuchet, CartPole, Pendulum, Policies, Train, Batched, shoot, shoot_gradient
+export Config, Trebuchet, CartPole, Pendulum, Policies, Train, Batched, shoot, shoot_gradient
 
 import Flux, Zygote, ForwardDiff
 

@@ -15,6 +15,21 @@ module CartPole
 
 using Random
 
+"""
+    CartPoleParams(; gravity = 9.8, masscart = 1.0, masspole = 0.1, length = 0.5, force_mag = 10.0,
+                   tau = 0.02, theta_threshold = 12 * 2π / 360, x_threshold = 2.4)
+
+Gymnasium's CartPole constants:
+
+- `gravity`: gravitational acceleration (m/s²).
+- `masscart`: mass of the cart (kg).
+- `masspole`: mass of the pole (kg).
+- `length`: half the pole's length (m).
+- `force_mag`: force on the cart at action ±1 (N).
+- `tau`: time between state updates (s).
+- `theta_threshold`: pole angle from upright past which the episode ends (rad; 12°, 0.20944).
+- `x_threshold`: cart position past which the episode ends (m, either way).
+"""
 Base.@kwdef struct CartPoleParams
     gravity::Float64 = 9.8
     masscart::Float64 = 1.0
@@ -25,9 +40,6 @@ Base.@kwdef struct CartPoleParams
     theta_threshold::Float64 = 12 * 2 * pi / 360  # 0.20944 rad
     x_threshold::Float64 = 2.4
 end
-
-total_mass(p::CartPoleParams) = p.masspole + p.masscart
-polemass_length(p::CartPoleParams) = p.masspole * p.length
 
 """One Euler step: (state, action) -> (state, reward, done). Does not mutate."""
 function step(params::CartPoleParams, state, action)
@@ -58,5 +70,11 @@ observe(params::CartPoleParams, state) = state
 
 """Each of the four state components uniform in [-0.05, 0.05]."""
 reset_state(params::CartPoleParams, rng::AbstractRNG) = 0.1 .* rand(rng, 4) .- 0.05
+
+# Julia only: Python's CartPoleParams has these as properties
+"""Mass of the cart and pole together (kg)."""
+total_mass(p::CartPoleParams) = p.masspole + p.masscart
+"""Pole mass times half its length (kg·m)."""
+polemass_length(p::CartPoleParams) = p.masspole * p.length
 
 end # module

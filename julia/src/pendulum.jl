@@ -18,6 +18,23 @@ module Pendulum
 using Random
 using ChainRulesCore
 
+const VARIANTS = ("gymnasium", "gymjl2019")
+
+"""
+    PendulumParams(; max_speed = 8.0, max_torque = 2.0, dt = 0.05, g = 10.0, m = 1.0, l = 1.0,
+                   variant = "gymnasium")
+
+The Pendulum's constants:
+
+- `max_speed`: bound on the angular velocity θ̇ (rad/s, either way).
+- `max_torque`: bound on the torque in the `"gymnasium"` variant (N·m, either way).
+- `dt`: time step (s).
+- `g`: gravitational acceleration (m/s²).
+- `m`: mass of the pendulum (kg).
+- `l`: length of the pendulum (m).
+- `variant`: one of `VARIANTS`: `"gymnasium"` (Pendulum-v1) or `"gymjl2019"` (the blog's Gym.jl
+  Pendulum; see the module's docstring).
+"""
 Base.@kwdef struct PendulumParams
     max_speed::Float64 = 8.0
     max_torque::Float64 = 2.0
@@ -27,8 +44,6 @@ Base.@kwdef struct PendulumParams
     l::Float64 = 1.0
     variant::String = "gymnasium"
 end
-
-const VARIANTS = ("gymnasium", "gymjl2019")
 
 """((x + π) mod 2π) − π with slope 1: the wrap's integer part carries no derivative."""
 angle_normalize(x) = x - 2pi * ChainRulesCore.ignore_derivatives(floor((x + pi) / (2pi)))

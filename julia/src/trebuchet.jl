@@ -23,10 +23,17 @@ derivative (spec §1.9).
 States are tuples (6 numbers on the ground and in the sling, 4 in flight), so the inner loop is
 type-stable and allocates nothing: a forward throw allocates no heap memory at all, and
 `shoot_gradient` carries three-partial dual numbers through one pass.
+
+After `shoot`, the aiming task: the shot distribution (`shots`, `evaluation_shots`), which aims can
+be thrown (`valid_aim`) and how throws are scored (`throw_misses`, `miss_metrics`). Last, what only
+Julia needs: forward-mode gradients (`shoot_gradient`, `launch_gradient`), helpers and the
+bridge's entry points.
 """
 module Trebuchet
 
 using ForwardDiff
+using Random
+using Statistics
 using Zygote
 
 # ----------------------------------------------------------------------------------------------
@@ -212,12 +219,6 @@ end
 """g3 = y + h: zero at ground level."""
 landing_condition(u, u_start, elapsed, params) = u[2] + PIVOT_HEIGHT
 
-"""`map` over states of equal length, written out with `ntuple` so that it always inlines
-(Base's `map` over several tuples recurses, and gives up inlining in the ODE loop)."""
-@inline each(f, a::NTuple{N, Any}, b::NTuple{N, Any}) where {N} = ntuple(i -> f(a[i], b[i]), Val(N))
-@inline each(f, a::NTuple{N, Any}, b::NTuple{N, Any}, c::NTuple{N, Any}, d::NTuple{N, Any}) where {N} =
-    ntuple(i -> f(a[i], b[i], c[i], d[i]), Val(N))
-
 """OrdinaryDiffEq's cubic Hermite dense output on one step, at Θ ∈ [0, 1] (states are tuples)."""
 function hermite(u0, u1, f0, f1, theta, dt)
     return each(u0, u1, f0, f1) do a, b, fa, fb
@@ -228,10 +229,6 @@ end
 # ----------------------------------------------------------------------------------------------
 # Integration with event location (spec §1.7)
 # ----------------------------------------------------------------------------------------------
-plain(x) = ForwardDiff.value(x)
-plain(x::Tuple) = map(plain, x)
-plain(params::NamedTuple) = map(plain, params)
-
 """DiffEqBase 5.4's event test on one step from g at Θ = 0, 1/9, ..., 1 (a 10-tuple).
 Returns (found, Θ_lo, Θ_hi): an event at the step's ends brackets [0, 1]; otherwise the first
 interior point whose sign differs from the start brackets [Θ_{i-1}, Θ_i]."""
@@ -394,17 +391,86 @@ function launch(wind, angle_deg, weight_lb)
             landing_time = release + t_flight, release_speed = speed)
 end
 
-# The phases' derivatives as functions of (state, params), named so each gets one specialisation.
-on_ground(u, p) = ground_derivative(u, p.weight)
-in_sling(u, p) = hang_derivative(u, p.weight)
-in_flight(u, p) = flight_derivative(u, p.wind)
-
 """Landing distance (m). Throws ArgumentError for bad inputs and for throws that never land."""
 function shoot(wind, angle_deg, weight_lb)
     result = launch(wind, angle_deg, weight_lb)
     result.status == NO_LANDING && throw_no_landing(wind, angle_deg, weight_lb)
     return result.distance
 end
+
+# ----------------------------------------------------------------------------------------------
+# The aiming task: the shots an aimer is trained and scored on, and how a throw is scored
+# ----------------------------------------------------------------------------------------------
+const EVALUATION_SEED = 2019  # the fixed evaluation set: its own stream, never used in training
+const WIND_STD = 5.0  # m/s
+const TARGET_RANGE = (20.0, 100.0)  # m
+# A counterweight at or under this cannot throw (too light, or released below ground); such a
+# sample contributes no loss, as the original's caught errors did.
+const MIN_WEIGHT_LB = 16.0
+
+"""(winds, targets): wind ~ N(0, WIND_STD²) m/s (Gaussian, as the original), target ~
+U(TARGET_RANGE) m. Julia's random stream differs from NumPy's, so the same seed gives other shots
+than Python's `shots`: cross-checks draw in Python and pass the same shots to both stacks."""
+function shots(rng::AbstractRNG, n)
+    return WIND_STD .* randn(rng, n), TARGET_RANGE[1] .+ (TARGET_RANGE[2] - TARGET_RANGE[1]) .* rand(rng, n)
+end
+
+"""The fixed evaluation shots, `shots` from `Xoshiro(EVALUATION_SEED)`: not Python's evaluation
+shots (another random stream; see `shots`)."""
+evaluation_shots(n = 1000) = shots(Random.Xoshiro(EVALUATION_SEED), n)
+
+"""Whether an aim can be thrown: a counterweight above MIN_WEIGHT_LB and an angle in (0°, 90°)."""
+valid_aim(angle, weight) = weight > MIN_WEIGHT_LB && 0 < angle < 90
+
+"""(miss, landed): |distance − target| (m) of each throw aimed at (angles[i], weights[i]), and
+whether it landed; a failed throw, or an invalid aim, misses by the whole target. As in PyTorch,
+an invalid aim is thrown at (45°, 200 lb) and its result discarded."""
+function throw_misses(winds, targets, angles, weights)
+    n = length(winds)
+    length(targets) == length(angles) == length(weights) == n ||
+        throw(ArgumentError("winds, targets, angles and weights must have one length; got " *
+                            "$n, $(length(targets)), $(length(angles)) and $(length(weights))"))
+    miss, landed = Vector{Float64}(undef, n), Vector{Bool}(undef, n)
+    for i in 1:n
+        valid = valid_aim(angles[i], weights[i])
+        result = launch(winds[i], valid ? angles[i] : 45.0, valid ? weights[i] : 200.0)
+        landed[i] = valid && result.status == LANDED
+        miss[i] = landed[i] ? abs(result.distance - targets[i]) : Float64(targets[i])
+    end
+    return miss, landed
+end
+
+"""Mean absolute miss (m), mean relative and 95th-percentile relative miss (%; the linear
+quantile, as `torch.quantile`), and the throws that did not land."""
+function miss_metrics(miss, landed, targets)
+    relative = 100 .* miss ./ targets
+    return Dict{String, Any}(
+        "mean_abs_miss_m" => Statistics.mean(miss),
+        "mean_rel_miss_pct" => Statistics.mean(relative),
+        "p95_rel_miss_pct" => Statistics.quantile(relative, 0.95),
+        "failed_throws" => count(!, landed),
+    )
+end
+
+# ----------------------------------------------------------------------------------------------
+# Julia only: forward-mode gradients, helpers and the bridge's entry points
+# ----------------------------------------------------------------------------------------------
+# (Julia looks functions up when they are called, so the helpers above may use these.)
+"""`map` over states of equal length, written out with `ntuple` so that it always inlines
+(Base's `map` over several tuples recurses, and gives up inlining in the ODE loop)."""
+@inline each(f, a::NTuple{N, Any}, b::NTuple{N, Any}) where {N} = ntuple(i -> f(a[i], b[i]), Val(N))
+@inline each(f, a::NTuple{N, Any}, b::NTuple{N, Any}, c::NTuple{N, Any}, d::NTuple{N, Any}) where {N} =
+    ntuple(i -> f(a[i], b[i], c[i], d[i]), Val(N))
+
+"""The plain value of a number, state tuple or parameter NamedTuple: events are located on plain numbers."""
+plain(x) = ForwardDiff.value(x)
+plain(x::Tuple) = map(plain, x)
+plain(params::NamedTuple) = map(plain, params)
+
+# The phases' derivatives as functions of (state, params), named so each gets one specialisation.
+on_ground(u, p) = ground_derivative(u, p.weight)
+in_sling(u, p) = hang_derivative(u, p.weight)
+in_flight(u, p) = flight_derivative(u, p.wind)
 
 @noinline function throw_no_landing(wind, angle_deg, weight_lb)
     throw(ArgumentError("the throw at wind=$(plain(wind)) m/s, angle_deg=$(plain(angle_deg)), " *

@@ -15,6 +15,7 @@ Arrays cross as NumPy float64 and come back as NumPy arrays and plain Python val
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -222,51 +223,64 @@ def _julia_callback(function):
 _bool_callback = None
 
 
-def train_aimer(weights, winds, targets, *, learning_rate=1e-3, batch_size=1, scaled=False, time_budget=None,
-                evaluate_every=0, on_evaluation=None) -> dict:
-    """The Adam aimer trainer (the 2019 one); the Levenberg-Marquardt fast path is Python's only.
+def _config(kind, config, settings: dict):
+    """`config` (None: `kind()`, the defaults) with `settings` replaced, as the NamedTuple that
+    `DPRL.Config.<kind>` makes of its fields (None crosses as `nothing`, math.inf as `Inf`)."""
+    from dprl import config as configs
 
-    Every `evaluate_every` updates Julia calls `on_evaluation(update, weights)` (weights as NumPy
-    (weight, bias) pairs); it returns True to stop training there."""
+    if config is not None and not isinstance(config, kind):
+        raise ValueError(f"config must be a dprl.config.{kind.__name__} or None; got {type(config).__name__}")
+    config = configs.with_settings(kind() if config is None else config, settings)
+    return _call(f"Config.{kind.__name__}", **dataclasses.asdict(config))
+
+
+def train_aimer(weights, winds, targets, config=None, *, on_evaluation=None, **settings) -> dict:
+    """The Adam aimer trainer (the 2019 one; the Levenberg-Marquardt aimer is Python's only), with
+    the settings of `config` (a `dprl.config.AimerConfig`; None: the defaults) and `settings`
+    replacing its fields.
+
+    When `on_evaluation` is given, Julia calls `on_evaluation(update, weights)` (weights as NumPy
+    (weight, bias) pairs) at update 0, every `evaluate_every` updates, after the last and when out
+    of time; it returns True to stop training there."""
+    from dprl.config import AimerConfig
+
     callback = None
     if on_evaluation is not None:
         callback = _julia_callback(lambda update, layers: bool(on_evaluation(int(update), [(_array(w), _array(b)) for w, b in layers])))
-    result = _call(
-        "Train.train_aimer", _layers(weights), _float64(winds), _float64(targets),
-        learning_rate=float(learning_rate), batch_size=int(batch_size), scaled=bool(scaled),
-        time_budget=float("inf") if time_budget is None else float(time_budget),
-        evaluate_every=int(evaluate_every), on_evaluation=callback,
-    )
+    result = _call("Train.train_aimer", _layers(weights), _float64(winds), _float64(targets), _config(AimerConfig, config, settings),
+                   on_evaluation=callback)
     return _training_result(result)
 
 
-def train_cartpole(weights, initial_states, evaluation_states, *, learning_rate=0.03, window=8, max_steps=500, solved_score=475.0) -> dict:
+def train_cartpole(weights, initial_states, evaluation_states, config=None, **settings) -> dict:
     """Rows of `initial_states` (E, 4) start training episodes; rows of `evaluation_states` (N, 4)
-    start the evaluation episodes after each."""
-    result = _call(
-        "Train.train_cartpole", _layers(weights), _float64(initial_states), _float64(evaluation_states),
-        learning_rate=float(learning_rate), window=int(window), max_steps=int(max_steps), solved_score=float(solved_score),
-    )
+    start the evaluation episodes after each. Settings of `config` (a `dprl.config.CartPoleConfig`;
+    None: the defaults), `settings` replacing its fields."""
+    from dprl.config import CartPoleConfig
+
+    result = _call("Train.train_cartpole", _layers(weights), _float64(initial_states), _float64(evaluation_states),
+                   _config(CartPoleConfig, config, settings))
     return _training_result(result)
 
 
-def train_pendulum(weights, initial_states, evaluation_states, *, variant="gymnasium", steps=200, **settings) -> dict:
-    """Settings left out (window, learning_rate, loss, max_grad_norm) come from the variant's preset."""
-    result = _call(
-        "Train.train_pendulum", _layers(weights), _float64(initial_states), _float64(evaluation_states),
-        variant=variant, steps=int(steps), **settings,
-    )
+def train_pendulum(weights, initial_states, evaluation_states, config=None, **settings) -> dict:
+    """Pendulum by BPTT windows, with the settings of `config` (a `dprl.config.PendulumConfig`;
+    None: the defaults) and `settings` replacing its fields; those left as None (window,
+    learning_rate, loss, max_grad_norm) come from the variant's preset."""
+    from dprl.config import PendulumConfig
+
+    result = _call("Train.train_pendulum", _layers(weights), _float64(initial_states), _float64(evaluation_states),
+                   _config(PendulumConfig, config, settings))
     return _training_result(result)
 
 
-def train_pendulum_apg(weights, batches, evaluation_states, *, horizon=200, learning_rate=0.01, max_grad_norm=1.0,
-                       gradient_decay=0.985, evaluate_every=10) -> dict:
-    """Pendulum-v1 by analytic policy gradient: one update per slice of `batches` (U, B, 2)."""
-    result = _call(
-        "Train.train_pendulum_apg", _layers(weights), _float64(batches), _float64(evaluation_states),
-        horizon=int(horizon), learning_rate=float(learning_rate), max_grad_norm=float(max_grad_norm),
-        gradient_decay=float(gradient_decay), evaluate_every=int(evaluate_every),
-    )
+def train_pendulum_apg(weights, batches, evaluation_states, config=None, **settings) -> dict:
+    """Pendulum-v1 by analytic policy gradient: one update per slice of `batches` (U, B, 2), with the
+    settings of `config` (a `dprl.config.APGConfig`; None: the defaults) and `settings` replacing its fields."""
+    from dprl.config import APGConfig
+
+    result = _call("Train.train_pendulum_apg", _layers(weights), _float64(batches), _float64(evaluation_states),
+                   _config(APGConfig, config, settings))
     return _training_result(result)
 
 

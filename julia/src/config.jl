@@ -1,0 +1,166 @@
+"""
+    Config
+
+Every trainer's settings: one function a trainer, returning a NamedTuple of its fields, and the
+presets. Twin of `pyside/dprl/config.py`: the same names, fields, defaults and order, and the same
+range checks with the same messages (an `ArgumentError` here where Python raises `ValueError`).
+The Python bridge (`dprl.julia`) passes a dataclass across as `Config.AimerConfig(; fields...)`.
+
+Conventions shared by both stacks: `nothing` (Python `None`) means unset, i.e. the preset's value
+or no limit; `Inf` (Python `math.inf`) as `max_grad_norm` means no clipping.
+"""
+module Config
+
+_check(name, value, ok::Bool, rule) = ok || throw(ArgumentError("$name must be $rule; got $(repr(value))"))
+
+_is_number(value) = value isa Real && !(value isa Bool)
+
+"""A number above 0 (finite unless `infinite`)."""
+function _check_positive(name, value; infinite = false)
+    finite = _is_number(value) && (isfinite(value) || (infinite && value == Inf))
+    _check(name, value, finite && value > 0, "a number above 0" * (infinite ? " (Inf: none)" : ", finite"))
+end
+
+_check_count(name, value, low = 1) = _check(name, value, value isa Integer && !(value isa Bool) && value >= low, "a whole number ≥ $low")
+
+# ----------------------------------------------------------------------------------------------
+# Trebuchet aimer
+# ----------------------------------------------------------------------------------------------
+"""
+    AimerConfig(; learning_rate = 1e-3, batch_size = 1, scaled = false, max_updates = nothing,
+                time_budget = nothing, evaluate_every = 100)
+
+Settings of `train_aimer`: Adam on the squared miss, backpropagated through the simulator.
+
+- `learning_rate`: Adam's step size (the 2019 setting: 1e-3).
+- `batch_size`: shots per update (the 2019 setting: 1).
+- `scaled`: feed the network (wind/5, (target − 60)/40) and read the counterweight as
+  200 + 100·o₂ lb, instead of the raw inputs and o₂ + 200 lb.
+- `max_updates`: stop after this many updates (`nothing`: one pass over the shots).
+- `time_budget`: stop after this many seconds of training (`nothing`: no limit).
+- `evaluate_every`: updates between evaluations on the evaluation shots.
+"""
+function AimerConfig(; learning_rate = 1e-3, batch_size = 1, scaled = false, max_updates = nothing,
+                     time_budget = nothing, evaluate_every = 100)
+    _check_positive("learning_rate", learning_rate)
+    _check_count("batch_size", batch_size)
+    _check("scaled", scaled, scaled isa Bool, "true or false")
+    max_updates === nothing || _check_count("max_updates", max_updates)
+    time_budget === nothing || _check_positive("time_budget", time_budget)
+    _check_count("evaluate_every", evaluate_every)
+    return (learning_rate = Float64(learning_rate), batch_size = Int(batch_size), scaled = scaled,
+            max_updates = max_updates === nothing ? nothing : Int(max_updates),
+            time_budget = time_budget === nothing ? nothing : Float64(time_budget), evaluate_every = Int(evaluate_every))
+end
+
+# ----------------------------------------------------------------------------------------------
+# CartPole
+# ----------------------------------------------------------------------------------------------
+"""
+    CartPoleConfig(; learning_rate = 0.03, window = 8, max_steps = 500, solved_score = 475.0)
+
+Settings of `train_cartpole`: Adam on the margin loss of short BPTT windows.
+
+- `learning_rate`: Adam's step size (the 2019 setting).
+- `window`: steps backpropagated through per update (the 2019 setting).
+- `max_steps`: steps before an episode is cut off (CartPole-v1: 500; v0: 200).
+- `solved_score`: stop once the evaluation mean reaches this (CartPole-v1: 475; v0: 195).
+"""
+function CartPoleConfig(; learning_rate = 0.03, window = 8, max_steps = 500, solved_score = 475.0)
+    _check_positive("learning_rate", learning_rate)
+    _check_count("window", window)
+    _check_count("max_steps", max_steps)
+    _check("solved_score", solved_score, _is_number(solved_score) && !isnan(solved_score), "a number")
+    return (learning_rate = Float64(learning_rate), window = Int(window), max_steps = Int(max_steps),
+            solved_score = Float64(solved_score))
+end
+
+# ----------------------------------------------------------------------------------------------
+# Pendulum by BPTT (the 2019 trainer)
+# ----------------------------------------------------------------------------------------------
+# `gymjl2019`: the blog's setup. `gymnasium`: what learns with the torque bounded to ±2 N·m (the
+# sweep in comparisons/bench_pendulum.py's notes). `batch` is the parallel episodes a round of the
+# seeded runs.
+const PENDULUM_PRESETS = Dict(
+    "gymjl2019" => (window = 4, learning_rate = 0.03, loss = "cost2", max_grad_norm = Inf, batch = 1),
+    "gymnasium" => (window = 20, learning_rate = 0.003, loss = "cost", max_grad_norm = 1.0, batch = 64),
+)
+const PENDULUM_LOSSES = ("cost2", "cost")
+
+"""
+    PendulumConfig(; variant = "gymnasium", window = nothing, learning_rate = nothing, loss = nothing,
+                   max_grad_norm = nothing, steps = 200)
+
+Settings of `train_pendulum`: Adam on the cost of BPTT windows along each episode. A setting left
+as `nothing` comes from `PENDULUM_PRESETS[variant]` (`resolve_preset`).
+
+- `variant`: gymnasium = Pendulum-v1, torque bounded to ±2 N·m; gymjl2019 = the blog's unclamped torque.
+- `window`: steps backpropagated through per update (preset: gymnasium 20, gymjl2019 4).
+- `learning_rate`: Adam's step size (preset: gymnasium 3e-3, gymjl2019 0.03).
+- `loss`: per-step loss, cost (the negative reward) or cost2 (the reward squared) (preset:
+  gymnasium cost, gymjl2019 cost2).
+- `max_grad_norm`: global gradient-norm clip, Inf for none (preset: gymnasium 1, gymjl2019 Inf).
+- `steps`: steps an episode (Gymnasium's time limit).
+"""
+function PendulumConfig(; variant = "gymnasium", window = nothing, learning_rate = nothing, loss = nothing,
+                        max_grad_norm = nothing, steps = 200)
+    # Sorted, so the message lists the variants in Python's order (its dict keeps insertion order).
+    _check("variant", variant, haskey(PENDULUM_PRESETS, variant), "one of $(Tuple(sort(collect(keys(PENDULUM_PRESETS)))))")
+    window === nothing || _check_count("window", window)
+    learning_rate === nothing || _check_positive("learning_rate", learning_rate)
+    loss === nothing || _check("loss", loss, loss in PENDULUM_LOSSES, "one of $PENDULUM_LOSSES")
+    max_grad_norm === nothing || _check_positive("max_grad_norm", max_grad_norm; infinite = true)
+    _check_count("steps", steps)
+    return (variant = String(variant), window = window === nothing ? nothing : Int(window),
+            learning_rate = learning_rate === nothing ? nothing : Float64(learning_rate),
+            loss = loss === nothing ? nothing : String(loss),
+            max_grad_norm = max_grad_norm === nothing ? nothing : Float64(max_grad_norm), steps = Int(steps))
+end
+
+"""
+    resolve_preset(config)
+
+`config` (a `PendulumConfig`) with every setting left as `nothing` taken from its variant's preset.
+"""
+function resolve_preset(config)
+    preset = PENDULUM_PRESETS[config.variant]
+    return PendulumConfig(; variant = config.variant, window = something(config.window, preset.window),
+                          learning_rate = something(config.learning_rate, preset.learning_rate),
+                          loss = something(config.loss, preset.loss),
+                          max_grad_norm = something(config.max_grad_norm, preset.max_grad_norm), steps = config.steps)
+end
+
+# ----------------------------------------------------------------------------------------------
+# Pendulum-v1 by analytic policy gradient
+# ----------------------------------------------------------------------------------------------
+"""
+    APGConfig(; horizon = 200, learning_rate = 0.01, max_grad_norm = 1.0, gradient_decay = 0.985,
+              evaluate_every = 10)
+
+Settings of `train_pendulum_apg`: Adam on the cost of whole episodes from fresh start states, the
+gradient through each step's state decayed.
+
+- `horizon`: steps an episode, all backpropagated through.
+- `learning_rate`: Adam's step size.
+- `max_grad_norm`: global gradient-norm clip, Inf for none.
+- `gradient_decay`: factor on the gradient flowing back through each step's state, in (0, 1].
+- `evaluate_every`: updates between evaluations.
+"""
+function APGConfig(; horizon = 200, learning_rate = 0.01, max_grad_norm = 1.0, gradient_decay = 0.985, evaluate_every = 10)
+    _check_count("horizon", horizon)
+    _check_positive("learning_rate", learning_rate)
+    _check_positive("max_grad_norm", max_grad_norm; infinite = true)
+    _check("gradient_decay", gradient_decay, _is_number(gradient_decay) && 0 < gradient_decay <= 1, "in (0, 1]")
+    _check_count("evaluate_every", evaluate_every)
+    return (horizon = Int(horizon), learning_rate = Float64(learning_rate), max_grad_norm = Float64(max_grad_norm),
+            gradient_decay = Float64(gradient_decay), evaluate_every = Int(evaluate_every))
+end
+
+# The seeded runs' recipe (Python's `train_seeded_apg`): APG_UPDATES updates of APG_BATCH start
+# states, then a second call from those weights with a fresh Adam: larger batches average out the
+# chaotic swings, so a longer decay then helps instead of diverging.
+const APG_UPDATES = 200
+const APG_BATCH = 256
+const APG_FINE_TUNE = (updates = 100, batch = 1024, learning_rate = 0.002, gradient_decay = 0.99)
+
+end # module

@@ -1,7 +1,7 @@
 """
     PlainTrebuchet
 
-The speed reference for `DPRL.Trebuchet`: the trebuchet of spec `original-2019.md` §1.3–1.9
+The speed reference for `DPRL.Trebuchet`: the trebuchet of `docs/original-2019.md` §1.3–1.9
 written the plain way, straight from the equations, for timing only (not part of DPRL, never
 used for values). Scalars and tuples, Float64 or ForwardDiff duals, no event machinery shared
 with DPRL: Euler at 1/60 s, DiffEqBase's ten-point Hermite event test, bisection of the root and

@@ -41,6 +41,12 @@ Base.@kwdef struct CartPoleParams
     x_threshold::Float64 = 2.4
 end
 
+"""Mass of the cart and pole together (kg)."""
+total_mass(p::CartPoleParams) = p.masspole + p.masscart
+
+"""Pole mass times half its length (kg·m)."""
+polemass_length(p::CartPoleParams) = p.masspole * p.length
+
 """One Euler step: (state, action) -> (state, reward, done). Does not mutate."""
 function step(params::CartPoleParams, state, action)
     x, x_dot, theta, theta_dot = state[1], state[2], state[3], state[4]
@@ -70,11 +76,5 @@ observe(params::CartPoleParams, state) = state
 
 """Each of the four state components uniform in [-0.05, 0.05]."""
 reset_state(params::CartPoleParams, rng::AbstractRNG) = 0.1 .* rand(rng, 4) .- 0.05
-
-# Julia only: Python's CartPoleParams has these as properties
-"""Mass of the cart and pole together (kg)."""
-total_mass(p::CartPoleParams) = p.masspole + p.masscart
-"""Pole mass times half its length (kg·m)."""
-polemass_length(p::CartPoleParams) = p.masspole * p.length
 
 end # module

@@ -10,14 +10,14 @@ module Policies
 using Flux
 using NNlib
 
-"""Trebuchet aimer (spec §2): (wind, target) → two raw outputs; 2→16→64→16→2, sigmoid."""
+"""Trebuchet aimer (docs/original-2019.md §2): (wind, target) → two raw outputs; 2→16→64→16→2, sigmoid."""
 aimer_policy() = Flux.f64(Chain(Dense(2 => 16, NNlib.sigmoid), Dense(16 => 64, NNlib.sigmoid),
                                 Dense(64 => 16, NNlib.sigmoid), Dense(16 => 2)))
 
-"""CartPole controller (spec §3.2): state → tanh output, later a straight-through sign; 4→24→48→1."""
+"""CartPole controller (docs/original-2019.md §3.2): state → tanh output, later a straight-through sign; 4→24→48→1."""
 cartpole_policy() = Flux.f64(Chain(Dense(4 => 24, NNlib.relu), Dense(24 => 48, NNlib.relu), Dense(48 => 1, tanh)))
 
-"""Pendulum controller (spec §4.2): observation → raw output; 3→24→48→1, linear last layer."""
+"""Pendulum controller (docs/original-2019.md §4.2): observation → raw output; 3→24→48→1, linear last layer."""
 pendulum_policy() = Flux.f64(Chain(Dense(3 => 24, NNlib.relu), Dense(24 => 48, NNlib.relu), Dense(48 => 1)))
 
 """Copy (weight, bias) pairs into the Dense layers of `model`, checking every shape."""

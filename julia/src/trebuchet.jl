@@ -18,7 +18,7 @@ DiffEqBase 5.4 did: a sign check at the step's ends, then nine interior points o
 Hermite interpolant, then a root in Θ. Each root is found on plain numbers and given its implicit
 derivative by one Newton step on the dual numbers, dΘ/dp = -(∂g/∂p)/(∂g/∂Θ); a root where the
 event function jumps (the grid-pinned lift-off), or whose slope in Θ is exactly zero, gets no
-derivative (spec §1.9).
+derivative (docs/original-2019.md §1.9).
 
 States are tuples (6 numbers on the ground and in the sling, 4 in flight), so the inner loop is
 type-stable and allocates nothing: a forward throw allocates no heap memory at all, and
@@ -54,7 +54,7 @@ const ARM_CG = (LONG_ARM - SHORT_ARM) / 2  # L_cg: arm centre of gravity from th
 
 # Trebuchet.jl assigns `IA3, IW3 = i.iw, i.ia`: the arm's inertia is used where the weight's
 # belongs and the reverse. I_W also appears alone, so the swap changes the numbers; it is kept
-# to reproduce the blog (spec §1.3).
+# to reproduce the blog (docs/original-2019.md §1.3).
 const NOMINAL_WEIGHT_INERTIA = 1.0 * POUND * FOOT^2  # i.iw = 1 lb·ft²
 const NOMINAL_ARM_INERTIA = ARM_MASS * (LONG_ARM + SHORT_ARM)^2 / 12  # i.ia
 const ARM_INERTIA = NOMINAL_WEIGHT_INERTIA  # I_A as used in the equations of motion (swapped)
@@ -107,7 +107,7 @@ function sling_end_velocity(q_arm, q_sling, w_arm, w_sling)
 end
 
 # ----------------------------------------------------------------------------------------------
-# Equations of motion (spec §1.5). `weight` is the counterweight in kg.
+# Equations of motion (docs/original-2019.md §1.5). `weight` is the counterweight in kg.
 # ----------------------------------------------------------------------------------------------
 """Phase 1: the projectile slides on the ground; all six coordinates are integrated."""
 function ground_derivative(u, weight)
@@ -190,7 +190,7 @@ function flight_derivative(u, wind)
 end
 
 # ----------------------------------------------------------------------------------------------
-# Event functions (spec §1.6) of the state u interpolated at Θ in a step that began at u_start;
+# Event functions (docs/original-2019.md §1.6) of the state u interpolated at Θ in a step that began at u_start;
 # `elapsed` = Θ·dt.
 # ----------------------------------------------------------------------------------------------
 """Tension estimated from the projectile's mean x acceleration since the step's start.
@@ -227,7 +227,7 @@ function hermite(u0, u1, f0, f1, theta, dt)
 end
 
 # ----------------------------------------------------------------------------------------------
-# Integration with event location (spec §1.7)
+# Integration with event location (docs/original-2019.md §1.7)
 # ----------------------------------------------------------------------------------------------
 """DiffEqBase 5.4's event test on one step from g at Θ = 0, 1/9, ..., 1 (a 10-tuple).
 Returns (found, Θ_lo, Θ_hi): an event at the step's ends brackets [0, 1]; otherwise the first

@@ -45,10 +45,12 @@ class CartPoleParams:
 
 
 def total_mass(params: CartPoleParams) -> float:
+    """Mass of the cart and pole together (kg)."""
     return params.masspole + params.masscart
 
 
 def polemass_length(params: CartPoleParams) -> float:
+    """Pole mass times half its length (kg·m)."""
     return params.masspole * params.length
 
 

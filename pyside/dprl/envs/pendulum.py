@@ -26,6 +26,9 @@ import torch
 
 from dprl.envs.shapes import check_shapes
 
+VARIANTS = ("gymnasium", "gymjl2019")
+
+
 @dataclass(frozen=True)
 class PendulumParams:
     max_speed: float = 8.0
@@ -39,9 +42,6 @@ class PendulumParams:
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}; got {self.variant!r}")
-
-
-VARIANTS = ("gymnasium", "gymjl2019")
 
 
 def angle_normalize(x):

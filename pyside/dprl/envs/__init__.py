@@ -8,11 +8,13 @@ load torch when made.
 
 import gymnasium as gym
 
+from dprl.goals import CARTPOLE_VERSIONS
+
 _REGISTRATIONS = {
     "dprl/CartPole-v1": dict(entry_point="dprl.envs.wrappers:CartPoleEnv", vector_entry_point="dprl.envs.wrappers:CartPoleVectorEnv",
-                             max_episode_steps=500, reward_threshold=475.0, kwargs={}),
+                             max_episode_steps=CARTPOLE_VERSIONS["v1"][0], reward_threshold=CARTPOLE_VERSIONS["v1"][1], kwargs={}),
     "dprl/CartPole-v0": dict(entry_point="dprl.envs.wrappers:CartPoleEnv", vector_entry_point="dprl.envs.wrappers:CartPoleVectorEnv",
-                             max_episode_steps=200, reward_threshold=195.0, kwargs={}),
+                             max_episode_steps=CARTPOLE_VERSIONS["v0"][0], reward_threshold=CARTPOLE_VERSIONS["v0"][1], kwargs={}),
     "dprl/Pendulum-v1": dict(entry_point="dprl.envs.wrappers:PendulumEnv", vector_entry_point="dprl.envs.wrappers:PendulumVectorEnv",
                              max_episode_steps=200, kwargs={}),
     "dprl/TrebuchetAim-v0": dict(entry_point="dprl.envs.wrappers:TrebuchetAimEnv", vector_entry_point="dprl.envs.wrappers:TrebuchetAimVectorEnv",

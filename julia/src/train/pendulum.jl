@@ -35,12 +35,15 @@ _scale_tree(x, c) = x
 clip_global_norm(grads, max_norm) = _scale_tree(grads, min(1.0, max_norm / (sqrt(_sum_squares(grads)) + 1e-6)))
 
 """Return of the `steps`-long episode from each row of `states` under the policy (no learning)."""
-function pendulum_returns(model, states, steps, params)
+pendulum_returns(model, states, steps, params) = _returns(o -> torque(params, model(o)[1]), states, steps, params)
+
+"""Return of the `steps`-long episode from each row of `states` when `act(observation)` picks the torque."""
+function _returns(act, states, steps, params)
     return map(axes(states, 1)) do j
         s = Vector{Float64}(states[j, :])
         total = 0.0
         for _ in 1:steps
-            s, r, _ = Pendulum.step(params, s, torque(params, model(Pendulum.observe(params, s))[1]))
+            s, r, _ = Pendulum.step(params, s, act(Pendulum.observe(params, s)))
             total += r
         end
         total
@@ -140,17 +143,7 @@ apg_loss(model, states, horizon, params, decay) =
     sum(map(b -> apg_cost(model, states[b, :], horizon, params, decay), 1:size(states, 1))) / (horizon * size(states, 1))
 
 """Return of the `steps`-long episode from each row of `states` under `apg_torque` (no learning)."""
-function apg_returns(model, states, steps, params)
-    return map(axes(states, 1)) do j
-        s = Vector{Float64}(states[j, :])
-        total = 0.0
-        for _ in 1:steps
-            s, r, _ = Pendulum.step(params, s, apg_torque(params, model, Pendulum.observe(params, s)))
-            total += r
-        end
-        total
-    end
-end
+apg_returns(model, states, steps, params) = _returns(o -> apg_torque(params, model, o), states, steps, params)
 
 """
     train_pendulum_apg(layers, batches, evaluation_states, config = Config.APGConfig())

@@ -63,13 +63,18 @@ def clip_global_norm(parameters, max_norm):
         g.mul_(coefficient)
 
 
-@torch.no_grad()
 def pendulum_returns(policy, states, steps, params):
     """Returns of a batch of `steps`-long episodes under the policy (no learning)."""
+    return _returns(lambda o: torque(params, policy(o)[:, 0]), states, steps, params)
+
+
+@torch.no_grad()
+def _returns(act, states, steps, params):
+    """Returns of a batch of `steps`-long episodes when `act(observations)` picks the torques."""
     s = torch.as_tensor(states, dtype=torch.float64).clone()
     total = torch.zeros(s.shape[0], dtype=torch.float64)
     for _ in range(steps):
-        s, r, _ = pendulum.step(params, s, torque(params, policy(pendulum.observe(params, s))[:, 0]))
+        s, r, _ = pendulum.step(params, s, act(pendulum.observe(params, s)))
         total += r
     return total
 
@@ -181,15 +186,9 @@ def apg_loss(policy, states, horizon, params, decay):
     return apg_cost(policy, states, horizon, params, decay).mean() / horizon
 
 
-@torch.no_grad()
 def apg_returns(policy, states, steps, params):
     """Returns of a batch of `steps`-long episodes under `apg_torque` (no learning)."""
-    s = torch.as_tensor(states, dtype=torch.float64).clone()
-    total = torch.zeros(s.shape[0], dtype=torch.float64)
-    for _ in range(steps):
-        s, r, _ = pendulum.step(params, s, apg_torque(params, policy, pendulum.observe(params, s)))
-        total += r
-    return total
+    return _returns(lambda o: apg_torque(params, policy, o), states, steps, params)
 
 
 # Why this method, from short seeded runs (seed 0, 1,000 evaluation episodes, 2 shared cores):

@@ -10,7 +10,7 @@ Three settings:
 - gymjl2019 (the blog's setting: torque never clipped, one episode a round): scored in its own
   environment, whose optimum (≈ −22 to −24) is not comparable with Pendulum-v1's.
 - apg (dprl.train.pendulum.train_pendulum_apg on Pendulum-v1, over the comparison's 5 seeds and
-  200 + 100 fine-tune updates; the runs are shared with comparisons/dp_vs_rl.py through
+  200 + 200 fine-tune updates; the runs are shared with comparisons/dp_vs_rl.py through
   comparisons/results/dp_vs_rl_runs, so either script reuses the other's): issue 15's goals, best
   mean return ≥ −150 in every seed and ≥ −140 in at least 3, reaching −150 in less wall time than
   SAC (its cached runs there, made on this machine type with 1 thread per process). --seeds and

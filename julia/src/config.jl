@@ -161,6 +161,6 @@ end
 # chaotic swings, so a longer decay then helps instead of diverging.
 const APG_UPDATES = 200
 const APG_BATCH = 256
-const APG_FINE_TUNE = (updates = 100, batch = 1024, learning_rate = 0.002, gradient_decay = 0.99)
+const APG_FINE_TUNE = (updates = 200, batch = 2048, learning_rate = 0.002, gradient_decay = 0.99)
 
 end # module

@@ -175,7 +175,7 @@ class APGConfig:
 # swings, so a longer decay then helps instead of diverging.
 APG_UPDATES = 200
 APG_BATCH = 256
-APG_FINE_TUNE = {"updates": 100, "batch": 1024, "learning_rate": 0.002, "gradient_decay": 0.99}
+APG_FINE_TUNE = {"updates": 200, "batch": 2048, "learning_rate": 0.002, "gradient_decay": 0.99}
 
 # ----------------------------------------------------------------------------------------------
 # PyTorch only: the Levenberg–Marquardt aimer has no Julia twin

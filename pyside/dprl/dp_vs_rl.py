@@ -23,7 +23,7 @@ from dprl.goals import THRESHOLDS, reaches
 BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (trebuchet); RL env steps
     True: {"seeds": 1, "cartpole_dp": 20, "pendulum_dp": 10, "pendulum_apg": 20, "pendulum_apg_fine_tune": 10, "trebuchet_dp_s": 5, "dqn": 5_000, "ppo_cartpole": 4_096,
            "sac": 1_500, "td3": 3_000, "ppo_pendulum": 8_192, "sac_trebuchet": 1_280},
-    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "pendulum_apg": 200, "pendulum_apg_fine_tune": 100, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
+    False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "pendulum_apg": 200, "pendulum_apg_fine_tune": 200, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
             "sac": 20_000, "td3": 20_000, "ppo_pendulum": 100_000, "sac_trebuchet": 50_000},
 }
 # The analytic-policy-gradient trainer (dprl.train.pendulum.train_pendulum_apg), evaluated on the
@@ -70,6 +70,17 @@ def first_reaching(result, threshold, env: str = "cartpole"):
     return None, None
 
 
+def _signature(budget_key: str, budget: dict, quick: bool) -> dict:
+    """What a kept run must have been made with to be reused: the budget, and for the APG trainer
+    its fine-tune (a change of recipe reruns it)."""
+    signature = {"quick": quick, budget_key: budget[budget_key]}
+    if budget_key == "pendulum_apg":
+        from dprl.config import APG_FINE_TUNE
+
+        signature["fine_tune"] = {**APG_FINE_TUNE, "updates": budget["pendulum_apg_fine_tune"]}
+    return signature
+
+
 def _cached_or_run(path: Path, signature: dict, train, seed):
     from dprl.results import TrainingResult
 
@@ -97,7 +108,7 @@ def method_runs(env: str, label: str, quick: bool = False, progress: bool = Fals
     """One method's runs over the comparison's seeds, reusing (or adding) the files `run` keeps."""
     budget = BUDGETS[quick]
     key, budget_key, train = methods(budget, progress)[env][label]
-    signature = {"quick": quick, budget_key: budget[budget_key]}
+    signature = _signature(budget_key, budget, quick)
     return [_cached_or_run(Path(runs) / f"{env}_{key}_seed{s}.json", signature, train, s) for s in range(budget["seeds"])]
 
 
@@ -123,7 +134,7 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, 
         for label, (key, budget_key, train) in table[env].items():
             if methods_only and key not in methods_only:
                 continue
-            signature = {"quick": quick, budget_key: budget[budget_key]}
+            signature = _signature(budget_key, budget, quick)
             groups[env][label] = [_cached_or_run(runs / f"{env}_{key}_seed{s}.json", signature, train, s) for s in range(budget["seeds"])]
     summary = {}
     for env, results_by_method in groups.items():

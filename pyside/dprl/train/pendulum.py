@@ -17,7 +17,7 @@ detached and the next window starts from it. Two presets:
 `train_pendulum_apg` (`dprl train pendulum --method apg`) is the stronger trainer for Pendulum-v1:
 whole 200-step episodes from 256 fresh start states per update, backpropagated end to end with
 the gradient through each step's state multiplied by 0.985, and a torque odd in (θ, θ̇); seeded
-runs (`train_seeded_apg`) then fine-tune with 1,024 starts per update and the decay 0.99 (why: the
+runs (`train_seeded_apg`) then fine-tune with 2,048 starts per update and the decay 0.99 (why: the
 notes above `train_pendulum_apg`).
 """
 
@@ -216,7 +216,9 @@ def apg_returns(policy, states, steps, params):
 #   a gain on the output, 2·tanh(g·(o(x) − o(mirror x))), g 4 or 10: unstable, −170.6 and −160.2.
 #   What helps is a fine-tune with less noise: after 200 updates, 80 at batch 1,024, decay 0.99,
 #   lr 2e-3 and a fresh Adam: −150.2 (−145.5) against 300 plain updates' −152.0 (−147.0); decay
-#   0.995 there peaks at −150.1 and then drifts down. Hence APG_FINE_TUNE (dprl.config).
+#   0.995 there peaks at −150.1 and then drifts down. Over the 5 seeds, 100 fine-tune updates at batch
+#   1,024: −150.1, −145.7, −147.7, −143.4, −143.0; 200 at batch 2,048: −149.7, −145.3, −147.2, −142.8,
+#   −142.9 (every seed up by 0.4–0.6, at twice the run's time). Hence APG_FINE_TUNE (dprl.config).
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
                        on_episode=None, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`

@@ -219,6 +219,12 @@ def apg_returns(policy, states, steps, params):
 #   0.995 there peaks at −150.1 and then drifts down. Over the 5 seeds, 100 fine-tune updates at batch
 #   1,024: −150.1, −145.7, −147.7, −143.4, −143.0; 200 at batch 2,048: −149.7, −145.3, −147.2, −142.8,
 #   −142.9 (every seed up by 0.4–0.6, at twice the run's time). Hence APG_FINE_TUNE (dprl.config).
+# - Toward −140 (none of these reached it): a third phase from those runs' final weights, 100 updates
+#   at batch 2,048, decay 0.995, lr 1e-3 (seed 3): −142.9, then down to −164; 60 at batch 4,096,
+#   decay 0.99, lr 5e-4 (seed 4): flat at −144.4 to −144.7. Open-loop trajectory optimisation by
+#   the whole 200-step gradient (Adam, lr 0.1, on 1,024 starts' torque sequences, 400 iterations)
+#   stays near −1,190: without a policy the whole-episode gradient is as chaotic, so distilling
+#   optimised trajectories into the network was not pursued.
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
                        on_episode=None, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`

@@ -112,7 +112,11 @@ def interrupt(args, ready, tmp_path):
         assert process.poll() is None, log.read_text()
         sent = time.monotonic()
         process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=60)
+        try:
+            code = process.wait(timeout=60)
+        finally:
+            if process.poll() is None:  # a Ctrl-C that was swallowed: fail, without leaving the run behind
+                process.kill()
     return code, log.read_text(), time.monotonic() - sent
 
 

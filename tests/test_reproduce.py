@@ -131,9 +131,26 @@ def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path):
         while not re.search(r"\b1/\d+\b", log.read_text()) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=60)
+        try:
+            code = process.wait(timeout=60)
+        finally:
+            if process.poll() is None:  # a Ctrl-C that was swallowed: fail, without leaving the run behind
+                process.kill()
     text = log.read_text()
     assert code == 130 and "Traceback" not in text, text
     assert text.replace("\r", "\n").strip().splitlines()[-1].startswith("dprl reproduce: interrupted; the reproductions that finished are in ")
     assert json.loads((tmp_path / "results" / "trebuchet_gradient.json").read_text())["rows"]
     assert not (tmp_path / "REPORT.md").exists()
+
+
+def test_a_ctrl_c_inside_the_2019_aimer_stops_the_reproduction(tmp_path, monkeypatch):
+    """The trainers return on Ctrl-C (an unfinished result); the reproduction must raise it again,
+    not report half a run and go on to the next claim."""
+    from dprl import reproduce
+    from dprl.results import TrainingResult
+    from dprl.train import trebuchet as aimer
+
+    monkeypatch.setattr(aimer, "train_seeded", lambda *args, **kwargs: TrainingResult(trainer="trebuchet", config={}, finished=False))
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.aimer_2019(tmp_path, quick=True)
+    assert not (tmp_path / "aimer_2019.json").exists()

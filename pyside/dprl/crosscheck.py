@@ -320,7 +320,7 @@ def pendulum_apg_torch(inputs):
     from dprl.train.pendulum import train_pendulum_apg
 
     r = train_pendulum_apg(_layers(inputs["weights"]), inputs["batches"], inputs["evaluation"], horizon=inputs["horizon"],
-                           evaluate_every=inputs["evaluate_every"], progress=False)
+                           evaluate_every=inputs["evaluate_every"], progress=False).unless_interrupted()
     return {"apg_losses": np.array(r.losses), "apg_scores": np.array(r.scores)}
 
 

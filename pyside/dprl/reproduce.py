@@ -193,7 +193,7 @@ def aimer_2019(results: Path, quick: bool) -> Path:
     torch_command = f"dprl train trebuchet --optimizer adam --time-budget {budget:g}"
     payload = {"command": julia_command, "torch_command": torch_command, "time_budget_s": budget}
     if julia.is_started():
-        on_julia = aimer.train_seeded(0, optimizer="adam", backend="julia", time_budget=budget, evaluate_every=4096, progress=False)
+        on_julia = aimer.train_seeded(0, optimizer="adam", backend="julia", time_budget=budget, evaluate_every=4096, progress=False).unless_interrupted()
         payload["julia"] = {"metrics": on_julia.extra["metrics"][-1], "updates": len(on_julia.losses), "seconds": on_julia.wall_time[-1],
                             "scores": on_julia.scores, "wall_time": on_julia.wall_time}
         julia_part = f"Julia, one thread: {_aimer_summary(on_julia)}"
@@ -201,7 +201,7 @@ def aimer_2019(results: Path, quick: bool) -> Path:
     else:
         reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
         julia_part, seconds = f"Julia: not run ({reason})", budget
-    on_torch = aimer.train_seeded(0, optimizer="adam", time_budget=seconds, evaluate_every=4096, progress=False)
+    on_torch = aimer.train_seeded(0, optimizer="adam", time_budget=seconds, evaluate_every=4096, progress=False).unless_interrupted()
     payload["torch"] = {"metrics": on_torch.extra["metrics"][-1], "updates": len(on_torch.losses), "seconds": on_torch.wall_time[-1]}
     parts = [julia_part, f"PyTorch, same setting and wall time: {_aimer_summary(on_torch)}"]
     lm_path = results / "trebuchet_aimer.json"

@@ -49,3 +49,20 @@ def no_julia_env(tmp_path):
     env.pop("PYTHON_JULIACALL_EXE", None)
     env.pop("PYTHON_JULIACALL_PROJECT", None)
     return env
+
+
+@pytest.fixture
+def ctrl_c():
+    """`ctrl_c(process)`: send a running `dprl` subprocess Ctrl-C and return its exit code, killing
+    it if it outlives the wait (a swallowed Ctrl-C fails the test without leaving the run behind)."""
+    import signal
+
+    def send(process, timeout=60):
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout=timeout)
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+    return send

@@ -2,7 +2,6 @@
 
 import json
 import math
-import signal
 import subprocess
 import sys
 import time
@@ -101,7 +100,7 @@ def test_the_command_line_ranges_are_the_simulators():
     assert (cli.WIND_LIMIT, cli.MAX_WEIGHT_LB) == (trebuchet.WIND_LIMIT, trebuchet.MAX_WEIGHT_LB)
 
 
-def interrupt(args, ready, tmp_path):
+def interrupt(args, ready, tmp_path, ctrl_c):
     """Start `dprl ARGS`, send Ctrl-C once stderr shows `ready`; (exit code, stderr, seconds to exit)."""
     log = tmp_path / "stderr.txt"
     with log.open("w") as stderr:
@@ -111,17 +110,12 @@ def interrupt(args, ready, tmp_path):
             time.sleep(0.05)
         assert process.poll() is None, log.read_text()
         sent = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=60)
-        finally:
-            if process.poll() is None:  # a Ctrl-C that was swallowed: fail, without leaving the run behind
-                process.kill()
+        code = ctrl_c(process)
     return code, log.read_text(), time.monotonic() - sent
 
 
-def test_ctrl_c_in_the_aimers_first_evaluation_keeps_the_json_and_skips_the_plots(tmp_path):
-    code, stderr, seconds = interrupt(["train", "trebuchet", "--samples", "64", "--out", str(tmp_path)], "trebuchet aimer", tmp_path)
+def test_ctrl_c_in_the_aimers_first_evaluation_keeps_the_json_and_skips_the_plots(tmp_path, ctrl_c):
+    code, stderr, seconds = interrupt(["train", "trebuchet", "--samples", "64", "--out", str(tmp_path)], "trebuchet aimer", tmp_path, ctrl_c)
     last = stderr.replace("\r", "\n").strip().splitlines()[-1]
     assert code == 130 and "Traceback" not in stderr, stderr
     assert last.startswith("dprl train: interrupted; kept ") and "trebuchet_lm_seed0.json" in last
@@ -131,8 +125,8 @@ def test_ctrl_c_in_the_aimers_first_evaluation_keeps_the_json_and_skips_the_plot
     assert seconds < 10, seconds  # drawing the plots and the GIF took about 20 s
 
 
-def test_ctrl_c_in_cartpole_training_keeps_the_finished_episodes(tmp_path):
-    code, stderr, _ = interrupt(["train", "cartpole", "--episodes", "1000", "--out", str(tmp_path)], "score=", tmp_path)
+def test_ctrl_c_in_cartpole_training_keeps_the_finished_episodes(tmp_path, ctrl_c):
+    code, stderr, _ = interrupt(["train", "cartpole", "--episodes", "1000", "--out", str(tmp_path)], "score=", tmp_path, ctrl_c)
     last = stderr.replace("\r", "\n").strip().splitlines()[-1]
     assert code == 130 and "Traceback" not in stderr, stderr
     assert last.startswith("dprl train: interrupted; kept ") and "cartpole_v1_seed0.json" in last

@@ -2,7 +2,6 @@
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -122,7 +121,7 @@ def test_a_corrupt_kept_file_is_one_line_from_the_command(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and str(path) in result.stderr
 
 
-def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path):
+def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path, ctrl_c):
     log = tmp_path / "stderr.txt"
     with log.open("w") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "dprl.cli", "reproduce", "--quick", "--julia", "off", "--out", str(tmp_path)],
@@ -130,12 +129,7 @@ def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path):
         deadline = time.monotonic() + 300
         while not re.search(r"\b1/\d+\b", log.read_text()) and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=60)
-        finally:
-            if process.poll() is None:  # a Ctrl-C that was swallowed: fail, without leaving the run behind
-                process.kill()
+        code = ctrl_c(process)
     text = log.read_text()
     assert code == 130 and "Traceback" not in text, text
     assert text.replace("\r", "\n").strip().splitlines()[-1].startswith("dprl reproduce: interrupted; the reproductions that finished are in ")

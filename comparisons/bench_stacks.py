@@ -1,6 +1,6 @@
 """The two stacks raced on the same trebuchet throws: throws per second, forward and with gradient.
 
-    python comparisons/bench_stacks.py [--batches 1 64 4096 65536] [--repeats 3] [--compile-timeout 300] [--out FILE]
+    python comparisons/bench_stacks.py [--batches 1 64 4096 16384 65536] [--repeats 3] [--compile-timeout 900] [--out FILE]
 
 Rows (float64 throughout, the same seeded throws for every row: wind ~ N(0, 5²) m/s, angle ~
 U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
@@ -14,8 +14,10 @@ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
   one throw allocates.
 - PyTorch eager with 1 and with 2 intra-op threads (this process): `dprl.envs.trebuchet.shoot`,
   the gradient by autograd.
-- PyTorch with `torch.compile` (a child process, cut off after --compile-timeout seconds): its
-  own row with its compile time, or the reason it did not run.
+- PyTorch compiled, 1 and 2 threads (a child process each, cut off after --compile-timeout
+  seconds): `shoot(..., compiled=True)`, which runs each Euler step, flight step, adjoint step and
+  chunk of the root bisection through `torch.compile` (Inductor's C++ kernels), its own row with
+  its compile time, or the reason it did not run.
 
 Prints a table with each row's throws/s and its ratio to the fastest row at that batch and mode,
 and writes the figures to JSON. Julia rows read "not run: no Julia" where Julia cannot start.
@@ -47,6 +49,7 @@ SEED = 14
 RACE_THROWS = 2000  # throws timed inside Julia, DPRL against plain
 TIME_BUDGET_S = 20.0  # no further repeats of a case once its runs took this long
 WARM_BATCH = 4096  # larger batches run code the smaller ones have already warmed up
+DEFAULT_BATCHES = [1, 64, 4096, 16384, 65536]
 
 
 def throws(n: int, seed: int = SEED) -> np.ndarray:
@@ -159,26 +162,31 @@ def torch_rows(batches, repeats, shoot=None, threads=None) -> list[dict]:
     return rows
 
 
-def compile_worker(batches, repeats) -> dict:
-    """Runs in the child: torch.compile the simulator, time the first call, then the batches."""
+def compile_worker(batches, repeats, threads) -> dict:
+    """Runs in the child: `shoot(..., compiled=True)`, timing its first forward and gradient call
+    (which compile its steps), then the batches."""
     import torch
 
     from dprl.envs import trebuchet
 
-    compiled = torch.compile(trebuchet.shoot)
+    torch.set_num_threads(threads)
+
+    def compiled(*inputs):
+        return trebuchet.shoot(*inputs, compiled=True)
+
     points = torch.from_numpy(throws(max(batches))[:64])
     start = time.perf_counter()
-    with torch.no_grad():
-        compiled(*points.T.contiguous())
-    return {"compile_s": time.perf_counter() - start, "rows": torch_rows(batches, repeats, compiled)}
+    leaves = [x.clone().requires_grad_(True) for x in points.T]
+    compiled(*leaves).sum().backward()
+    return {"compile_s": time.perf_counter() - start, "threads": threads, "rows": torch_rows(batches, repeats, compiled, threads)}
 
 
-def run_compile(batches, repeats, timeout) -> dict:
-    command = [sys.executable, __file__, "--compile-worker", "--batches", *map(str, batches), "--repeats", str(repeats)]
+def run_compile(batches, repeats, timeout, threads) -> dict:
+    command = [sys.executable, __file__, "--compile-worker", "--threads", str(threads), "--batches", *map(str, batches), "--repeats", str(repeats)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"not_run": f"not run: compiling and timing took over {timeout} s (graph breaks at every data-dependent loop test)"}
+        return {"not_run": f"not run: compiling and timing took over {timeout:g} s"}
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
@@ -225,16 +233,17 @@ def crossover(stacks: dict, batches):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 4096, 65536])
+    parser.add_argument("--batches", type=int, nargs="+", default=DEFAULT_BATCHES)
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case; the best is kept")
-    parser.add_argument("--compile-timeout", type=float, default=120.0, help="seconds before the torch.compile row gives up")
+    parser.add_argument("--compile-timeout", type=float, default=900.0, help="seconds before a torch.compile row gives up (compiling takes about a minute with a cold cache)")
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--out", default="comparisons/results/bench_stacks.json")
     parser.add_argument("--julia-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--compile-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.julia_worker or args.compile_worker:
-        worker = julia_worker if args.julia_worker else compile_worker
-        print("RESULT " + json.dumps(worker(args.batches, args.repeats)), flush=True)
+        result = julia_worker(args.batches, args.repeats) if args.julia_worker else compile_worker(args.batches, args.repeats, args.threads)
+        print("RESULT " + json.dumps(result), flush=True)
         return
 
     julia = {threads: run_julia(threads, args.batches, args.repeats) for threads in (1, 2)}
@@ -243,13 +252,16 @@ def main():
     # its small kernels, so one thread can be the faster; both are measured.
     for threads in (1, 2):
         stacks[f"PyTorch eager, {threads} thread{'s' if threads > 1 else ''}"] = {"rows": torch_rows(args.batches, args.repeats, threads=threads)}
-    compiled = run_compile(args.batches, args.repeats, args.compile_timeout)
-    stacks["PyTorch torch.compile"] = compiled
+    compiled = {threads: run_compile(args.batches, args.repeats, args.compile_timeout, threads) for threads in (1, 2)}
+    for threads, row in compiled.items():
+        stacks[f"PyTorch compiled, {threads} thread{'s' if threads > 1 else ''}"] = row
 
     table_lines = table(stacks, args.batches)
     lines = []  # the findings under the table, also kept in the JSON
-    if "compile_s" in compiled:
-        lines.append(f"torch.compile: {compiled['compile_s']:.1f} s to compile (first call at batch 64)")
+    for threads, row in compiled.items():
+        if "compile_s" in row:
+            lines.append(f"torch.compile, {threads} thread(s): {row['compile_s']:.1f} s to compile (the first forward and gradient call, batch 64; "
+                         "a second run reads Inductor's cache and compiles faster)")
     for t, j in julia.items():
         if "not_run" in j:
             continue
@@ -308,7 +320,7 @@ def main():
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
-        "command": "python comparisons/bench_stacks.py" + ("" if args.batches == [1, 64, 4096, 65536] else " --batches " + " ".join(map(str, args.batches))),
+        "command": "python comparisons/bench_stacks.py" + ("" if args.batches == DEFAULT_BATCHES else " --batches " + " ".join(map(str, args.batches))),
         "dtype": "float64", "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
         "machine": platform.machine(), "seed": SEED, "stacks": stacks, "crossover_batch": cross,
         "pytorch_best": torch_best, "goals": goals,

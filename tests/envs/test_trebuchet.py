@@ -215,3 +215,40 @@ def test_every_input_in_range_throws_to_a_finite_distance_or_a_clear_error(point
     result = trebuchet.launch(wind, angle, weight)
     landed_or_stopped = result.status != trebuchet.NO_LANDING
     assert bool(torch.isfinite(result.distance[landed_or_stopped]).all())
+
+
+@pytest.mark.slow
+def test_compiled_throws_match_eager_ones_to_rounding():
+    # Seeded throws plus one too light to lift off: every phase, event and status takes the
+    # compiled steps. Inductor reorders the arithmetic, hence rounding-sized differences only.
+    generator = torch.Generator().manual_seed(14)
+    wind = torch.cat((5 * torch.randn(15, generator=generator, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)))
+    angle = torch.cat((15 + 60 * torch.rand(15, generator=generator, dtype=torch.float64), torch.full((1,), 45.0, dtype=torch.float64)))
+    weight = torch.cat((100 + 200 * torch.rand(15, generator=generator, dtype=torch.float64), torch.full((1,), 10.0, dtype=torch.float64)))
+    results = []
+    for compiled in (False, True):
+        leaves = [x.clone().requires_grad_(True) for x in (wind, angle, weight)]
+        throw = trebuchet.launch(*leaves, compiled=compiled)
+        throw.distance.sum().backward()
+        results.append((throw, torch.stack([x.grad for x in leaves])))
+    (eager, eager_gradient), (fused, fused_gradient) = results
+    assert torch.equal(fused.status, eager.status) and eager.status[-1] == trebuchet.TOO_LIGHT
+    for field in ("distance", "liftoff_time", "release_time", "landing_time", "release_speed"):
+        torch.testing.assert_close(getattr(fused, field), getattr(eager, field), rtol=1e-11, atol=0, equal_nan=True)
+    torch.testing.assert_close(fused_gradient, eager_gradient, rtol=1e-5, atol=1e-12)
+    assert torch.isfinite(eager_gradient).all()
+
+
+def test_compiled_must_be_a_bool():
+    with pytest.raises(ValueError, match="compiled must be True or False; got 'yes'"):
+        trebuchet.shoot(0.0, 45.0, 200.0, compiled="yes")
+
+
+def test_a_throw_too_light_to_lift_off_has_a_zero_gradient_in_a_batch():
+    # Its flight never starts (zero airspeed there): the batch must not turn that into a NaN.
+    leaves = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in ((0.0, 1.0), (45.0, 45.0), (10.0, 200.0))]
+    throw = trebuchet.launch(*leaves)
+    throw.distance.sum().backward()
+    assert throw.status[0] == trebuchet.TOO_LIGHT
+    assert [x.grad[0].item() for x in leaves] == [0.0, 0.0, 0.0]
+    assert all(math.isfinite(x.grad[1].item()) and x.grad[1] != 0 for x in leaves)

@@ -296,10 +296,10 @@ def bracket(g):
 def on_grid(condition, u0, u1, f0, f1, params):
     """The event function at Θ = 0, 1/9, ..., 1 of each row's step, shape (10, B).
 
-    The interior points come from the cubic's power form, as in Julia (the same polynomial as
-    `hermite`, rounded differently; they only decide brackets). The ends are the step's own
-    states, as DiffEqBase used integrator.uprev and integrator.u there. Grid-major, (n, 10, B),
-    so that the batch stays the contiguous dimension.
+    The interior points come from the cubic's power form in one matrix product (the same
+    polynomial as `hermite`, rounded differently; they only decide brackets). The ends are the
+    step's own states, as DiffEqBase used integrator.uprev and integrator.u there. Grid-major,
+    (n, 10, B), so that the batch stays the contiguous dimension of every elementwise kernel.
     """
     theta = torch.arange(INTERP_POINTS, dtype=u0.dtype, device=u0.device)[:, None] / (INTERP_POINTS - 1)  # i/9, as Julia
     inner = theta[1:-1]

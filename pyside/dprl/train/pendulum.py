@@ -225,6 +225,28 @@ def apg_returns(policy, states, steps, params):
 #   the whole 200-step gradient (Adam, lr 0.1, on 1,024 starts' torque sequences, 400 iterations)
 #   stays near −1,190: without a policy the whole-episode gradient is as chaotic, so distilling
 #   optimised trajectories into the network was not pursued.
+# - Toward −140, second round (comparisons/apg_fine_tune.py: fine-tunes from the cached first-phase
+#   weights, scored every 10 updates on the seed's 1,000 evaluation starts; 1 thread, shared machine;
+#   seed 3, whose plain fine-tune is −142.8 in 133 s; all but the 5-seed row by the script's first draft): Polyak averages of the weights (0.99, 0.995,
+#   0.998 an update) −143.5, −143.7, −144.0 (the raw weights still climb, so the average lags);
+#   400 updates with lr 3e-3 cosine-decayed to 0: −142.5 (259 s, flat from update 200); decay 0.995 at
+#   batch 4,096, cosine from 2e-3: −143.9, the raw weights jumping to −147.9 (averaged 0.99: −143.9);
+#   30% of each batch moved to |θ| ∈ [2.5, π]: −143.0; Gaussian noise (σ 0.5) on the pre-tanh output
+#   of the training rollouts: −143.1 in the fine-tune, −143.8 with it in the first phase too.
+#   Why they fail: the loss is ~58 of the 1,000 evaluation starts (|θ| > 2.9, |θ̇| < 0.95) at −330
+#   on average against −225 for their neighbours: the first swing falls short near θ ≈ 1.35, falls
+#   back and goes round the other way. They hold 19 of the 142.8 points; forcing a constant ±2 N·m for
+#   the first 2–26 steps and then the policy lifts them to −274 (+3.3 on the mean). Which swing to
+#   take is a choice the local gradient does not flip. A search term that does (`--search`: where such
+#   a forced prefix beats the policy by over 10 on the batch's first 256 starts, imitate its torque
+#   along the prefix): weight 1 −143.8 on seed 3 (it swamps the APG loss); weight 0.2, 400 updates
+#   at batch 2,048 (`--updates 400 --search 0.2`), seeds 0–4: −146.7, −143.6, −145.4, −141.9, −140.2
+#   (best at update 380–390, still climbing; after 200: −148.3, −144.8, −146.2, −143.0, −141.3):
+#   every seed above the plain fine-tune (by 0.9–3.0), none at −140, seed 3's bottom losers 58 → 34.
+#   Part of it is the longer run (seed 3's plain 400-update cosine run: −142.5). Its cost: the
+#   search's 3,840 rollouts an update (15 plans × 256 starts) make 458–470 M steps to the best (the plain recipe 92 M) and
+#   ~6 min of fine-tune on 1 thread (2.2 min). The runs are sensitive at rounding level: the same
+#   recipe with a product's factors in another order gave seed 3 −141.9 after 200 updates.
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
                        on_episode=None, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`

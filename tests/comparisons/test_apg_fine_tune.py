@@ -9,7 +9,7 @@ from dprl.envs import pendulum
 from dprl.train import pendulum as apg
 from dprl.train import policies
 
-_SPEC = importlib.util.spec_from_file_location("apg_fine_tune", Path(__file__).parents[1] / "comparisons" / "apg_fine_tune.py")
+_SPEC = importlib.util.spec_from_file_location("apg_fine_tune", Path(__file__).parents[2] / "comparisons" / "apg_fine_tune.py")
 fine_tune = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(fine_tune)
 PARAMS = pendulum.PendulumParams(variant="gymnasium")

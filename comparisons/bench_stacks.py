@@ -17,7 +17,9 @@ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
 - PyTorch compiled, 1 and 2 threads (a child process each, cut off after --compile-timeout
   seconds): `shoot(..., compiled=True)`, which runs each Euler step, flight step, adjoint step and
   chunk of the root bisection through `torch.compile` (Inductor's C++ kernels), its own row with
-  its compile time, or the reason it did not run.
+  its compile time, or the reason it did not run. The 2-thread child also times float32 at the
+  largest batch and compares its distances and gradients with float64's (not a table row: the
+  rows are all float64).
 
 Prints a table with each row's throws/s and its ratio to the fastest row at that batch and mode,
 and writes the figures to JSON. Julia rows read "not run: no Julia" where Julia cannot start.
@@ -51,6 +53,9 @@ RACE_THROWS = 2000  # throws timed inside Julia, DPRL against plain
 TIME_BUDGET_S = 20.0  # no further repeats of a case once its runs took this long
 WARM_BATCH = 4096  # larger batches run code the smaller ones have already warmed up
 DEFAULT_BATCHES = [1, 64, 4096, 16384, 65536]
+TORCH_THREADS = (1, 2)
+FLOAT32_CHECK_THROWS = 4096
+FLOAT32_TOLERANCE = 0.01  # a 99th-percentile relative gradient error above this is too far off
 
 
 def throws(n: int, seed: int = SEED) -> np.ndarray:
@@ -179,7 +184,32 @@ def compile_worker(batches, repeats, threads) -> dict:
     start = time.perf_counter()
     leaves = [x.clone().requires_grad_(True) for x in points.T]
     compiled(*leaves).sum().backward()
-    return {"compile_s": time.perf_counter() - start, "threads": threads, "rows": torch_rows(batches, repeats, compiled, threads)}
+    result = {"compile_s": time.perf_counter() - start, "threads": threads, "rows": torch_rows(batches, repeats, compiled, threads)}
+    if threads == max(TORCH_THREADS):
+        result["float32"] = float32_check(max(batches), repeats, compiled)
+    return result
+
+
+def float32_check(batch, repeats, shoot) -> dict:
+    """Compiled float32 at `batch`: gradients/s, and how far its distances and gradients fall
+    from float64's on the first FLOAT32_CHECK_THROWS throws (relative; gradients against at least 0.01)."""
+    import torch
+
+    points = throws(batch)
+
+    def distance_and_gradient(dtype, rows):
+        leaves = [torch.tensor(x, dtype=dtype).requires_grad_(True) for x in points[:rows].T]
+        distance = shoot(*leaves)
+        distance.sum().backward()
+        return distance.detach().double(), torch.stack([x.grad.double() for x in leaves], dim=1)
+
+    seconds = best_seconds(lambda: distance_and_gradient(torch.float32, batch), repeats)
+    (d32, g32), (d64, g64) = (distance_and_gradient(dtype, FLOAT32_CHECK_THROWS) for dtype in (torch.float32, torch.float64))
+    distance_error = (d32 - d64).abs() / d64.abs()
+    gradient_error = (g32 - g64).abs() / g64.abs().clamp_min(1e-2)
+    return {"batch": batch, "gradient_throws_per_s": batch / seconds, "throws_checked": FLOAT32_CHECK_THROWS,
+            "distance_rel_error_max": distance_error.max().item(), "gradient_rel_error_median": gradient_error.median().item(),
+            "gradient_rel_error_p99": torch.quantile(gradient_error.flatten(), 0.99).item()}
 
 
 def run_compile(batches, repeats, timeout, threads) -> dict:
@@ -256,7 +286,7 @@ def main():
     # its small kernels, so one thread can be the faster; both are measured.
     for threads in (1, 2):
         stacks[f"PyTorch eager, {threads} thread{'s' if threads > 1 else ''}"] = {"rows": torch_rows(args.batches, args.repeats, threads=threads)}
-    compiled = {threads: run_compile(args.batches, args.repeats, args.compile_timeout, threads) for threads in (1, 2)}
+    compiled = {threads: run_compile(args.batches, args.repeats, args.compile_timeout, threads) for threads in TORCH_THREADS}
     for threads, row in compiled.items():
         stacks[f"PyTorch compiled, {threads} thread{'s' if threads > 1 else ''}"] = row
 
@@ -266,6 +296,12 @@ def main():
         if "compile_s" in row:
             lines.append(f"torch.compile, {threads} thread(s): {row['compile_s']:.1f} s to compile (the first forward and gradient call, batch 64, "
                          "from an empty Inductor cache; a later process reads the cache and compiles in seconds)")
+        if "float32" in row:
+            f32 = row["float32"]
+            lines.append(f"compiled in float32, {threads} thread(s), batch {f32['batch']:,}: {f32['gradient_throws_per_s']:,.0f} gradients/s; against float64 "
+                         f"on {f32['throws_checked']:,} throws, distances within {f32['distance_rel_error_max']:.1e} relative, gradients "
+                         f"{f32['gradient_rel_error_median']:.1e} (median) and {f32['gradient_rel_error_p99']:.1e} (99th percentile)"
+                         + (": too far off to train on" if f32["gradient_rel_error_p99"] > FLOAT32_TOLERANCE else ""))
     for t, j in julia.items():
         if "not_run" in j:
             continue

@@ -99,7 +99,7 @@ def prefix_states(starts, torques, prefixes, params):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--name", default=None)
     parser.add_argument("--updates", type=int, default=APG_FINE_TUNE["updates"])

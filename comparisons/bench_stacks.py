@@ -284,7 +284,7 @@ def main():
     stacks = {f"Julia, {t} thread{'s' if t > 1 else ''} (bridge)": j for t, j in julia.items()}
     # Intra-op threads: on a busy machine PyTorch's two threads wait on each other at every one of
     # its small kernels, so one thread can be the faster; both are measured.
-    for threads in (1, 2):
+    for threads in TORCH_THREADS:
         stacks[f"PyTorch eager, {threads} thread{'s' if threads > 1 else ''}"] = {"rows": torch_rows(args.batches, args.repeats, threads=threads)}
     compiled = {threads: run_compile(args.batches, args.repeats, args.compile_timeout, threads) for threads in TORCH_THREADS}
     for threads, row in compiled.items():

@@ -313,11 +313,16 @@ def _detached(params):
     return {k: v.detach() for k, v in params.items()}
 
 
+def _condition_at(condition, plain, fixed, theta):
+    """The event function at Θ of the step (u0, u1, f0, f1) = `plain`, interpolated."""
+    return condition(hermite(*plain, theta, DT), plain[0], theta * DT, fixed)
+
+
 def _bisect(condition, plain, fixed, lo, hi, sign_lo, iterations):
     """`iterations` steps of `locate`'s bisection, without gradient: the new bracket."""
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        same = torch.sign(condition(hermite(*plain, mid, DT), plain[0], mid * DT, fixed)) == sign_lo
+        same = torch.sign(_condition_at(condition, plain, fixed, mid)) == sign_lo
         lo = torch.where(same, mid, lo)
         hi = torch.where(same, hi, mid)
     return lo, hi
@@ -336,7 +341,7 @@ def locate(condition, u0, u1, f0, f1, lo, hi, params, compiled=False):
     fixed = _detached(params)
 
     def g_plain(theta):
-        return condition(hermite(*plain, theta, DT), plain[0], theta * DT, fixed)
+        return _condition_at(condition, plain, fixed, theta)
 
     with torch.no_grad():
         sign_lo = torch.sign(g_plain(lo))

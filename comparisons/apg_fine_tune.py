@@ -14,7 +14,9 @@ final weights cached as JSON; each variant then fine-tunes from them and is scor
   loss gains L × (share of such starts) × the mean squared error between the policy's torque and
   that constant along the prefix's states. Why: the losses are near-bottom starts whose first
   swing falls short (see the notes above `train_pendulum_apg`), a choice the gradient cannot flip.
-- `--resume FILE`: start from a previous run's final weights (fresh Adam, another start stream).
+- `--resume FILE`: start from a previous run's final weights (fresh Adam, another start stream);
+- `--hidden H1,H2`: another width for the network's two hidden layers (default 24,48, the 2019
+  network), with its own first phase (cached apart) from its own Glorot weights.
 
 Run: `OMP_NUM_THREADS=1 python comparisons/apg_fine_tune.py --seed 3 --search 0.2` (one thread,
 as the figures in the notes); writes comparisons/results/apg_fine_tune/<name>_seed<N>.json.
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from dprl.config import APG_BATCH, APG_FINE_TUNE, APG_UPDATES, APGConfig
 from dprl.envs import pendulum
@@ -40,13 +43,29 @@ RESULTS = Path(__file__).parent / "results" / "apg_fine_tune"
 SEARCH_TORQUES, SEARCH_PREFIXES, SEARCH_STARTS, SEARCH_MARGIN = (-2.0, 2.0), range(2, 30, 4), 256, 10.0
 
 
-def first_phase(seed: int, cache: Path) -> dict:
+TWENTY_NINETEEN = (24, 48)  # the 2019 network's hidden widths (policies.pendulum_policy)
+
+
+def network(hidden):
+    """A factory of the 2019 pendulum network with hidden widths `hidden`."""
+    if tuple(hidden) == TWENTY_NINETEEN:
+        return policies.pendulum_policy
+    h1, h2 = hidden
+    return lambda: nn.Sequential(nn.Linear(3, h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU(), nn.Linear(h2, 1)).double()
+
+
+def first_phase(seed: int, cache: Path, hidden=TWENTY_NINETEEN) -> dict:
     """The first phase's final weights, score, seconds and env steps; computed once per seed."""
     if cache.exists():
         return json.loads(cache.read_text())
-    weights, batches, evaluation = apg.seeded_inputs(seed, APG_UPDATES, APG_BATCH, 1000)
-    start = time.perf_counter()
-    result = apg.train_pendulum_apg(weights, batches, evaluation, progress=False)
+    builtin = policies.pendulum_policy
+    policies.pendulum_policy = network(hidden)  # the trainer builds policies.pendulum_policy(); swapped for this run only
+    try:
+        weights, batches, evaluation = apg.seeded_inputs(seed, APG_UPDATES, APG_BATCH, 1000)
+        start = time.perf_counter()
+        result = apg.train_pendulum_apg(weights, batches, evaluation, progress=False)
+    finally:
+        policies.pendulum_policy = builtin
     out = {"weights": [(w.tolist(), b.tolist()) for w, b in result.weights], "best": max(result.scores),
            "seconds": time.perf_counter() - start, "env_steps": result.env_steps[-1]}
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -112,16 +131,21 @@ def main(argv=None) -> None:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--search", type=float, default=0.0)
     parser.add_argument("--resume", type=Path, default=None)
+    parser.add_argument("--hidden", default="24,48")
     args = parser.parse_args(argv)
+    hidden = tuple(int(h) for h in args.hidden.split(","))
+    if len(hidden) != 2 or min(hidden) < 1:
+        parser.error(f"--hidden takes two positive widths, H1,H2; got {args.hidden!r}")
     torch.set_num_threads(1)
     name = args.name or "fine_tune"
     params = pendulum.PendulumParams(variant="gymnasium")
-    phase = first_phase(args.seed, RESULTS / f"phase1_seed{args.seed}.json")
+    width = "" if hidden == TWENTY_NINETEEN else f"_h{hidden[0]}x{hidden[1]}"
+    phase = first_phase(args.seed, RESULTS / f"phase1{width}_seed{args.seed}.json", hidden)
     weights = json.loads(args.resume.read_text())["final_weights"] if args.resume else phase["weights"]
     evaluation = apg.seeded_inputs(args.seed, 1, 1, 1000)[2]
-    policy = policies.load_weights(policies.pendulum_policy(), weights)
+    policy = policies.load_weights(network(hidden)(), weights)
     rates = [float(b) for b in args.ema.split(",") if b]
-    averages = [policies.load_weights(policies.pendulum_policy(), weights) for _ in rates]
+    averages = [policies.load_weights(network(hidden)(), weights) for _ in rates]
     optimizer = torch.optim.Adam(policy.parameters(), lr=args.lr)
     # train_seeded_apg's fine-tune stream; a resumed run draws fresh starts.
     starts = apg.start_states(np.random.default_rng([args.seed, 4] if args.resume else [args.seed, 2]), args.updates, args.batch)

@@ -13,8 +13,9 @@ Three settings:
   200 + 200 fine-tune updates; the runs are shared with comparisons/dp_vs_rl.py through
   comparisons/results/dp_vs_rl_runs, so either script reuses the other's): issue 15's goals, best
   mean return ≥ −150 in every seed and ≥ −140 in at least 3, reaching −150 in less wall time than
-  SAC (its cached runs there, made on this machine type with 1 thread per process). --seeds and
-  --rounds do not apply to it.
+  SAC (its runs in the same folder; the output says whether both came from one invocation, which
+  `python comparisons/dp_vs_rl.py --env pendulum --method dp_apg sac --runs NEW_FOLDER` makes).
+  --seeds and --rounds do not apply to it.
 Prints a table and writes JSON with every curve.
 """
 
@@ -49,11 +50,13 @@ def apg_section(runs_dir: str) -> dict:
              "faster_than_sac": faster}
     print(f"apg best per seed {[round(b, 1) for b in best]}: ≥ {GOAL:g} in {sum(b >= GOAL for b in best)}/{len(best)}, "
           f"≥ {STRETCH:g} in {sum(b >= STRETCH for b in best)}/{len(best)}; worst seed short of {GOAL:g} by {max(0.0, GOAL - min(best)):.1f}")
+    one_run = dp_vs_rl.same_session([r.extra.get("made") for r in apg], [r.extra.get("made") for r in sac])
     print(f"to {GOAL:g}: apg {[(s, None if t is None else round(t)) for s, t in dp_reach]} (steps, s); "
-          f"SAC (cached runs) {[(s, None if t is None else round(t)) for s, t in sac_reach]}")
+          f"SAC {[(s, None if t is None else round(t)) for s, t in sac_reach]} "
+          f"({'both from one invocation' if one_run else 'from different runs: wall times compare only roughly'})")
     print("goals: " + ", ".join(f"{k} {'met' if v else 'not met'}" for k, v in goals.items()))
     return {"best_per_seed": best, "to_goal_per_seed": [{"env_steps": s, "seconds": t} for s, t in dp_reach],
-            "sac_to_goal_per_seed": [{"env_steps": s, "seconds": t} for s, t in sac_reach], "goals": goals,
+            "sac_to_goal_per_seed": [{"env_steps": s, "seconds": t} for s, t in sac_reach], "same_invocation": one_run, "goals": goals,
             "runs": [{"seed": k, "scores": r.scores, "env_steps": r.env_steps, "wall_time": r.wall_time, "config": r.config} for k, r in enumerate(apg)]}
 
 

@@ -7,7 +7,10 @@ Prints, for each environment and method, the environment steps and seconds to ea
 (CartPole 475; Pendulum −150 and −140; trebuchet a 1 % mean relative miss), and draws the score
 against steps and against wall time. Full: 5 seeds, the zoo's budgets (DQN 50k steps, PPO 100k,
 SAC and TD3 20k; SAC on the trebuchet bandit 50k throws; DP aimer 60 s; DP APG on Pendulum 200 updates of
-256 whole episodes then 200 of 2,048, scored on 1,000 evaluation episodes); --quick: 1 seed, shorter.
+256 whole episodes then 200 of 2,048); --quick: 1 seed, shorter. Every Pendulum method is scored on the
+same 1,000 episodes a seed (the DP evaluation starts; the RL agents play them through dprl/Pendulum-v1).
+Each run records which invocation made it: for wall times that compare fairly, run the methods in one
+invocation with a fresh --runs folder.
 Each run is saved as it finishes in --runs, and a rerun with the same budget reuses it.
 """
 

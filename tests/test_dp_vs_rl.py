@@ -38,6 +38,18 @@ def test_finished_runs_are_reused_and_others_rerun(tmp_path):
     assert (tmp_path / "cartpole_dp_seed0.json.bad").read_text() == "{ half a file"  # set aside, not lost
 
 
+def test_a_run_records_which_invocation_made_it(tmp_path):
+    made = dp_vs_rl._cached_or_run(tmp_path / "pendulum_sac_seed0.json", {"quick": True, "sac": 1}, lambda seed: run_with([1.0]), 0).extra["made"]
+    assert made["session"] == dp_vs_rl.SESSION and made["torch_threads"] >= 1 and made["host"]
+    kept = TrainingResult.load(tmp_path / "pendulum_sac_seed0.json").extra["made"]
+    assert kept == made
+    other = {**made, "session": "another"}
+    assert dp_vs_rl.same_session([made, made], [made])
+    assert not dp_vs_rl.same_session([made], [other])
+    assert not dp_vs_rl.same_session([made], [None])  # a kept run from before the record: unknown, so not the same
+    assert not dp_vs_rl.same_session([], [])
+
+
 @pytest.mark.parametrize("field, value", [("extra", []), ("scores", "[1.0]"), ("env_steps", [None]), ("scores", [])])
 def test_a_wrong_typed_cache_is_set_aside_with_a_warning_and_rerun(tmp_path, field, value):
     path = tmp_path / "pendulum_dp_seed0.json"
@@ -60,3 +72,23 @@ def test_an_interrupted_run_stops_the_comparison_unsaved(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         dp_vs_rl._cached_or_run(path, {"quick": True}, lambda seed: run_with([1.0], finished=False), 0)
     assert not path.exists()
+
+
+def test_every_pendulum_method_is_scored_on_the_dp_evaluation_starts(monkeypatch):
+    import numpy as np
+
+    from dprl.rl import baselines
+    from dprl.train import pendulum
+
+    seen = {}
+    monkeypatch.setattr(baselines, "train_baseline", lambda algo, env, **kw: seen.setdefault(algo, kw))
+    monkeypatch.setattr(pendulum, "train_seeded", lambda seed, rounds, **kw: seen.setdefault("dp", kw))
+    monkeypatch.setattr(pendulum, "train_seeded_apg", lambda seed, updates, **kw: seen.setdefault("dp_apg", kw))
+    for label, (key, budget_key, train) in dp_vs_rl.methods(dp_vs_rl.BUDGETS[True], False)["pendulum"].items():
+        train(2)
+        if key in ("sac", "td3", "ppo"):
+            np.testing.assert_array_equal(seen[key]["evaluation_states"], pendulum.evaluation_starts(2, 1000))
+            assert "evaluation" in dp_vs_rl._signature(budget_key, dp_vs_rl.BUDGETS[True], True)  # kept 100-episode runs rerun
+        else:
+            assert seen[key]["evaluation_episodes"] == 1000  # seeded_inputs draws pendulum.evaluation_starts(seed, 1000)
+    np.testing.assert_array_equal(pendulum.seeded_inputs(2, 1, 1, 1000)[2], pendulum.evaluation_starts(2, 1000))

@@ -11,8 +11,11 @@ with the same budget, so an interrupted comparison resumes where it stopped.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import platform
+import uuid
 import warnings
 from pathlib import Path
 
@@ -29,6 +32,10 @@ BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (treb
 # The analytic-policy-gradient trainer (dprl.train.pendulum.train_pendulum_apg), evaluated on the
 # same 1,000 seeded episodes as its benchmark (comparisons/bench_pendulum.py).
 PENDULUM_APG = "DP (APG: whole episodes, decayed gradient)"
+# Every Pendulum method is scored on the same episodes: each seed's 1,000 DP evaluation starts
+# (dprl.train.pendulum.evaluation_starts), which the RL agents play through dprl/Pendulum-v1.
+PENDULUM_EVALUATION_EPISODES = 1000
+_SAME_EPISODES = {"pendulum_dp", "sac", "td3", "ppo_pendulum"}  # scored on 100 other episodes before: their kept runs rerun
 
 
 def methods(budget: dict, progress: bool) -> dict:
@@ -38,6 +45,9 @@ def methods(budget: dict, progress: bool) -> dict:
     from dprl.train import trebuchet as aimer
 
     def rl(algo, env, steps):
+        if env == "pendulum":
+            return lambda seed: train_baseline(algo, env, seed=seed, steps=steps, progress=progress,
+                                               evaluation_states=pendulum.evaluation_starts(seed, PENDULUM_EVALUATION_EPISODES))
         return lambda seed: train_baseline(algo, env, seed=seed, steps=steps, progress=progress)
 
     return {
@@ -47,8 +57,10 @@ def methods(budget: dict, progress: bool) -> dict:
             "PPO (zoo)": ("ppo", "ppo_cartpole", rl("ppo", "cartpole", budget["ppo_cartpole"])),
         },
         "pendulum": {
-            "DP (BPTT, 64 episodes a round)": ("dp", "pendulum_dp", lambda s: pendulum.train_seeded(s, budget["pendulum_dp"], evaluation_episodes=100, progress=progress)),
-            PENDULUM_APG: ("dp_apg", "pendulum_apg", lambda s: pendulum.train_seeded_apg(s, budget["pendulum_apg"], fine_tune_updates=budget["pendulum_apg_fine_tune"], progress=progress)),
+            "DP (BPTT, 64 episodes a round)": ("dp", "pendulum_dp", lambda s: pendulum.train_seeded(s, budget["pendulum_dp"], evaluation_episodes=PENDULUM_EVALUATION_EPISODES,
+                                                                                             progress=progress)),
+            PENDULUM_APG: ("dp_apg", "pendulum_apg", lambda s: pendulum.train_seeded_apg(s, budget["pendulum_apg"], fine_tune_updates=budget["pendulum_apg_fine_tune"],
+                                                                                                  evaluation_episodes=PENDULUM_EVALUATION_EPISODES, progress=progress)),
             "SAC (zoo)": ("sac", "sac", rl("sac", "pendulum", budget["sac"])),
             "TD3 (zoo)": ("td3", "td3", rl("td3", "pendulum", budget["td3"])),
             "PPO (zoo)": ("ppo", "ppo_pendulum", rl("ppo", "pendulum", budget["ppo_pendulum"])),
@@ -74,11 +86,33 @@ def _signature(budget_key: str, budget: dict, quick: bool) -> dict:
     """What a kept run must have been made with to be reused: the budget, and for the APG trainer
     its fine-tune (a change of recipe reruns it)."""
     signature = {"quick": quick, budget_key: budget[budget_key]}
+    if budget_key in _SAME_EPISODES:
+        signature["evaluation"] = f"the DP's {PENDULUM_EVALUATION_EPISODES} evaluation starts"
     if budget_key == "pendulum_apg":
         from dprl.config import APG_FINE_TUNE
 
         signature["fine_tune"] = {**APG_FINE_TUNE, "updates": budget["pendulum_apg_fine_tune"]}
     return signature
+
+
+# Which invocation made a run: wall times compare fairly only between runs of one invocation on
+# one machine (issue 15's "less wall time than SAC, on the same machine in the same run").
+SESSION = uuid.uuid4().hex[:12]
+
+
+def provenance() -> dict:
+    """Where and when a run is made: this process's session id, the host, torch's threads, the date."""
+    import torch
+
+    return {"session": SESSION, "host": platform.node(), "torch_threads": torch.get_num_threads(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def same_session(*groups) -> bool:
+    """Whether every run of the groups (lists of `provenance` records, None where unrecorded) came
+    from one invocation."""
+    records = [r for group in groups for r in group]
+    return bool(records) and all(r is not None for r in records) and len({r["session"] for r in records}) == 1
 
 
 def _cached_or_run(path: Path, signature: dict, train, seed):
@@ -100,6 +134,7 @@ def _cached_or_run(path: Path, signature: dict, train, seed):
     if not result.finished:  # the trainers return on Ctrl-C; the comparison stops there, finished runs kept
         raise KeyboardInterrupt
     result.extra["dp_vs_rl"] = signature
+    result.extra["made"] = provenance()
     result.save(path)
     return result
 
@@ -148,7 +183,8 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, 
                 reached = [first_reaching(r, threshold, env) for r in results]
                 rows[str(threshold)] = {"env_steps": [s for s, _ in reached], "seconds": [t for _, t in reached]}
             summary[env][method] = {"reached": rows, "best": [best_score(env, r.scores) for r in results], "final": [r.scores[-1] for r in results],
-                                    "total_env_steps": [r.env_steps[-1] for r in results], "seconds": [r.wall_time[-1] for r in results]}
+                                    "total_env_steps": [r.env_steps[-1] for r in results], "seconds": [r.wall_time[-1] for r in results],
+                                    "made": [r.extra.get("made") for r in results]}
     (out / "dp_vs_rl.json").write_text(json.dumps({"quick": quick, "budget": budget, "summary": summary}, indent=1))
     return summary
 

@@ -301,8 +301,20 @@ def zoo_row(summary: dict) -> dict:
             misses.append(f"{algo.upper()} {env} by {published - max(final):.1f}")
     return {"claim": "RL Baselines3 Zoo agents reach the zoo's published returns within its budgets (at least one seed)",
             "published": "; ".join(f"{a.upper()} {e} {v:g}" for (a, e), v in ZOO_PUBLISHED.items()),
-            "measured": "final evaluation of the deterministic policy on 100 seeded episodes: " + "; ".join(parts),
+            "measured": "final evaluation of the deterministic policy (CartPole: 100 seeded episodes; Pendulum: each seed's 1,000 DP evaluation starts): " + "; ".join(parts),
             "command": "python comparisons/dp_vs_rl.py", "holds": "yes" if not misses else "no: " + ", ".join(misses) + " (final evaluation)"}
+
+
+def made_in(*groups) -> str:
+    """Where the wall times of the runs in `groups` (lists of dp_vs_rl.provenance records) come from."""
+    from dprl import dp_vs_rl as comparison
+
+    if comparison.same_session(*groups):
+        first = groups[0][0]
+        return (f"both from one invocation on {first['host']} ({first['torch_threads']} torch thread(s), one run after another, "
+                f"{first['date'][:10]})")
+    return ("from different runs (their kept files in results/dp_vs_rl_runs; "
+            "`--runs` in a fresh folder measures both in one), so their wall times compare only roughly")
 
 
 def pendulum_goal_row(summary: dict, command: str) -> dict | None:
@@ -333,14 +345,14 @@ def pendulum_goal_row(summary: dict, command: str) -> dict | None:
                 + (f"the worst seed {min(best):.1f}" if min(best) >= solved else f"the worst seed misses −150 by {solved - min(best):.1f}")
                 + (f", the best {max(best):.1f}, {stretch - max(best):.1f} short of −140" if met_140 < goals.PENDULUM_STRETCH_SEEDS else "")
                 + f". To −150: DP APG {listed(dp_s, ' s')} and {listed(dp_steps, ' steps')}; SAC "
-                f"{listed(sac['reached'][key]['seconds'], ' s')} and {listed(sac_steps, ' steps')} (SAC's times are those of its kept runs in "
-                "results/dp_vs_rl_runs, for the full budget made earlier on this machine type with 1 thread per process; DP APG's may come from "
-                "a later, busier machine; every simulated training step counts as an environment step). Where it falls short of the optimum (−136.6) it is in the bottom and two-swing "
+                f"{listed(sac['reached'][key]['seconds'], ' s')} and {listed(sac_steps, ' steps')} ({made_in(apg.get('made', []), sac.get('made', []))}; "
+                "every simulated training step counts as an environment step). Where it falls short of the optimum (−136.6) it is in the bottom and two-swing "
                 "starts: the gradient, decayed by 0.985 a step (0.99 in the fine-tune on 2,048 starts an update), sees about 65–100 steps (3–5 s) ahead, less "
                 "than a pumped swing-up needs; without the decay it explodes, and a longer decay on 256 starts an update drifts down or diverges. "
                 "Seed 3's losses are concentrated in its bottom starts: about 58 of the 1,000 begin near the bottom and average about −330, since the first swing falls "
                 "just short and goes round the other way, a discrete choice the local gradient does not flip. Fine-tune variants (Polyak averaging, longer cosine "
-                "schedules, decay 0.995 at batch 4,096, oversampled hard starts, exploration noise) stay within a point of the recipe; a closed-loop search with "
+                "schedules, decay 0.995 at batch 4,096, oversampled hard starts, exploration noise) stay within a point of the recipe, and so does a 64×64 network "
+                "instead of 24×48 (seeds 3 and 1: −142.8 and −145.4): the plateau is the decayed gradient's, not the network's; a closed-loop search with "
                 "imitation lifts all 5 seeds by 0.9–3.0, to −146.7 … −140.2 (none ≥ −140), at 5× the steps (`python comparisons/apg_fine_tune.py`, notes in "
                 "dprl.train.pendulum)")
     if done and sac_s:

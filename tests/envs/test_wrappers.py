@@ -177,3 +177,25 @@ def test_the_docstring_examples_run_and_every_registered_class_has_gymnasiums_se
             missing = [s for s in SECTIONS if f"## {s}\n" not in (cls.__doc__ or "")]
             assert not missing, f"{name} lacks {missing}"
             assert doctest.DocTestFinder().find(cls, globs={})[0].examples, f"{name} has no example"
+
+
+def test_the_vector_envs_start_at_given_states_and_refuse_wrong_ones():
+    import torch
+
+    from dprl.envs import pendulum
+
+    starts = np.array([[0.1, 0.2], [3.0, -0.5], [-2.0, 0.3]])
+    envs = gym.make_vec("dprl/Pendulum-v1", num_envs=3, vectorization_mode="vector_entry_point")
+    obs, _ = envs.reset(seed=0, options={"start_states": starts})
+    params = pendulum.PendulumParams()
+    np.testing.assert_array_equal(obs, pendulum.observe(params, torch.as_tensor(starts)).numpy().astype(np.float32))
+    _, reward, _, _, _ = envs.step(np.zeros((3, 1), dtype=np.float32))
+    np.testing.assert_array_equal(reward, pendulum.step(params, torch.as_tensor(starts), torch.zeros(3, dtype=torch.float64))[1].numpy())
+    for bad in (starts[:2], np.full((3, 2), np.nan), starts[:, :1]):
+        with pytest.raises(ValueError, match=r"options\['start_states'\] must be 3 finite start states, shape \(3, 2\)"):
+            envs.reset(options={"start_states": bad})
+    carts = gym.make_vec("dprl/CartPole-v1", num_envs=2, vectorization_mode="vector_entry_point")
+    obs, _ = carts.reset(options={"start_states": np.array([[0.0, 0.1, 0.02, -0.1], [0.5, 0.0, 0.0, 0.0]])})
+    np.testing.assert_array_equal(obs, np.array([[0.0, 0.1, 0.02, -0.1], [0.5, 0.0, 0.0, 0.0]], dtype=np.float32))
+    obs, _ = carts.reset(seed=1)  # without the option: seeded draws again
+    assert np.abs(obs).max() <= 0.05

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 pytest.importorskip("stable_baselines3", reason="the rl extra (Stable-Baselines3) is not installed")
@@ -40,3 +41,22 @@ def test_sac_on_the_trebuchet_bandit_is_scored_by_the_aimers_metrics():
     assert result.finished and result.env_steps == [64, 128]  # 64 bandits thrown per step
     assert [m["mean_rel_miss_pct"] for m in result.extra["metrics"]] == result.scores
     assert all(0 < s < 1000 for s in result.scores)
+
+
+def test_evaluation_on_given_starts_plays_the_dp_episodes():
+    import torch
+
+    from dprl.envs import pendulum
+    from dprl.train.pendulum import _returns, evaluation_starts
+
+    class StillPolicy:  # no torque: the episodes' returns are the free swing's, known exactly
+        def predict(self, obs, deterministic=True):
+            return np.zeros((len(obs), 1), dtype=np.float32), None
+
+    starts = evaluation_starts(3, 5)
+    expected = _returns(lambda o: torch.zeros(len(o), dtype=torch.float64), starts, 200, pendulum.PendulumParams()).mean().item()
+    assert baselines.evaluate(StillPolicy(), "pendulum", seed=0, episodes=5, start_states=starts) == pytest.approx(expected, rel=1e-12)
+    result = baselines.train_baseline("sac", "pendulum", steps=300, evaluate_every=300, evaluation_states=starts, progress=False)
+    assert result.config["evaluation_episodes"] == 5 and result.config["evaluation_starts"] == "given"
+    with pytest.raises(ValueError, match="evaluation_states must have shape"):
+        baselines.train_baseline("sac", "pendulum", steps=300, evaluation_states=np.zeros(3), progress=False)

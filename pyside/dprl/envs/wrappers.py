@@ -336,10 +336,20 @@ class _BatchedEnv(gym.vector.VectorEnv):
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        self.state = self._start_states(self.num_envs)
+        given = (options or {}).get("start_states")
+        self.state = self._start_states(self.num_envs) if given is None else self._given_start_states(given)
         self.elapsed[:] = 0
         self.restart[:] = False
         return self._observations(), {}
+
+    def _given_start_states(self, states):
+        """`reset(options={"start_states": S})`: the N episodes start at the rows of S (N, state size),
+        so that several agents can be scored on the same episodes; later restarts draw as usual."""
+        size = self.state_size
+        states = np.asarray(states)
+        if states.shape != (self.num_envs, size) or not np.issubdtype(states.dtype, np.number) or not np.isfinite(states).all():
+            raise ValueError(f"options['start_states'] must be {self.num_envs} finite start states, shape ({self.num_envs}, {size}); got {_describe(states)}")
+        return states.astype(np.float64).copy()
 
     def step(self, actions):
         if self.state is None:
@@ -379,8 +389,9 @@ class CartPoleVectorEnv(_BatchedEnv):
 
     ## Starting State
     Each state component uniform in [-0.05, 0.05]: one (N, 4) draw from the seeded `np_random`
-    at `reset`, then one (k, 4) draw for the k environments a step restarts; `options` are
-    ignored. Gymnasium's own CartPoleVectorEnv draws (4, N), so its starts differ from these.
+    at `reset`, then one (k, 4) draw for the k environments a step restarts; or, with
+    `reset(options={"start_states": S})`, the rows of S (N, 4) at reset. Gymnasium's own
+    CartPoleVectorEnv draws (4, N), so its starts differ from these.
 
     ## Episode End
     Each environment terminates as `CartPoleEnv` (|x| > 2.4 m or |θ| > 12°) or is truncated after
@@ -410,6 +421,8 @@ class CartPoleVectorEnv(_BatchedEnv):
     >>> print(reward, terminated, truncated)
     [1. 1. 1.] [False False False] [False False False]
     """
+
+    state_size = 4  # (x, ẋ, θ, θ̇)
 
     def __init__(self, num_envs: int = 1, max_episode_steps: int = 500, render_mode: str | None = None):
         super().__init__(CartPoleEnv(), num_envs, max_episode_steps)
@@ -451,7 +464,9 @@ class PendulumVectorEnv(_BatchedEnv):
 
     ## Starting State
     θ uniform in [-π, π] and θ̇ in [-1, 1] rad/s: one (N, 2) draw from the seeded `np_random` at
-    `reset`, then one (k, 2) draw for the k environments a step restarts; `options` are ignored.
+    `reset`, then one (k, 2) draw for the k environments a step restarts; or, with
+    `reset(options={"start_states": S})`, the rows of S (N, 2) of (θ, θ̇) at reset (to score agents
+    on the same episodes as the DP trainers' evaluation starts).
 
     ## Episode End
     No environment terminates; each is truncated after `max_episode_steps` steps and restarts on
@@ -479,6 +494,8 @@ class PendulumVectorEnv(_BatchedEnv):
     >>> print(reward.round(4), truncated)
     [-0.7658 -8.4118 -3.9465] [False False False]
     """
+
+    state_size = 2  # (θ, θ̇)
 
     def __init__(self, num_envs: int = 1, max_episode_steps: int = 200, render_mode: str | None = None):
         super().__init__(PendulumEnv(), num_envs, max_episode_steps)

@@ -59,14 +59,15 @@ def _linear(value: str):
     return lambda progress: progress * start  # SB3 passes the remaining progress, 1 → 0
 
 
-def evaluate(model, env_name: str, seed: int, episodes: int) -> float:
-    """Mean return of the deterministic policy over `episodes` seeded episodes, all in one batch."""
+def evaluate(model, env_name: str, seed: int, episodes: int, start_states=None) -> float:
+    """Mean return of the deterministic policy over `episodes` seeded episodes, all in one batch;
+    with `start_states` ((episodes, state size)), the episodes start there instead of at seeded draws."""
     import gymnasium as gym
 
     import dprl.envs  # noqa: F401  (registers the ids)
 
     env = gym.make_vec(ENV_IDS[env_name], num_envs=episodes, vectorization_mode="vector_entry_point")
-    obs, _ = env.reset(seed=seed)
+    obs, _ = env.reset(seed=seed, options=None if start_states is None else {"start_states": start_states})
     totals = np.zeros(episodes)
     alive = np.ones(episodes, dtype=bool)
     while alive.any():
@@ -104,8 +105,10 @@ def _vec_env(env_name: str, n_envs: int, seed: int):
 
 
 def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None = None, evaluate_every: int | None = None,
-                   evaluation_episodes: int = 100, progress: bool = True, on_evaluation=None) -> TrainingResult:
-    """Train one SB3 agent with the zoo's settings; evaluate every `evaluate_every` env steps."""
+                   evaluation_episodes: int = 100, evaluation_states=None, progress: bool = True, on_evaluation=None) -> TrainingResult:
+    """Train one SB3 agent with the zoo's settings; evaluate every `evaluate_every` env steps on
+    `evaluation_episodes` seeded episodes, or on episodes from the rows of `evaluation_states`
+    (CartPole and Pendulum; e.g. the DP trainers' evaluation starts, to score both on the same episodes)."""
     try:
         import stable_baselines3 as sb3
         from stable_baselines3.common.callbacks import BaseCallback
@@ -123,6 +126,13 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
     if steps < 1:
         raise ValueError(f"steps must be at least 1; got {steps}")
     evaluate_every = int(evaluate_every or max(steps // 20, 1))
+    if evaluation_states is not None:
+        if env_name == "trebuchet":
+            raise ValueError("evaluation_states: the trebuchet is scored on its fixed evaluation shots; leave it None")
+        evaluation_states = np.asarray(evaluation_states, dtype=np.float64)
+        if evaluation_states.ndim != 2 or len(evaluation_states) < 1:
+            raise ValueError(f"evaluation_states must have shape (episodes, state size); got {evaluation_states.shape}")
+        evaluation_episodes = len(evaluation_states)
     n_envs = settings.pop("n_envs", 1)
     for key in ("learning_rate", "clip_range"):
         if isinstance(settings.get(key), str):
@@ -136,7 +146,8 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
         settings["action_noise"] = NormalActionNoise(np.zeros(dims), noise_std * np.ones(dims))
     model = getattr(sb3, algo.upper())("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **settings)
     result = TrainingResult(trainer=algo, config={"env": ENV_IDS[env_name], "steps": steps, "seed": seed, "evaluate_every": evaluate_every,
-                                                  "evaluation_episodes": evaluation_episodes, "zoo": {k: str(v) for k, v in ZOO[(algo, env_name)].items()}})
+                                                  "evaluation_episodes": evaluation_episodes, "evaluation_starts": "given" if evaluation_states is not None else "seeded",
+                                                  "zoo": {k: str(v) for k, v in ZOO[(algo, env_name)].items()}})
     start = time.perf_counter()
 
     class Evaluate(BaseCallback):
@@ -157,7 +168,7 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
                     result.extra.setdefault("metrics", []).append(metrics)
                     score = metrics["mean_rel_miss_pct"]
                 else:
-                    score = evaluate(self.model, env_name, seed=10_000 + seed, episodes=evaluation_episodes)
+                    score = evaluate(self.model, env_name, seed=10_000 + seed, episodes=evaluation_episodes, start_states=evaluation_states)
                 result.record(score, episodes=self.episodes, env_steps=self.num_timesteps, started=start, checkpoint=on_evaluation, bar=self.bar)
             return True
 

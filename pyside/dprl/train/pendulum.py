@@ -247,6 +247,10 @@ def apg_returns(policy, states, steps, params):
 #   search's 3,840 rollouts an update (15 plans × 256 starts) make 458–470 M steps to the best (the plain recipe 92 M) and
 #   ~6 min of fine-tune on 1 thread (2.2 min). The runs are sensitive at rounding level: the same
 #   recipe with a product's factors in another order gave seed 3 −141.9 after 200 updates.
+# - Capacity is not the limit (`--hidden 64,64`: the recipe, first phase included, with a 64×64
+#   network from its own Glorot weights): seed 3 −142.8 and seed 1 −145.4, as the 24×48 network's
+#   −142.8 and −145.3. A 128×128 network fails in the first phase at its learning rate 1e-2 (seed 3:
+#   best −486.9). Both widths stop at the same returns, so the plateau is the decayed gradient's, not the network's.
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
                        on_episode=None, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`
@@ -303,13 +307,19 @@ def start_states(rng: np.random.Generator, *shape) -> np.ndarray:
     return np.stack([rng.uniform(-np.pi, np.pi, shape), rng.uniform(-1, 1, shape)], -1)
 
 
+def evaluation_starts(seed: int, episodes: int) -> np.ndarray:
+    """The seed's evaluation start states (episodes, 2), from their own NumPy stream; the comparison
+    (dprl.dp_vs_rl) scores the RL agents on the same episodes."""
+    return start_states(np.random.default_rng([seed, 1]), episodes)
+
+
 def seeded_inputs(seed: int, rounds: int, batch: int, evaluation_episodes: int):
     """Flux 0.7's initialisation (as the 2019 code), seeded; (rounds, batch) training starts from one
-    NumPy stream and the evaluation starts from another."""
+    NumPy stream and the evaluation starts (`evaluation_starts`) from another."""
     if rounds < 1 or batch < 1 or evaluation_episodes < 0:
         raise ValueError(f"rounds and batch must be at least 1, evaluation_episodes at least 0; got {rounds}, {batch}, {evaluation_episodes}")
     return (policies.glorot_weights(policies.pendulum_policy, seed), start_states(np.random.default_rng(seed), rounds, batch),
-            start_states(np.random.default_rng([seed, 1]), evaluation_episodes))
+            evaluation_starts(seed, evaluation_episodes))
 
 
 def train_seeded(seed: int, rounds: int, *, variant: str = "gymnasium", batch: int | None = None,

@@ -79,6 +79,7 @@ def test_pendulum_goal_row_says_by_how_much_apg_misses_and_how_it_compares_with_
                             "SAC (zoo)": method([-140.0], [100.0], [5_000])}}
     row = pendulum_goal_row(summary, "python comparisons/dp_vs_rl.py")
     assert row["holds"] == "no" and "≥ −150 in 4/5 seeds" in row["measured"] and "misses −150 by 2.5" in row["measured"]
+    assert "SAC's best per seed is -140.0 (≥ −140 in 1/1)" in row["measured"]
     summary["pendulum"][PENDULUM_APG] = method([-139.0, -138.0, -137.5, -145.0, -149.0], [10.0, 12.0, 9.0, 20.0, 30.0], [1, 2, 3, 4, 5])
     assert pendulum_goal_row(summary, "x")["holds"] == "yes"
     assert "from different runs" in row["measured"]  # no record of which invocation made them

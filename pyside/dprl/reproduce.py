@@ -344,7 +344,8 @@ def pendulum_goal_row(summary: dict, command: str) -> dict | None:
                 f"≥ −150 in {met_150}/{len(best)} seeds (goal all), ≥ −140 in {met_140}/{len(best)} (goal ≥ 3); "
                 + (f"the worst seed {min(best):.1f}" if min(best) >= solved else f"the worst seed misses −150 by {solved - min(best):.1f}")
                 + (f", the best {max(best):.1f}, {stretch - max(best):.1f} short of −140" if met_140 < goals.PENDULUM_STRETCH_SEEDS else "")
-                + f". To −150: DP APG {listed(dp_s, ' s')} and {listed(dp_steps, ' steps')}; SAC "
+                + f". On the same episodes SAC's best per seed is {', '.join(f'{b:.1f}' for b in sac['best'])} (≥ −140 in "
+                f"{sum(b >= stretch for b in sac['best'])}/{len(sac['best'])}). To −150: DP APG {listed(dp_s, ' s')} and {listed(dp_steps, ' steps')}; SAC "
                 f"{listed(sac['reached'][key]['seconds'], ' s')} and {listed(sac_steps, ' steps')} ({made_in(apg.get('made', []), sac.get('made', []))}; "
                 "every simulated training step counts as an environment step). Where it falls short of the optimum (−136.6) it is in the bottom and two-swing "
                 "starts: the gradient, decayed by 0.985 a step (0.99 in the fine-tune on 2,048 starts an update), sees about 65–100 steps (3–5 s) ahead, less "

@@ -43,18 +43,29 @@ RESULTS = Path(__file__).parent / "results" / "apg_fine_tune"
 SEARCH_TORQUES, SEARCH_PREFIXES, SEARCH_STARTS, SEARCH_MARGIN = (-2.0, 2.0), range(2, 30, 4), 256, 10.0
 
 
-TWENTY_NINETEEN = (24, 48)  # the 2019 network's hidden widths (policies.pendulum_policy)
+WIDTHS_2019 = (24, 48)  # the 2019 network's hidden widths (policies.pendulum_policy)
+
+
+def widths(text: str) -> tuple:
+    """`--hidden`'s value, two positive widths "H1,H2"."""
+    try:
+        hidden = tuple(int(h) for h in text.split(","))
+    except ValueError:
+        hidden = ()
+    if len(hidden) != 2 or min(hidden) < 1:
+        raise argparse.ArgumentTypeError(f"takes two positive widths, H1,H2; got {text!r}")
+    return hidden
 
 
 def network(hidden):
     """A factory of the 2019 pendulum network with hidden widths `hidden`."""
-    if tuple(hidden) == TWENTY_NINETEEN:
+    if tuple(hidden) == WIDTHS_2019:
         return policies.pendulum_policy
     h1, h2 = hidden
     return lambda: nn.Sequential(nn.Linear(3, h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU(), nn.Linear(h2, 1)).double()
 
 
-def first_phase(seed: int, cache: Path, hidden=TWENTY_NINETEEN) -> dict:
+def first_phase(seed: int, cache: Path, hidden=WIDTHS_2019) -> dict:
     """The first phase's final weights, score, seconds and env steps; computed once per seed."""
     if cache.exists():
         return json.loads(cache.read_text())
@@ -131,18 +142,16 @@ def main(argv=None) -> None:
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--search", type=float, default=0.0)
     parser.add_argument("--resume", type=Path, default=None)
-    parser.add_argument("--hidden", default="24,48")
+    parser.add_argument("--hidden", type=widths, default=WIDTHS_2019, help="the two hidden widths, H1,H2 (default 24,48)")
     args = parser.parse_args(argv)
-    hidden = tuple(int(h) for h in args.hidden.split(","))
-    if len(hidden) != 2 or min(hidden) < 1:
-        parser.error(f"--hidden takes two positive widths, H1,H2; got {args.hidden!r}")
+    hidden = args.hidden
     torch.set_num_threads(1)
-    name = args.name or "fine_tune"
+    width = "" if hidden == WIDTHS_2019 else f"_h{hidden[0]}x{hidden[1]}"
+    name = args.name or f"fine_tune{width}"
     params = pendulum.PendulumParams(variant="gymnasium")
-    width = "" if hidden == TWENTY_NINETEEN else f"_h{hidden[0]}x{hidden[1]}"
     phase = first_phase(args.seed, RESULTS / f"phase1{width}_seed{args.seed}.json", hidden)
     weights = json.loads(args.resume.read_text())["final_weights"] if args.resume else phase["weights"]
-    evaluation = apg.seeded_inputs(args.seed, 1, 1, 1000)[2]
+    evaluation = apg.evaluation_starts(args.seed, 1000)
     policy = policies.load_weights(network(hidden)(), weights)
     rates = [float(b) for b in args.ema.split(",") if b]
     averages = [policies.load_weights(network(hidden)(), weights) for _ in rates]

@@ -53,7 +53,7 @@ def apg_section(runs_dir: str) -> dict:
     one_run = dp_vs_rl.same_session([r.extra.get("made") for r in apg], [r.extra.get("made") for r in sac])
     print(f"to {GOAL:g}: apg {[(s, None if t is None else round(t)) for s, t in dp_reach]} (steps, s); "
           f"SAC {[(s, None if t is None else round(t)) for s, t in sac_reach]} "
-          f"({'both from one invocation' if one_run else 'from different runs: wall times compare only roughly'})")
+          f"({'both from one invocation' if one_run else 'not known to come from one invocation: wall times compare only roughly'})")
     print("goals: " + ", ".join(f"{k} {'met' if v else 'not met'}" for k, v in goals.items()))
     return {"best_per_seed": best, "to_goal_per_seed": [{"env_steps": s, "seconds": t} for s, t in dp_reach],
             "sac_to_goal_per_seed": [{"env_steps": s, "seconds": t} for s, t in sac_reach], "same_invocation": one_run, "goals": goals,

@@ -47,6 +47,7 @@ def test_a_run_records_which_invocation_made_it(tmp_path):
     assert dp_vs_rl.same_session([made, made], [made])
     assert not dp_vs_rl.same_session([made], [other])
     assert not dp_vs_rl.same_session([made], [None])  # a kept run from before the record: unknown, so not the same
+    assert not dp_vs_rl.same_session([], [made])  # nothing known of one side
     assert not dp_vs_rl.same_session([], [])
 
 
@@ -88,7 +89,21 @@ def test_every_pendulum_method_is_scored_on_the_dp_evaluation_starts(monkeypatch
         train(2)
         if key in ("sac", "td3", "ppo"):
             np.testing.assert_array_equal(seen[key]["evaluation_states"], pendulum.evaluation_starts(2, 1000))
-            assert "evaluation" in dp_vs_rl._signature(budget_key, dp_vs_rl.BUDGETS[True], True)  # kept 100-episode runs rerun
         else:
             assert seen[key]["evaluation_episodes"] == 1000  # seeded_inputs draws pendulum.evaluation_starts(seed, 1000)
+        if key != "dp_apg":  # the others were scored on 100 other episodes before: those kept runs must rerun
+            assert "evaluation" in dp_vs_rl._signature(budget_key, dp_vs_rl.BUDGETS[True], True)
     np.testing.assert_array_equal(pendulum.seeded_inputs(2, 1, 1, 1000)[2], pendulum.evaluation_starts(2, 1000))
+
+
+def test_the_kept_runs_fit_the_current_budgets_so_a_fresh_clone_reuses_them():
+    from pathlib import Path
+
+    kept = Path(__file__).parents[1] / "comparisons" / "results" / "dp_vs_rl_runs"
+    budget = dp_vs_rl.BUDGETS[False]
+    for env, table in dp_vs_rl.methods(budget, False).items():
+        for key, budget_key, _ in table.values():
+            signature = dp_vs_rl._signature(budget_key, budget, False)
+            for seed in range(budget["seeds"]):
+                run = TrainingResult.load(kept / f"{env}_{key}_seed{seed}.json")
+                assert run.finished and run.extra["dp_vs_rl"] == signature, f"{env}_{key}_seed{seed}.json would be rerun"

@@ -82,13 +82,13 @@ def test_pendulum_goal_row_says_by_how_much_apg_misses_and_how_it_compares_with_
     assert "SAC's best per seed is -140.0 (≥ −140 in 1/1)" in row["measured"]
     summary["pendulum"][PENDULUM_APG] = method([-139.0, -138.0, -137.5, -145.0, -149.0], [10.0, 12.0, 9.0, 20.0, 30.0], [1, 2, 3, 4, 5])
     assert pendulum_goal_row(summary, "x")["holds"] == "yes"
-    assert "from different runs" in row["measured"]  # no record of which invocation made them
-    made = {"session": "abc", "host": "box", "torch_threads": 1, "date": "2026-12-01T20:00:00+00:00"}
+    assert "not known to come from one invocation" in row["measured"]  # no record of which invocation made them
+    made = {"session": "abc", "host": "box", "torch_threads": 1, "date": "2026-12-01T20:00:00+00:00", "load": 1.5}
     summary["pendulum"][PENDULUM_APG]["made"] = [made] * 5
-    summary["pendulum"]["SAC (zoo)"]["made"] = [made]
-    assert "both from one invocation on box (1 torch thread(s)" in pendulum_goal_row(summary, "x")["measured"]
+    summary["pendulum"]["SAC (zoo)"]["made"] = [{**made, "load": 0.9}]
+    assert "both from one invocation on box (1 torch thread, one run after another, 2026-12-01; load average 0.9–1.5" in pendulum_goal_row(summary, "x")["measured"]
     summary["pendulum"]["SAC (zoo)"]["made"] = [{**made, "session": "def"}]
-    assert "from different runs" in pendulum_goal_row(summary, "x")["measured"]
+    assert "not known to come from one invocation" in pendulum_goal_row(summary, "x")["measured"]
     summary["pendulum"]["SAC (zoo)"] = method([-140.0], [11.0], [5_000])  # DP's median 12 s is not faster
     assert pendulum_goal_row(summary, "x")["holds"] == "no"
     assert pendulum_goal_row({"pendulum": {}}, "x") is None

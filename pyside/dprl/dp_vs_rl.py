@@ -35,7 +35,9 @@ PENDULUM_APG = "DP (APG: whole episodes, decayed gradient)"
 # Every Pendulum method is scored on the same episodes: each seed's 1,000 DP evaluation starts
 # (dprl.train.pendulum.evaluation_starts), which the RL agents play through dprl/Pendulum-v1.
 PENDULUM_EVALUATION_EPISODES = 1000
-_SAME_EPISODES = {"pendulum_dp", "sac", "td3", "ppo_pendulum"}  # scored on 100 other episodes before: their kept runs rerun
+# Their signatures name the evaluation, so that runs scored on other episodes are not reused (the
+# APG trainer was on these starts from the first).
+_SCORED_ON_DP_STARTS = {"pendulum_dp", "sac", "td3", "ppo_pendulum"}
 
 
 def methods(budget: dict, progress: bool) -> dict:
@@ -86,7 +88,7 @@ def _signature(budget_key: str, budget: dict, quick: bool) -> dict:
     """What a kept run must have been made with to be reused: the budget, and for the APG trainer
     its fine-tune (a change of recipe reruns it)."""
     signature = {"quick": quick, budget_key: budget[budget_key]}
-    if budget_key in _SAME_EPISODES:
+    if budget_key in _SCORED_ON_DP_STARTS:
         signature["evaluation"] = f"the DP's {PENDULUM_EVALUATION_EPISODES} evaluation starts"
     if budget_key == "pendulum_apg":
         from dprl.config import APG_FINE_TUNE
@@ -101,18 +103,19 @@ SESSION = uuid.uuid4().hex[:12]
 
 
 def provenance() -> dict:
-    """Where and when a run is made: this process's session id, the host, torch's threads, the date."""
+    """Where and when a run is made: this process's session id, the host, torch's threads, the date
+    (when it finished) and the 1-minute load average then (other work on the machine slows a run)."""
     import torch
 
     return {"session": SESSION, "host": platform.node(), "torch_threads": torch.get_num_threads(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "load": round(os.getloadavg()[0], 2)}
 
 
 def same_session(*groups) -> bool:
     """Whether every run of the groups (lists of `provenance` records, None where unrecorded) came
     from one invocation."""
     records = [r for group in groups for r in group]
-    return bool(records) and all(r is not None for r in records) and len({r["session"] for r in records}) == 1
+    return all(groups) and all(r is not None for r in records) and len({r["session"] for r in records}) == 1
 
 
 def _cached_or_run(path: Path, signature: dict, train, seed):

@@ -311,9 +311,11 @@ def made_in(*groups) -> str:
 
     if comparison.same_session(*groups):
         first = groups[0][0]
-        return (f"both from one invocation on {first['host']} ({first['torch_threads']} torch thread(s), one run after another, "
-                f"{first['date'][:10]})")
-    return ("from different runs (their kept files in results/dp_vs_rl_runs; "
+        threads = first["torch_threads"]
+        loads = [r["load"] for group in groups for r in group if "load" in r]
+        return (f"both from one invocation on {first['host']} ({threads} torch thread{'s' if threads > 1 else ''}, one run after another, "
+                f"{first['date'][:10]}" + (f"; load average {min(loads):g}–{max(loads):g} as the runs ended" if loads else "") + ")")
+    return ("not known to come from one invocation (their kept files in results/dp_vs_rl_runs; "
             "`--runs` in a fresh folder measures both in one), so their wall times compare only roughly")
 
 
@@ -353,7 +355,7 @@ def pendulum_goal_row(summary: dict, command: str) -> dict | None:
                 "Seed 3's losses are concentrated in its bottom starts: about 58 of the 1,000 begin near the bottom and average about −330, since the first swing falls "
                 "just short and goes round the other way, a discrete choice the local gradient does not flip. Fine-tune variants (Polyak averaging, longer cosine "
                 "schedules, decay 0.995 at batch 4,096, oversampled hard starts, exploration noise) stay within a point of the recipe, and so does a 64×64 network "
-                "instead of 24×48 (seeds 3 and 1: −142.8 and −145.4): the plateau is the decayed gradient's, not the network's; a closed-loop search with "
+                "instead of 24×48 (seeds 3 and 1: −142.8 and −145.4), so the plateau is not the network's capacity; a closed-loop search with "
                 "imitation lifts all 5 seeds by 0.9–3.0, to −146.7 … −140.2 (none ≥ −140), at 5× the steps (`python comparisons/apg_fine_tune.py`, notes in "
                 "dprl.train.pendulum)")
     if done and sac_s:
@@ -361,7 +363,8 @@ def pendulum_goal_row(summary: dict, command: str) -> dict | None:
                      f"SAC {float(np.median(sac_s)):.0f} s ({len(sac_s)}/{len(sac['reached'][key]['seconds'])} seeds)")
     holds = "yes" if met_150 == len(best) and met_140 >= goals.PENDULUM_STRETCH_SEEDS and faster else "no"
     return {"claim": "Issue 15 goal: a DP trainer reaches ≥ −150 on Pendulum-v1 in all 5 seeds (≥ −140 in 3) in less wall time than SAC needs for −150",
-            "published": "—", "measured": measured, "command": command + " --env pendulum --method dp_apg sac", "holds": holds}
+            "published": "—", "measured": measured, "command": f"OMP_NUM_THREADS=1 {command} --env pendulum --method dp_apg sac --runs NEW_FOLDER",
+            "holds": holds}
 
 
 def dp_vs_rl(results: Path, quick: bool) -> Path:

@@ -191,7 +191,7 @@ def test_the_vector_envs_start_at_given_states_and_refuse_wrong_ones():
     np.testing.assert_array_equal(obs, pendulum.observe(params, torch.as_tensor(starts)).numpy().astype(np.float32))
     _, reward, _, _, _ = envs.step(np.zeros((3, 1), dtype=np.float32))
     np.testing.assert_array_equal(reward, pendulum.step(params, torch.as_tensor(starts), torch.zeros(3, dtype=torch.float64))[1].numpy())
-    for bad in (starts[:2], np.full((3, 2), np.nan), starts[:, :1]):
+    for bad in (starts[:2], np.full((3, 2), np.nan), starts[:, :1], starts + 1j, np.full((3, 2), "a")):
         with pytest.raises(ValueError, match=r"options\['start_states'\] must be 3 finite start states, shape \(3, 2\)"):
             envs.reset(options={"start_states": bad})
     carts = gym.make_vec("dprl/CartPole-v1", num_envs=2, vectorization_mode="vector_entry_point")

@@ -43,7 +43,7 @@ def test_sac_on_the_trebuchet_bandit_is_scored_by_the_aimers_metrics():
     assert all(0 < s < 1000 for s in result.scores)
 
 
-def test_evaluation_on_given_starts_plays_the_dp_episodes():
+def test_evaluation_on_given_starts_plays_the_dp_episodes(monkeypatch):
     import torch
 
     from dprl.envs import pendulum
@@ -56,7 +56,18 @@ def test_evaluation_on_given_starts_plays_the_dp_episodes():
     starts = evaluation_starts(3, 5)
     expected = _returns(lambda o: torch.zeros(len(o), dtype=torch.float64), starts, 200, pendulum.PendulumParams()).mean().item()
     assert baselines.evaluate(StillPolicy(), "pendulum", seed=0, episodes=5, start_states=starts) == pytest.approx(expected, rel=1e-12)
+    played = []
+    real_evaluate = baselines.evaluate
+
+    def spy(model, env_name, seed, episodes, start_states=None):
+        played.append(start_states)
+        return real_evaluate(model, env_name, seed, episodes, start_states)
+
+    monkeypatch.setattr(baselines, "evaluate", spy)
     result = baselines.train_baseline("sac", "pendulum", steps=300, evaluate_every=300, evaluation_states=starts, progress=False)
     assert result.config["evaluation_episodes"] == 5 and result.config["evaluation_starts"] == "given"
-    with pytest.raises(ValueError, match="evaluation_states must have shape"):
-        baselines.train_baseline("sac", "pendulum", steps=300, evaluation_states=np.zeros(3), progress=False)
+    assert len(played) == 1
+    np.testing.assert_array_equal(played[0], starts)
+    for bad in (np.zeros(3), np.zeros((4, 3)), np.zeros((0, 2))):
+        with pytest.raises(ValueError, match=r"evaluation_states must have shape \(episodes ≥ 1, 2\) for pendulum"):
+            baselines.train_baseline("sac", "pendulum", steps=300, evaluation_states=bad, progress=False)

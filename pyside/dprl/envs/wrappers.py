@@ -310,8 +310,8 @@ class PendulumEnv(gym.Env):
         return image
 
 
-def _describe(actions: np.ndarray) -> str:
-    return f"shape {actions.shape}, dtype {actions.dtype}, values {np.array2string(actions.reshape(-1)[:4], separator=', ')}"
+def _describe(values: np.ndarray) -> str:
+    return f"shape {values.shape}, dtype {values.dtype}, values {np.array2string(values.reshape(-1)[:4], separator=', ')}"
 
 
 class _BatchedEnv(gym.vector.VectorEnv):
@@ -347,7 +347,8 @@ class _BatchedEnv(gym.vector.VectorEnv):
         so that several agents can be scored on the same episodes; later restarts draw as usual."""
         size = self.state_size
         states = np.asarray(states)
-        if states.shape != (self.num_envs, size) or not np.issubdtype(states.dtype, np.number) or not np.isfinite(states).all():
+        real = np.issubdtype(states.dtype, np.integer) or np.issubdtype(states.dtype, np.floating)
+        if states.shape != (self.num_envs, size) or not real or not np.isfinite(states).all():
             raise ValueError(f"options['start_states'] must be {self.num_envs} finite start states, shape ({self.num_envs}, {size}); got {_describe(states)}")
         return states.astype(np.float64).copy()
 

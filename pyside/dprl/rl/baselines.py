@@ -49,6 +49,7 @@ ZOO = {
 ZOO_PUBLISHED = {("dqn", "cartpole"): 500.0, ("ppo", "cartpole"): 500.0, ("sac", "pendulum"): -157.00, ("td3", "pendulum"): -151.86,
                  ("ppo", "pendulum"): -172.23}
 ENV_IDS = {"cartpole": "dprl/CartPole-v1", "pendulum": "dprl/Pendulum-v1", "trebuchet": "dprl/TrebuchetAim-v0"}
+STATE_SIZES = {"cartpole": 4, "pendulum": 2}  # (x, ẋ, θ, θ̇) and (θ, θ̇): rows of `evaluation_states`
 # The trebuchet's score is a miss, so lower is better there; the others are returns.
 THRESHOLDS = {env: thresholds[0] for env, thresholds in goals.THRESHOLDS.items()}
 SCORE_LABELS = {"cartpole": "mean evaluation return", "pendulum": "mean evaluation return", "trebuchet": "mean relative miss (%)"}
@@ -107,8 +108,9 @@ def _vec_env(env_name: str, n_envs: int, seed: int):
 def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None = None, evaluate_every: int | None = None,
                    evaluation_episodes: int = 100, evaluation_states=None, progress: bool = True, on_evaluation=None) -> TrainingResult:
     """Train one SB3 agent with the zoo's settings; evaluate every `evaluate_every` env steps on
-    `evaluation_episodes` seeded episodes, or on episodes from the rows of `evaluation_states`
-    (CartPole and Pendulum; e.g. the DP trainers' evaluation starts, to score both on the same episodes)."""
+    `evaluation_episodes` seeded episodes, or on one episode from each row of `evaluation_states`
+    (CartPole and Pendulum; e.g. the DP trainers' evaluation starts, to score both on the same
+    episodes), whose rows then set the number of episodes."""
     try:
         import stable_baselines3 as sb3
         from stable_baselines3.common.callbacks import BaseCallback
@@ -130,8 +132,9 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
         if env_name == "trebuchet":
             raise ValueError("evaluation_states: the trebuchet is scored on its fixed evaluation shots; leave it None")
         evaluation_states = np.asarray(evaluation_states, dtype=np.float64)
-        if evaluation_states.ndim != 2 or len(evaluation_states) < 1:
-            raise ValueError(f"evaluation_states must have shape (episodes, state size); got {evaluation_states.shape}")
+        size = STATE_SIZES[env_name]
+        if evaluation_states.ndim != 2 or len(evaluation_states) < 1 or evaluation_states.shape[1] != size:
+            raise ValueError(f"evaluation_states must have shape (episodes ≥ 1, {size}) for {env_name}; got {evaluation_states.shape}")
         evaluation_episodes = len(evaluation_states)
     n_envs = settings.pop("n_envs", 1)
     for key in ("learning_rate", "clip_range"):

@@ -247,10 +247,10 @@ def apg_returns(policy, states, steps, params):
 #   search's 3,840 rollouts an update (15 plans × 256 starts) make 458–470 M steps to the best (the plain recipe 92 M) and
 #   ~6 min of fine-tune on 1 thread (2.2 min). The runs are sensitive at rounding level: the same
 #   recipe with a product's factors in another order gave seed 3 −141.9 after 200 updates.
-# - Capacity is not the limit (`--hidden 64,64`: the recipe, first phase included, with a 64×64
-#   network from its own Glorot weights): seed 3 −142.8 and seed 1 −145.4, as the 24×48 network's
-#   −142.8 and −145.3. A 128×128 network fails in the first phase at its learning rate 1e-2 (seed 3:
-#   best −486.9). Both widths stop at the same returns, so the plateau is the decayed gradient's, not the network's.
+# - A wider network does not lift the plateau (`--hidden 64,64`: the recipe, first phase included,
+#   with a 64×64 network from its own Glorot weights): seed 3 −142.8 and seed 1 −145.4, as the
+#   24×48 network's −142.8 and −145.3, so it is not the network's capacity. A 128×128 network fails
+#   in the first phase at its learning rate 1e-2 (seed 3: best −486.9; no lower rate tried).
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
                        on_episode=None, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`

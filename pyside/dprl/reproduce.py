@@ -287,6 +287,7 @@ def zoo_row(summary: dict) -> dict:
     """The RL baselines' final evaluations against the returns the RL Baselines3 Zoo publishes."""
     import numpy as np
 
+    from dprl import dp_vs_rl as comparison
     from dprl.rl.baselines import ZOO_PUBLISHED
 
     parts, misses = [], []
@@ -301,7 +302,8 @@ def zoo_row(summary: dict) -> dict:
             misses.append(f"{algo.upper()} {env} by {published - max(final):.1f}")
     return {"claim": "RL Baselines3 Zoo agents reach the zoo's published returns within its budgets (at least one seed)",
             "published": "; ".join(f"{a.upper()} {e} {v:g}" for (a, e), v in ZOO_PUBLISHED.items()),
-            "measured": "final evaluation of the deterministic policy (CartPole: 100 seeded episodes; Pendulum: each seed's 1,000 DP evaluation starts): " + "; ".join(parts),
+            "measured": "final evaluation of the deterministic policy (CartPole: 100 seeded episodes; Pendulum: each seed's "
+                        f"{comparison.PENDULUM_EVALUATION_EPISODES:,} DP evaluation starts): " + "; ".join(parts),
             "command": "python comparisons/dp_vs_rl.py", "holds": "yes" if not misses else "no: " + ", ".join(misses) + " (final evaluation)"}
 
 
@@ -342,7 +344,7 @@ def pendulum_goal_row(summary: dict, command: str) -> dict | None:
     def listed(values, unit):
         return ", ".join(f"{v:,.0f}{unit}" if v is not None else "—" for v in values)
 
-    measured = (f"DP APG best mean return per seed (1,000 evaluation episodes): {', '.join(f'{b:.1f}' for b in best)}; "
+    measured = (f"DP APG best mean return per seed ({comparison.PENDULUM_EVALUATION_EPISODES:,} evaluation episodes): {', '.join(f'{b:.1f}' for b in best)}; "
                 f"≥ −150 in {met_150}/{len(best)} seeds (goal all), ≥ −140 in {met_140}/{len(best)} (goal ≥ 3); "
                 + (f"the worst seed {min(best):.1f}" if min(best) >= solved else f"the worst seed misses −150 by {solved - min(best):.1f}")
                 + (f", the best {max(best):.1f}, {stretch - max(best):.1f} short of −140" if met_140 < goals.PENDULUM_STRETCH_SEEDS else "")

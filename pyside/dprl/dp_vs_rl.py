@@ -47,10 +47,10 @@ def methods(budget: dict, progress: bool) -> dict:
     from dprl.train import trebuchet as aimer
 
     def rl(algo, env, steps):
-        if env == "pendulum":
-            return lambda seed: train_baseline(algo, env, seed=seed, steps=steps, progress=progress,
-                                               evaluation_states=pendulum.evaluation_starts(seed, PENDULUM_EVALUATION_EPISODES))
-        return lambda seed: train_baseline(algo, env, seed=seed, steps=steps, progress=progress)
+        def starts(seed):  # Pendulum: the DP trainers' evaluation episodes
+            return pendulum.evaluation_starts(seed, PENDULUM_EVALUATION_EPISODES) if env == "pendulum" else None
+
+        return lambda seed: train_baseline(algo, env, seed=seed, steps=steps, progress=progress, evaluation_states=starts(seed))
 
     return {
         "cartpole": {

@@ -49,7 +49,6 @@ ZOO = {
 ZOO_PUBLISHED = {("dqn", "cartpole"): 500.0, ("ppo", "cartpole"): 500.0, ("sac", "pendulum"): -157.00, ("td3", "pendulum"): -151.86,
                  ("ppo", "pendulum"): -172.23}
 ENV_IDS = {"cartpole": "dprl/CartPole-v1", "pendulum": "dprl/Pendulum-v1", "trebuchet": "dprl/TrebuchetAim-v0"}
-STATE_SIZES = {"cartpole": 4, "pendulum": 2}  # (x, ẋ, θ, θ̇) and (θ, θ̇): rows of `evaluation_states`
 # The trebuchet's score is a miss, so lower is better there; the others are returns.
 THRESHOLDS = {env: thresholds[0] for env, thresholds in goals.THRESHOLDS.items()}
 SCORE_LABELS = {"cartpole": "mean evaluation return", "pendulum": "mean evaluation return", "trebuchet": "mean relative miss (%)"}
@@ -131,8 +130,10 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
     if evaluation_states is not None:
         if env_name == "trebuchet":
             raise ValueError("evaluation_states: the trebuchet is scored on its fixed evaluation shots; leave it None")
+        from dprl.envs import wrappers
+
         evaluation_states = np.asarray(evaluation_states, dtype=np.float64)
-        size = STATE_SIZES[env_name]
+        size = {"cartpole": wrappers.CartPoleVectorEnv, "pendulum": wrappers.PendulumVectorEnv}[env_name].state_size
         if evaluation_states.ndim != 2 or len(evaluation_states) < 1 or evaluation_states.shape[1] != size:
             raise ValueError(f"evaluation_states must have shape (episodes ≥ 1, {size}) for {env_name}; got {evaluation_states.shape}")
         evaluation_episodes = len(evaluation_states)

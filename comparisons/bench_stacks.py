@@ -15,8 +15,9 @@ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
 - PyTorch eager with 1 and with 2 intra-op threads (this process): `dprl.envs.trebuchet.shoot`,
   the gradient by autograd.
 - PyTorch compiled, 1 and 2 threads (a child process each, cut off after --compile-timeout
-  seconds): `shoot(..., compiled=True)`, which runs each Euler step, flight step, adjoint step and
-  chunk of the root bisection through `torch.compile` (Inductor's C++ kernels), its own row with
+  seconds): `shoot(..., compiled=True)`, which runs each ground and hang step, each chunk of
+  flight steps and of their adjoint, and each chunk of the root bisection through
+  `torch.compile` (Inductor's C++ kernels), its own row with
   its compile time, or the reason it did not run. The 2-thread child also times float32 at the
   largest batch and compares its distances and gradients with float64's (not a table row: the
   rows are all float64).

@@ -219,12 +219,14 @@ def test_every_input_in_range_throws_to_a_finite_distance_or_a_clear_error(point
 
 @pytest.mark.slow
 def test_compiled_throws_match_eager_ones_to_rounding():
-    # Seeded throws plus one too light to lift off: every phase, event and status takes the
-    # compiled steps. Inductor reorders the arithmetic, hence rounding-sized differences only.
+    # Seeded throws, one too light to lift off and two released below ground (whose flight
+    # grazes the ground, which the compiled chunks of flight steps leave to `_flight_steps`):
+    # every phase, event and status takes the compiled steps. Inductor reorders the arithmetic,
+    # hence rounding-sized differences only.
     generator = torch.Generator().manual_seed(14)
-    wind = torch.cat((5 * torch.randn(15, generator=generator, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)))
-    angle = torch.cat((15 + 60 * torch.rand(15, generator=generator, dtype=torch.float64), torch.full((1,), 45.0, dtype=torch.float64)))
-    weight = torch.cat((100 + 200 * torch.rand(15, generator=generator, dtype=torch.float64), torch.full((1,), 10.0, dtype=torch.float64)))
+    wind = torch.cat((5 * torch.randn(14, generator=generator, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)))
+    angle = torch.cat((15 + 60 * torch.rand(14, generator=generator, dtype=torch.float64), torch.tensor([45.0, 45.0, 30.0], dtype=torch.float64)))
+    weight = torch.cat((100 + 200 * torch.rand(14, generator=generator, dtype=torch.float64), torch.tensor([10.0, 15.40, 15.38], dtype=torch.float64)))
     results = []
     for compiled in (False, True):
         leaves = [x.clone().requires_grad_(True) for x in (wind, angle, weight)]
@@ -232,11 +234,29 @@ def test_compiled_throws_match_eager_ones_to_rounding():
         throw.distance.sum().backward()
         results.append((throw, torch.stack([x.grad for x in leaves])))
     (eager, eager_gradient), (fused, fused_gradient) = results
-    assert torch.equal(fused.status, eager.status) and eager.status[-1] == trebuchet.TOO_LIGHT
+    assert torch.equal(fused.status, eager.status)
+    assert eager.status[-3] == trebuchet.TOO_LIGHT and (eager.status[-2:] == trebuchet.NO_LANDING).all()
     for field in ("distance", "liftoff_time", "release_time", "landing_time", "release_speed"):
         torch.testing.assert_close(getattr(fused, field), getattr(eager, field), rtol=1e-11, atol=0, equal_nan=True)
     torch.testing.assert_close(fused_gradient, eager_gradient, rtol=1e-5, atol=1e-12)
     assert torch.isfinite(eager_gradient).all()
+
+
+@pytest.mark.slow
+def test_compiled_flight_settles_the_grazing_throws_as_eager_flight_does():
+    # Flight starts (x, y, v_x, v_y) below ground falling (stops at once), below ground rising
+    # (grazes the ground each step until it crosses it), and above it. The compiled chunks hand
+    # the grazing rows back to `_flight_steps`; without that, the first row would never stop.
+    u_start = torch.tensor([[1.0, 1.0, 1.0], [-2.0, -2.0, 3.0], [10.0, 10.0, 10.0], [-1.0, 5.0, 5.0]], dtype=torch.float64)
+    active = torch.ones(3, dtype=torch.bool)
+    params = {"wind": torch.zeros(3, dtype=torch.float64)}
+    eager, fused = (trebuchet._fly(u_start, active, params, compiled) for compiled in (False, True))
+    assert eager.stopped.tolist() == [True, False, False] and eager.found.tolist() == [False, True, True]
+    for field in ("stopped", "found", "steps"):
+        assert torch.equal(getattr(fused, field), getattr(eager, field)), field
+    torch.testing.assert_close(fused.lo, eager.lo, rtol=0, atol=0)
+    torch.testing.assert_close(fused.hi, eager.hi, rtol=0, atol=0)
+    torch.testing.assert_close(fused.u_last[:, 1:], eager.u_last[:, 1:], rtol=1e-12, atol=0)
 
 
 def test_compiled_must_be_a_bool():

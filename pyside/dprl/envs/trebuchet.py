@@ -94,6 +94,7 @@ INTERP_POINTS = 10  # DiffEqBase's interp_points: Θ = 0, 1/9, ..., 1
 ROOT_ITERATIONS = 56  # bisection steps: the bracket ends below one ulp of any Θ ≥ 1/8
 JUMP_TOLERANCE = 1e-6  # |g| left at a converged root above this means g jumps there
 _BISECT_CHUNK = 8  # bisection steps per compiled call (`launch(..., compiled=True)`); divides ROOT_ITERATIONS
+_FLIGHT_CHUNK = 8  # flight steps per call (`_flight_steps`); divides MAX_PHASE_TIME·RATE
 
 # Status of a throw.
 LANDED = 0
@@ -210,10 +211,16 @@ def hang_derivative(u, weight):
 def flight_derivative(u, wind):
     """Phase 3: ballistic flight with quadratic drag relative to the wind. State (x, y, v_x, v_y)."""
     _, _, vx, vy = u.unbind(0)
+    return torch.stack((vx, vy, *_drag_acceleration(vx, vy, wind)))
+
+
+def _drag_acceleration(vx, vy, wind):
+    """`flight_derivative`'s (a_x, a_y), from the velocity's coordinates as separate tensors (the
+    form a compiled chunk of flight steps fuses best)."""
     airspeed = torch.sqrt(vy**2 + (wind - vx) ** 2)
     ax = -DRAG_CONSTANT * (vx - wind) * airspeed
     ay = -GRAVITY - DRAG_CONSTANT * vy * airspeed
-    return torch.stack((vx, vy, ax, ay))
+    return ax, ay
 
 
 # ----------------------------------------------------------------------------------------------
@@ -303,8 +310,9 @@ def on_grid(condition, u0, u1, f0, f1, params):
     """
     theta = torch.arange(INTERP_POINTS, dtype=u0.dtype, device=u0.device)[:, None] / (INTERP_POINTS - 1)  # i/9, as Julia
     inner = theta[1:-1]
-    coefficients = torch.stack((u0, DT * f0, 3 * (u1 - u0) - DT * (2 * f0 + f1), 2 * (u0 - u1) + DT * (f0 + f1)), dim=1)
-    u = torch.cat((u0[:, None], (inner ** torch.arange(4, dtype=u0.dtype, device=u0.device)) @ coefficients, u1[:, None]), dim=1)
+    a, b, fa, fb = (x[:, None] for x in (u0, u1, f0, f1))
+    p, q, r = DT * fa, 3 * (b - a) - DT * (2 * fa + fb), 2 * (a - b) + DT * (fa + fb)
+    u = torch.cat((a, a + p * inner + q * (inner * inner) + r * (inner * inner * inner), b), dim=1)
     fixed = {k: v[None] for k, v in params.items()}
     return condition(u, u0[:, None], theta * DT, fixed)
 
@@ -456,20 +464,91 @@ def _flight_adjoint_step(velocity, wind, taken, l_x, l_y, l_vx, l_vy, grad_wind)
     return torch.addcmul(l_vx, step_size, along_vx), torch.addcmul(l_vy, step_size, along_vy), grad_wind
 
 
+def _flight_steps(u, f, wind, pending, found, stopped, u_last, lo, hi, steps, first, count):
+    """`count` lockstep steps of `_Flight` from step number `first`, each with DiffEqBase's event
+    test and the bookkeeping of the throws it ends. The interior points are computed only for
+    the rows whose interpolant may graze the ground (`_flight_step`). Returns the state and
+    derivative after the steps, the bookkeeping, and the velocities at the start of each step,
+    shape (count, 2, B), for the adjoint.
+    """
+    velocities = []
+    for step in range(first, first + count):
+        velocities.append(u[2:])
+        u_next, f_next, ends, graze = _flight_step(u, f, wind, pending)
+        if bool(graze.any()):
+            rows = graze.nonzero().squeeze(1)
+            step_rows = [x[:, rows] for x in (u, u_next, f, f_next)]
+            inside, inside_lo, inside_hi = bracket(on_grid(landing_condition, *step_rows, {}))
+            hit_rows = rows[inside]
+            ends[hit_rows] = True
+            lo[hit_rows], hi[hit_rows] = inside_lo[inside], inside_hi[inside]
+            stop = below_ground_and_falling(step_rows[0], step_rows[1]) & ~inside
+            stopped[rows[stop]] = True
+            pending[rows[stop]] = False
+        if bool(ends.any()):
+            u_last = torch.where(ends, u, u_last)
+            hi = torch.where(ends & (hi == 0), 1.0, hi)  # rows bracketed at the ends: [0, 1]
+            steps = torch.where(ends, step, steps)
+            found = found | ends
+            pending = pending & ~ends
+        u, f = u_next, f_next  # no freezing needed: the adjoint stops at each row's own step
+    return u, f, pending, found, stopped, u_last, lo, hi, steps, torch.stack(velocities)
+
+
+def _flight_steps_fused(x, y, vx, vy, wind, pending, found, lo, hi, steps, x_last, y_last, vx_last, vy_last, first, count):
+    """`_flight_steps` for `torch.compile`, one call per chunk: Inductor fuses the chunk into one
+    loop over the batch, the state in registers, when every coordinate comes and goes as a (B,)
+    tensor of its own and nothing changes shape. It does not run the interior test: it only
+    marks the rows whose interpolant may graze the ground in the chunk (`grazed`), for which
+    `_Flight` runs the chunk again with `_flight_steps` (the dynamics do not depend on the
+    bookkeeping, so every other row's result is already `_flight_steps`'s). `first` is a tensor.
+    Returns the state and (a_x, a_y) after the chunk, the bookkeeping, the state at each row's
+    event step, `grazed`, and the velocities at the start of each step (v_x, v_y, v_x, ...).
+    """
+    ax, ay = _drag_acceleration(vx, vy, wind)
+    grazed = torch.zeros_like(pending)
+    velocities = []
+    for i in range(count):
+        velocities += [vx, vy]
+        x_next, y_next, vx_next, vy_next = x + DT * vx, y + DT * vy, vx + DT * ax, vy + DT * ay
+        ax_next, ay_next = _drag_acceleration(vx_next, vy_next, wind)
+        # _flight_step's tests, coordinate by coordinate
+        prev, next_ = y + PIVOT_HEIGHT, y_next + PIVOT_HEIGHT
+        ends = pending & (prev != 0) & (torch.sign(prev) * torch.sign(next_) <= 0)
+        sag = DT * (ay_next - ay).abs() / 4
+        grazed = grazed | (pending & ~ends & (torch.minimum(prev, next_) - sag <= 1e-9))
+        x_last, y_last = torch.where(ends, x, x_last), torch.where(ends, y, y_last)
+        vx_last, vy_last = torch.where(ends, vx, vx_last), torch.where(ends, vy, vy_last)
+        hi = torch.where(ends, 1.0, hi)  # bracketed at the ends: [0, 1]
+        steps = torch.where(ends, first + i, steps)
+        found = found | ends
+        pending = pending & ~ends
+        x, y, vx, vy, ax, ay = x_next, y_next, vx_next, vy_next, ax_next, ay_next
+    return x, y, vx, vy, ax, ay, pending, found, lo, hi, steps, x_last, y_last, vx_last, vy_last, grazed, *velocities
+
+
+def _flight_adjoint_steps(velocities, wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind):
+    """`_flight_adjoint_step` backwards through the steps `first`, `first` + 1, ... whose start
+    velocities are `velocities` (count, 2, B)."""
+    for j in range(velocities.shape[0] - 1, -1, -1):
+        l_vx, l_vy, grad_wind = _flight_adjoint_step(velocities[j], wind, first + j < steps, l_x, l_y, l_vx, l_vy, grad_wind)
+    return l_vx, l_vy, grad_wind
+
+
 class _Flight(torch.autograd.Function):
     """Phase 3's Euler loop with a hand-written adjoint.
 
     Flight is about nine tenths of a throw's steps. Recording them for autograd costs a dozen
     graph nodes a step; this runs them without a graph and sweeps back through the stored
     velocities with the analytic Jacobian of `flight_derivative` instead. The arithmetic of the
-    forward pass is that of `integrate`, so the values are identical.
+    forward pass is that of `integrate`, so the values are identical. It runs in chunks of
+    _FLIGHT_CHUNK steps: `_flight_steps` eager, `_flight_steps_fused` compiled.
     """
 
     @staticmethod
     def forward(ctx, u_start, wind, active, compiled):
-        advance = _compiled(_flight_step) if compiled else _flight_step
         batch = u_start.shape[1]
-        u = u_start
+        u = u_start.detach()  # as every later chunk's state: a compiled chunk is compiled once
         f = flight_derivative(u, wind)
         pending = active.clone()
         found = torch.zeros_like(active)
@@ -478,45 +557,46 @@ class _Flight(torch.autograd.Function):
         lo = torch.zeros(batch, dtype=u_start.dtype, device=u_start.device)
         hi = torch.zeros_like(lo)
         steps = torch.zeros(batch, dtype=torch.long, device=u_start.device)
-        velocities = []
-        for step in range(int(round(MAX_PHASE_TIME * RATE))):
+        chunks = []  # velocities at the start of each step, in chunks of consecutive steps
+        fused = _compiled(_flight_steps_fused) if compiled else None
+        for first in range(0, int(round(MAX_PHASE_TIME * RATE)), _FLIGHT_CHUNK):
             if not bool(pending.any()):
                 break
-            velocities.append(u[2:])
-            u_next, f_next, ends, graze = advance(u, f, wind, pending)
-            if bool(graze.any()):
-                rows = graze.nonzero().squeeze(1)
-                step_rows = [x[:, rows] for x in (u, u_next, f, f_next)]
-                inside, inside_lo, inside_hi = bracket(on_grid(landing_condition, *step_rows, {}))
-                hit_rows = rows[inside]
-                ends[hit_rows] = True
-                lo[hit_rows], hi[hit_rows] = inside_lo[inside], inside_hi[inside]
-                stop = below_ground_and_falling(step_rows[0], step_rows[1]) & ~inside
-                stopped[rows[stop]] = True
-                pending[rows[stop]] = False
-            if bool(ends.any()):
-                u_last = torch.where(ends, u, u_last)
-                hi = torch.where(ends & (hi == 0), 1.0, hi)  # rows bracketed at the ends: [0, 1]
-                steps = torch.where(ends, step, steps)
-                found = found | ends
-                pending = pending & ~ends
-            u, f = u_next, f_next  # no freezing needed: the adjoint stops at each row's own step
-        steps = torch.where(pending, len(velocities), steps)
+            if not compiled:
+                u, f, pending, found, stopped, u_last, lo, hi, steps, velocities = _flight_steps(
+                    u, f, wind, pending, found, stopped, u_last, lo, hi, steps, first, _FLIGHT_CHUNK
+                )
+                chunks.append(velocities)
+                continue
+            start = (u, f, pending, found, stopped, u_last, lo, hi, steps)
+            out = fused(*u, wind, pending, found, lo, hi, steps, *u_last, torch.tensor(first, device=wind.device), _FLIGHT_CHUNK)
+            u, f = torch.stack(out[:4]), torch.stack((out[2], out[3], out[4], out[5]))
+            pending, found, lo, hi, steps = out[6:11]
+            u_last, grazed = torch.stack(out[11:15]), out[15]
+            chunks.append(torch.stack(out[16:]).reshape(_FLIGHT_CHUNK, 2, batch))
+            if bool(grazed.any()):
+                rows = grazed.nonzero().squeeze(1)
+                again = _flight_steps(*(x[..., rows] for x in start[:2]), wind[rows], *(x[..., rows] for x in start[2:]), first, _FLIGHT_CHUNK)
+                for mine, theirs in zip((pending, found, stopped, u_last, lo, hi, steps), again[2:9]):
+                    mine[..., rows] = theirs
+        taken = sum(len(c) for c in chunks)
+        steps = torch.where(pending, taken, steps)
         u_last = torch.where(pending, u, u_last)
-        velocities = torch.stack(velocities) if velocities else u_start.new_zeros(0, 2, batch)
-        ctx.save_for_backward(velocities, wind, steps)
+        ctx.save_for_backward(wind, steps, *chunks)
         ctx.compiled = compiled
         ctx.mark_non_differentiable(steps, lo, hi, found, stopped)
         return u_last, steps, lo, hi, found, stopped
 
     @staticmethod
     def backward(ctx, grad_u_last, *_):
-        velocities, wind, steps = ctx.saved_tensors
+        wind, steps, *chunks = ctx.saved_tensors
         l_x, l_y, l_vx, l_vy = grad_u_last.unbind(0)
         grad_wind = torch.zeros_like(wind)
-        back = _compiled(_flight_adjoint_step) if ctx.compiled else _flight_adjoint_step
-        for j in range(velocities.shape[0] - 1, -1, -1):
-            l_vx, l_vy, grad_wind = back(velocities[j], wind, j < steps, l_x, l_y, l_vx, l_vy, grad_wind)
+        back = _compiled(_flight_adjoint_steps) if ctx.compiled else _flight_adjoint_steps
+        first = sum(len(c) for c in chunks)
+        for velocities in reversed(chunks):
+            first -= len(velocities)
+            l_vx, l_vy, grad_wind = back(velocities, wind, torch.tensor(first, device=wind.device), steps, l_x, l_y, l_vx, l_vy, grad_wind)
         return torch.stack((l_x, l_y, l_vx, l_vy)), grad_wind, None, None
 
 
@@ -628,12 +708,14 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None, compiled=False):
     A throw that never lands gets a NaN distance; one whose weight is too light, the
     projectile's resting x (see "Throws that do not land" above).
 
-    `compiled=True` runs each lockstep step (and each chunk of the root bisection) through
-    `torch.compile`: the same algorithm, each step's few dozen elementwise kernels fused into one
-    or two. The first call compiles for about a minute (seconds once Inductor's on-disk cache is
-    warm); then a gradient is about 1.8× faster on CPU (comparisons/bench_stacks.py). Inductor
-    reorders the arithmetic, so results differ from eager ones by rounding: on 16,384 seeded
-    throws, distances by up to 4e-13 and gradients by up to 4e-7, relative.
+    `compiled=True` runs each ground and hang step, each chunk of _FLIGHT_CHUNK flight steps (and
+    of their adjoint) and each chunk of the root bisection through `torch.compile`: the same
+    algorithm, a step's few dozen elementwise kernels fused into a few, a chunk of flight steps
+    into one loop over the batch. The first call compiles for 80–100 s (seconds once Inductor's
+    on-disk cache is warm); then a gradient is 1.3–2.4× faster than eager on CPU from batch 4,096
+    (comparisons/bench_stacks.py). Inductor reorders the arithmetic, so results differ from eager
+    ones by rounding: on 16,384 seeded throws, distances by up to 4e-13 and gradients by up to
+    4e-7, relative.
     """
     if not isinstance(compiled, bool):
         raise ValueError(f"compiled must be True or False; got {compiled!r}")

@@ -242,6 +242,35 @@ def test_compiled_throws_match_eager_ones_to_rounding():
     assert torch.isfinite(eager_gradient).all()
 
 
+def test_the_pointwise_event_test_of_compiled_steps_brackets_as_on_grid_does():
+    # Every step of the ground and hang phases of 64 seeded throws, past their events too:
+    # `_bracket_pointwise` (the compiled steps' test) must give bracket(on_grid(...))'s brackets.
+    generator = torch.Generator().manual_seed(5)
+    params = {
+        "weight": (100 + 200 * torch.rand(64, generator=generator, dtype=torch.float64)) * trebuchet.POUND,
+        "release_angle": torch.deg2rad(15 + 60 * torch.rand(64, generator=generator, dtype=torch.float64)),
+        "wind": torch.zeros(64, dtype=torch.float64),
+    }
+    everyone = torch.ones(64, dtype=torch.bool)
+    ground = trebuchet.integrate(trebuchet._on_ground, trebuchet.liftoff_condition, trebuchet.initial_state((64,)), everyone, params)
+    u_liftoff, _ = trebuchet.event(trebuchet._on_ground, trebuchet.liftoff_condition, ground, params)
+    crossings = interior = 0
+    for derivative, condition, u in ((trebuchet._on_ground, trebuchet.liftoff_condition, trebuchet.initial_state((64,))),
+                                     (trebuchet._in_sling, trebuchet.release_condition, u_liftoff)):
+        f = derivative(u, params)
+        for _ in range(40):
+            u_next = u + trebuchet.DT * f
+            f_next = derivative(u_next, params)
+            expected = trebuchet.bracket(trebuchet.on_grid(condition, u, u_next, f, f_next, params))
+            got = trebuchet._bracket_pointwise(condition, u, u_next, f, f_next, params)
+            for a, b in zip(got, expected):
+                assert torch.equal(a, b)
+            crossings += int(expected[0].sum())
+            interior += int((expected[0] & ((expected[1] > 0) | (expected[2] < 1))).sum())
+            u, f = u_next, f_next
+    assert crossings >= 128 and interior > 0  # each throw's lift-off and release, some inside a step
+
+
 @pytest.mark.slow
 def test_compiled_flight_settles_the_grazing_throws_as_eager_flight_does():
     # Flight starts (x, y, v_x, v_y) below ground falling (stops at once), below ground rising

@@ -303,9 +303,9 @@ def bracket(g):
 def on_grid(condition, u0, u1, f0, f1, params):
     """The event function at Θ = 0, 1/9, ..., 1 of each row's step, shape (10, B).
 
-    The interior points come from the cubic's power form in one matrix product (the same
-    polynomial as `hermite`, rounded differently; they only decide brackets). The ends are the
-    step's own states, as DiffEqBase used integrator.uprev and integrator.u there. Grid-major,
+    The interior points come from the cubic's power form, a + pΘ + qΘ² + rΘ³ as in Julia (the
+    same polynomial as `hermite`, rounded differently; they only decide brackets). The ends are
+    the step's own states, as DiffEqBase used integrator.uprev and integrator.u there. Grid-major,
     (n, 10, B), so that the batch stays the contiguous dimension of every elementwise kernel.
     """
     theta = torch.arange(INTERP_POINTS, dtype=u0.dtype, device=u0.device)[:, None] / (INTERP_POINTS - 1)  # i/9, as Julia
@@ -371,18 +371,47 @@ def locate(condition, u0, u1, f0, f1, lo, hi, params, compiled=False):
     return torch.where(flat, root, newton)
 
 
-def _euler_step(derivative, condition, stop_rule, u, f, params, pending):
+def _euler_step(derivative, condition, stop_rule, u, f, params, pending, pointwise=False):
     """One lockstep step of `integrate`: the next state and its derivative, and DiffEqBase's event
     test on the step for the pending rows (the others get hit = False). Every row is tested and
-    the result masked, so that the shapes never change and a compiled step is compiled once."""
+    the result masked, so that the shapes never change and a compiled step is compiled once.
+    `pointwise` (the compiled step) runs the test as `_bracket_pointwise`."""
     u_next = u + DT * f
     f_next = derivative(u_next, params)
     with torch.no_grad():
         plain = [x.detach() for x in (u, u_next, f, f_next)]
-        hit, lo, hi = bracket(on_grid(condition, *plain, _detached(params)))
+        if pointwise:
+            hit, lo, hi = _bracket_pointwise(condition, *plain, _detached(params))
+        else:
+            hit, lo, hi = bracket(on_grid(condition, *plain, _detached(params)))
         hit = hit & pending
         stop = stop_rule(plain[0], plain[1]) & pending & ~hit if stop_rule else None
     return u_next, f_next, hit, lo, hi, stop
+
+
+def _bracket_pointwise(condition, u0, u1, f0, f1, params):
+    """`bracket(on_grid(condition, ...))` one grid point at a time, on (n, B) states: the same
+    points and the same rule, written so that Inductor fuses the test into the step's loop over
+    the batch (on_grid's (n, 10, B) grid and bracket's cumulative sum would each be kernels of
+    their own, and the grid a buffer in memory)."""
+    n = INTERP_POINTS - 1
+    p, q, r = DT * f0, 3 * (u1 - u0) - DT * (2 * f0 + f1), 2 * (u0 - u1) + DT * (f0 + f1)
+
+    def g(i):
+        theta = i / n
+        u = u0 if i == 0 else u1 if i == n else u0 + p * theta + q * (theta * theta) + r * (theta * theta * theta)
+        return condition(u, u0, torch.full_like(u0[0], theta * DT), params)
+
+    prev = torch.sign(g(0))
+    at_ends = (prev != 0) & (prev * torch.sign(g(n)) <= 0)
+    inside = torch.zeros_like(at_ends)
+    lo, hi = torch.zeros_like(u0[0]), torch.ones_like(u0[0])
+    for i in range(n - 1, 0, -1):  # from the last interior point back, so that the first crossing wins
+        crossed = prev * torch.sign(g(i)) < 0
+        inside = inside | crossed
+        lo, hi = torch.where(crossed, (i - 1) / n, lo), torch.where(crossed, i / n, hi)
+    inside = inside & ~at_ends
+    return at_ends | inside, torch.where(inside, lo, 0.0), torch.where(inside, hi, 1.0)
 
 
 def integrate(derivative, condition, u_start, active, params, stop_rule=None, on_step=None, compiled=False):
@@ -406,7 +435,7 @@ def integrate(derivative, condition, u_start, active, params, stop_rule=None, on
     for step in range(int(round(MAX_PHASE_TIME * RATE))):
         if not bool(pending.any()):
             break
-        u_next, f_next, hit, hit_lo, hit_hi, stop = advance(derivative, condition, stop_rule, u, f, params, pending)
+        u_next, f_next, hit, hit_lo, hit_hi, stop = advance(derivative, condition, stop_rule, u, f, params, pending, compiled)
         if bool(hit.any()):
             u_last = torch.where(hit, u, u_last)
             lo, hi = torch.where(hit, hit_lo, lo), torch.where(hit, hit_hi, hi)
@@ -442,15 +471,14 @@ def _flight_step(u, f, wind, pending):
     return u_next, f_next, ends, graze
 
 
-def _flight_adjoint_step(velocity, wind, taken, l_x, l_y, l_vx, l_vy, grad_wind):
-    """One step of `_Flight`'s adjoint sweep, backwards through the step that started at
-    `velocity`; rows for which it was not `taken` keep their adjoints (dt = 0 there).
+def _flight_adjoint_step(vx, vy, wind, taken, l_x, l_y, l_vx, l_vy, grad_wind):
+    """One step of `_Flight`'s adjoint sweep, backwards through the step that started at velocity
+    (v_x, v_y); rows for which it was not `taken` keep their adjoints (dt = 0 there).
 
     u_{j+1} = u_j + dt f(u_j): the position adjoints stay put (f does not depend on x, y); the
     velocity adjoints pick up dt·(λ_pos + λ_vel·J_j).
     """
     step_size = DT * taken.to(wind.dtype)
-    vx, vy = velocity.unbind(0)
     rel = vx - wind
     airspeed = torch.sqrt(vy**2 + rel**2)
     inverse = 1 / airspeed.clamp_min(1e-300)
@@ -468,12 +496,12 @@ def _flight_steps(u, f, wind, pending, found, stopped, u_last, lo, hi, steps, fi
     """`count` lockstep steps of `_Flight` from step number `first`, each with DiffEqBase's event
     test and the bookkeeping of the throws it ends. The interior points are computed only for
     the rows whose interpolant may graze the ground (`_flight_step`). Returns the state and
-    derivative after the steps, the bookkeeping, and the velocities at the start of each step,
-    shape (count, 2, B), for the adjoint.
+    derivative after the steps, the bookkeeping, and the velocities at the start of each step
+    (v_x, v_y, v_x, ...), for the adjoint.
     """
     velocities = []
     for step in range(first, first + count):
-        velocities.append(u[2:])
+        velocities += [u[2], u[3]]
         u_next, f_next, ends, graze = _flight_step(u, f, wind, pending)
         if bool(graze.any()):
             rows = graze.nonzero().squeeze(1)
@@ -492,7 +520,7 @@ def _flight_steps(u, f, wind, pending, found, stopped, u_last, lo, hi, steps, fi
             found = found | ends
             pending = pending & ~ends
         u, f = u_next, f_next  # no freezing needed: the adjoint stops at each row's own step
-    return u, f, pending, found, stopped, u_last, lo, hi, steps, torch.stack(velocities)
+    return u, f, pending, found, stopped, u_last, lo, hi, steps, velocities
 
 
 def _flight_steps_fused(x, y, vx, vy, wind, pending, found, lo, hi, steps, x_last, y_last, vx_last, vy_last, first, count):
@@ -527,11 +555,12 @@ def _flight_steps_fused(x, y, vx, vy, wind, pending, found, lo, hi, steps, x_las
     return x, y, vx, vy, ax, ay, pending, found, lo, hi, steps, x_last, y_last, vx_last, vy_last, grazed, *velocities
 
 
-def _flight_adjoint_steps(velocities, wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind):
+def _flight_adjoint_steps(wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind, *velocities):
     """`_flight_adjoint_step` backwards through the steps `first`, `first` + 1, ... whose start
-    velocities are `velocities` (count, 2, B)."""
-    for j in range(velocities.shape[0] - 1, -1, -1):
-        l_vx, l_vy, grad_wind = _flight_adjoint_step(velocities[j], wind, first + j < steps, l_x, l_y, l_vx, l_vy, grad_wind)
+    velocities are `velocities` (v_x, v_y, v_x, ...)."""
+    for j in range(len(velocities) // 2 - 1, -1, -1):
+        vx, vy = velocities[2 * j], velocities[2 * j + 1]
+        l_vx, l_vy, grad_wind = _flight_adjoint_step(vx, vy, wind, first + j < steps, l_x, l_y, l_vx, l_vy, grad_wind)
     return l_vx, l_vy, grad_wind
 
 
@@ -557,8 +586,10 @@ class _Flight(torch.autograd.Function):
         lo = torch.zeros(batch, dtype=u_start.dtype, device=u_start.device)
         hi = torch.zeros_like(lo)
         steps = torch.zeros(batch, dtype=torch.long, device=u_start.device)
-        chunks = []  # velocities at the start of each step, in chunks of consecutive steps
+        chunks = []  # velocities at the start of each step (v_x, v_y, ...), a tuple a chunk of steps
         fused = _compiled(_flight_steps_fused) if compiled else None
+        if compiled:
+            state, last = (*u.unbind(0), *f[2:].unbind(0)), list(u_last.unbind(0))
         for first in range(0, int(round(MAX_PHASE_TIME * RATE)), _FLIGHT_CHUNK):
             if not bool(pending.any()):
                 break
@@ -568,35 +599,40 @@ class _Flight(torch.autograd.Function):
                 )
                 chunks.append(velocities)
                 continue
-            start = (u, f, pending, found, stopped, u_last, lo, hi, steps)
-            out = fused(*u, wind, pending, found, lo, hi, steps, *u_last, torch.tensor(first, device=wind.device), _FLIGHT_CHUNK)
-            u, f = torch.stack(out[:4]), torch.stack((out[2], out[3], out[4], out[5]))
-            pending, found, lo, hi, steps = out[6:11]
-            u_last, grazed = torch.stack(out[11:15]), out[15]
-            chunks.append(torch.stack(out[16:]).reshape(_FLIGHT_CHUNK, 2, batch))
+            # Coordinates stay separate (B,) tensors between chunks: stacking them costs copies.
+            start = (state, pending, found, stopped, last, lo, hi, steps)
+            out = fused(*state[:4], wind, pending, found, lo, hi, steps, *last, torch.tensor(first, device=wind.device), _FLIGHT_CHUNK)
+            state, (pending, found, lo, hi, steps), last, grazed = out[:6], out[6:11], list(out[11:15]), out[15]
+            chunks.append(out[16:])
             if bool(grazed.any()):
                 rows = grazed.nonzero().squeeze(1)
-                again = _flight_steps(*(x[..., rows] for x in start[:2]), wind[rows], *(x[..., rows] for x in start[2:]), first, _FLIGHT_CHUNK)
-                for mine, theirs in zip((pending, found, stopped, u_last, lo, hi, steps), again[2:9]):
-                    mine[..., rows] = theirs
-        taken = sum(len(c) for c in chunks)
+                u0, f0 = torch.stack(start[0][:4])[:, rows], torch.stack((*start[0][2:4], *start[0][4:]))[:, rows]
+                bookkeeping = [x[rows] for x in start[1:4]] + [torch.stack(start[4])[:, rows]] + [x[rows] for x in start[5:]]
+                again = _flight_steps(u0, f0, wind[rows], *bookkeeping, first, _FLIGHT_CHUNK)
+                for mine, theirs in zip((pending, found, stopped, lo, hi, steps), (*again[2:5], *again[6:9])):
+                    mine[rows] = theirs
+                for k in range(4):
+                    last[k] = last[k].index_put((rows,), again[5][k])
+        if compiled and chunks:
+            u, u_last = torch.stack(state[:4]), torch.stack(last)
+        taken = _FLIGHT_CHUNK * len(chunks)
         steps = torch.where(pending, taken, steps)
         u_last = torch.where(pending, u, u_last)
-        ctx.save_for_backward(wind, steps, *chunks)
+        ctx.save_for_backward(wind, steps, *(v for chunk in chunks for v in chunk))
         ctx.compiled = compiled
         ctx.mark_non_differentiable(steps, lo, hi, found, stopped)
         return u_last, steps, lo, hi, found, stopped
 
     @staticmethod
     def backward(ctx, grad_u_last, *_):
-        wind, steps, *chunks = ctx.saved_tensors
+        wind, steps, *velocities = ctx.saved_tensors
         l_x, l_y, l_vx, l_vy = grad_u_last.unbind(0)
         grad_wind = torch.zeros_like(wind)
         back = _compiled(_flight_adjoint_steps) if ctx.compiled else _flight_adjoint_steps
-        first = sum(len(c) for c in chunks)
-        for velocities in reversed(chunks):
-            first -= len(velocities)
-            l_vx, l_vy, grad_wind = back(velocities, wind, torch.tensor(first, device=wind.device), steps, l_x, l_y, l_vx, l_vy, grad_wind)
+        size = 2 * _FLIGHT_CHUNK  # velocities a chunk
+        for k in range(len(velocities) // size - 1, -1, -1):
+            first = torch.tensor(k * _FLIGHT_CHUNK, device=wind.device)
+            l_vx, l_vy, grad_wind = back(wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind, *velocities[k * size:(k + 1) * size])
         return torch.stack((l_x, l_y, l_vx, l_vy)), grad_wind, None, None
 
 
@@ -711,11 +747,13 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None, compiled=False):
     `compiled=True` runs each ground and hang step, each chunk of _FLIGHT_CHUNK flight steps (and
     of their adjoint) and each chunk of the root bisection through `torch.compile`: the same
     algorithm, a step's few dozen elementwise kernels fused into a few, a chunk of flight steps
-    into one loop over the batch. The first call compiles for 80–100 s (seconds once Inductor's
-    on-disk cache is warm); then a gradient is 1.3–2.4× faster than eager on CPU from batch 4,096
+    into one loop over the batch. The first calls compile for 100–165 s (seconds once Inductor's
+    on-disk cache is warm); then a gradient is 1.6–2.7× faster than eager on CPU from batch 4,096
     (comparisons/bench_stacks.py). Inductor reorders the arithmetic, so results differ from eager
     ones by rounding: on 16,384 seeded throws, distances by up to 4e-13 and gradients by up to
-    4e-7, relative.
+    4e-7, relative. Inductor fits its kernels' threading to the batch of the first compiled call
+    (with and without autograd each): make that a large batch. Compiled first at batch 64, a
+    gradient at 65,536 ran 1.5× slower than compiled first at 16,384.
     """
     if not isinstance(compiled, bool):
         raise ValueError(f"compiled must be True or False; got {compiled!r}")

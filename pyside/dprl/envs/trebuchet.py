@@ -225,15 +225,16 @@ def _drag_acceleration(vx, vy, wind):
 
 # ----------------------------------------------------------------------------------------------
 # Event functions (docs/original-2019.md §1.6) of the state u interpolated at Θ in a step that began at u_start;
-# `elapsed` = Θ·dt. Shapes broadcast: u (n, ...), u_start (n, ...), elapsed (...).
+# `elapsed` = Θ·dt. Shapes broadcast: u (n, ...), u_start (n, ...), elapsed (...). u and u_start may
+# also be sequences of n coordinates, as the compiled steps pass them.
 # ----------------------------------------------------------------------------------------------
 def sling_tension(u, u_start, elapsed):
     """Tension estimated from the projectile's mean x acceleration since the step's start.
 
     Zero where no time has elapsed, as in Trebuchet.jl: the estimate jumps at each step's start.
     """
-    q_a, _, q_s, w_a, _, w_s = u.unbind(0)
-    q_a0, _, q_s0, w_a0, _, w_s0 = u_start.unbind(0)
+    q_a, _, q_s, w_a, _, w_s = u
+    q_a0, _, q_s0, w_a0, _, w_s0 = u_start
     vx, _ = sling_end_velocity(q_a, q_s, w_a, w_s)
     vx0, _ = sling_end_velocity(q_a0, q_s0, w_a0, w_s0)
     moved = elapsed > 0
@@ -336,6 +337,21 @@ def _bisect(condition, plain, fixed, lo, hi, sign_lo, iterations):
     return lo, hi
 
 
+def _bisect_pointwise(condition, columns, fixed, lo, hi, sign_lo, iterations):
+    """`_bisect` for `torch.compile`, on the step's (u0, u1, f0, f1) as `columns`, each a tuple of
+    (B,) coordinates: the interpolated state then stays coordinate by coordinate too, so that
+    Inductor fuses the chunk into one loop over the batch and drops the coordinates the event
+    function does not read (a stacked (n, B) state would be a buffer written at every step)."""
+    u0 = columns[0]
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        u = tuple(hermite(a, b, fa, fb, mid, DT) for a, b, fa, fb in zip(*columns))
+        same = torch.sign(condition(u, u0, mid * DT, fixed)) == sign_lo
+        lo = torch.where(same, mid, lo)
+        hi = torch.where(same, hi, mid)
+    return lo, hi
+
+
 def locate(condition, u0, u1, f0, f1, lo, hi, params, compiled=False):
     """Root Θ of the event function in [lo, hi], with its implicit derivative.
 
@@ -354,8 +370,9 @@ def locate(condition, u0, u1, f0, f1, lo, hi, params, compiled=False):
     with torch.no_grad():
         sign_lo = torch.sign(g_plain(lo))
         if compiled:  # in chunks of _BISECT_CHUNK steps: a compiled graph of all 56 takes minutes to build
+            columns = [tuple(x.unbind(0)) for x in plain]
             for _ in range(ROOT_ITERATIONS // _BISECT_CHUNK):
-                lo, hi = _compiled(_bisect)(condition, plain, fixed, lo, hi, sign_lo, _BISECT_CHUNK)
+                lo, hi = _compiled(_bisect_pointwise)(condition, columns, fixed, lo, hi, sign_lo, _BISECT_CHUNK)
         else:
             lo, hi = _bisect(condition, plain, fixed, lo, hi, sign_lo, ROOT_ITERATIONS)
         root = lo
@@ -393,13 +410,18 @@ def _bracket_pointwise(condition, u0, u1, f0, f1, params):
     """`bracket(on_grid(condition, ...))` one grid point at a time, on (n, B) states: the same
     points and the same rule, written so that Inductor fuses the test into the step's loop over
     the batch (on_grid's (n, 10, B) grid and bracket's cumulative sum would each be kernels of
-    their own, and the grid a buffer in memory)."""
+    their own, and the grid a buffer in memory). The states go coordinate by coordinate, as in
+    `_bisect_pointwise`."""
     n = INTERP_POINTS - 1
-    p, q, r = DT * f0, 3 * (u1 - u0) - DT * (2 * f0 + f1), 2 * (u0 - u1) + DT * (f0 + f1)
+    u0, u1, f0, f1 = (tuple(x.unbind(0)) for x in (u0, u1, f0, f1))
+    power = [(DT * fa, 3 * (b - a) - DT * (2 * fa + fb), 2 * (a - b) + DT * (fa + fb)) for a, b, fa, fb in zip(u0, u1, f0, f1)]
 
     def g(i):
         theta = i / n
-        u = u0 if i == 0 else u1 if i == n else u0 + p * theta + q * (theta * theta) + r * (theta * theta * theta)
+        if i == 0 or i == n:
+            u = u0 if i == 0 else u1
+        else:
+            u = tuple(a + p * theta + q * (theta * theta) + r * (theta * theta * theta) for a, (p, q, r) in zip(u0, power))
         return condition(u, u0, torch.full_like(u0[0], theta * DT), params)
 
     prev = torch.sign(g(0))
@@ -531,13 +553,12 @@ def _flight_steps_fused(x, y, vx, vy, wind, pending, found, lo, hi, steps, x_las
     `_Flight` runs the chunk again with `_flight_steps` (the dynamics do not depend on the
     bookkeeping, so every other row's result is already `_flight_steps`'s). `first` is a tensor.
     Returns the state and (a_x, a_y) after the chunk, the bookkeeping, the state at each row's
-    event step, `grazed`, and the velocities at the start of each step (v_x, v_y, v_x, ...).
+    event step and `grazed`; not the velocities of each step, which `_flight_adjoint_chunk`
+    computes again.
     """
     ax, ay = _drag_acceleration(vx, vy, wind)
     grazed = torch.zeros_like(pending)
-    velocities = []
     for i in range(count):
-        velocities += [vx, vy]
         x_next, y_next, vx_next, vy_next = x + DT * vx, y + DT * vy, vx + DT * ax, vy + DT * ay
         ax_next, ay_next = _drag_acceleration(vx_next, vy_next, wind)
         # _flight_step's tests, coordinate by coordinate
@@ -552,7 +573,7 @@ def _flight_steps_fused(x, y, vx, vy, wind, pending, found, lo, hi, steps, x_las
         found = found | ends
         pending = pending & ~ends
         x, y, vx, vy, ax, ay = x_next, y_next, vx_next, vy_next, ax_next, ay_next
-    return x, y, vx, vy, ax, ay, pending, found, lo, hi, steps, x_last, y_last, vx_last, vy_last, grazed, *velocities
+    return x, y, vx, vy, ax, ay, pending, found, lo, hi, steps, x_last, y_last, vx_last, vy_last, grazed
 
 
 def _flight_adjoint_steps(wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind, *velocities):
@@ -564,6 +585,19 @@ def _flight_adjoint_steps(wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind, *
     return l_vx, l_vy, grad_wind
 
 
+def _flight_adjoint_chunk(wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind, vx, vy, ax, ay):
+    """`_flight_adjoint_steps` backwards through the _FLIGHT_CHUNK steps of a chunk that started
+    at (v_x, v_y, a_x, a_y), for `torch.compile`: the chunk's velocities are computed again, by
+    `_flight_steps_fused`'s arithmetic, in registers, rather than stored by the forward pass and
+    read back (16 arrays a chunk)."""
+    velocities = []
+    for _ in range(_FLIGHT_CHUNK):
+        velocities += [vx, vy]
+        vx, vy = vx + DT * ax, vy + DT * ay
+        ax, ay = _drag_acceleration(vx, vy, wind)
+    return _flight_adjoint_steps(wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind, *velocities)
+
+
 class _Flight(torch.autograd.Function):
     """Phase 3's Euler loop with a hand-written adjoint.
 
@@ -571,7 +605,9 @@ class _Flight(torch.autograd.Function):
     graph nodes a step; this runs them without a graph and sweeps back through the stored
     velocities with the analytic Jacobian of `flight_derivative` instead. The arithmetic of the
     forward pass is that of `integrate`, so the values are identical. It runs in chunks of
-    _FLIGHT_CHUNK steps: `_flight_steps` eager, `_flight_steps_fused` compiled.
+    _FLIGHT_CHUNK steps: `_flight_steps` eager, storing each step's velocity;
+    `_flight_steps_fused` compiled, storing each chunk's start, from which `_flight_adjoint_chunk`
+    computes the velocities again.
     """
 
     @staticmethod
@@ -586,7 +622,7 @@ class _Flight(torch.autograd.Function):
         lo = torch.zeros(batch, dtype=u_start.dtype, device=u_start.device)
         hi = torch.zeros_like(lo)
         steps = torch.zeros(batch, dtype=torch.long, device=u_start.device)
-        chunks = []  # velocities at the start of each step (v_x, v_y, ...), a tuple a chunk of steps
+        chunks = []  # a chunk's velocities at the start of each step (v_x, v_y, ...); compiled: its start (v_x, v_y, a_x, a_y)
         fused = _compiled(_flight_steps_fused) if compiled else None
         if compiled:
             state, last = (*u.unbind(0), *f[2:].unbind(0)), list(u_last.unbind(0))
@@ -601,9 +637,9 @@ class _Flight(torch.autograd.Function):
                 continue
             # Coordinates stay separate (B,) tensors between chunks: stacking them costs copies.
             start = (state, pending, found, stopped, last, lo, hi, steps)
+            chunks.append(state[2:])
             out = fused(*state[:4], wind, pending, found, lo, hi, steps, *last, torch.tensor(first, device=wind.device), _FLIGHT_CHUNK)
             state, (pending, found, lo, hi, steps), last, grazed = out[:6], out[6:11], list(out[11:15]), out[15]
-            chunks.append(out[16:])
             if bool(grazed.any()):
                 rows = grazed.nonzero().squeeze(1)
                 u0, f0 = torch.stack(start[0][:4])[:, rows], torch.stack((*start[0][2:4], *start[0][4:]))[:, rows]
@@ -625,14 +661,14 @@ class _Flight(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_u_last, *_):
-        wind, steps, *velocities = ctx.saved_tensors
+        wind, steps, *saved = ctx.saved_tensors
         l_x, l_y, l_vx, l_vy = grad_u_last.unbind(0)
         grad_wind = torch.zeros_like(wind)
-        back = _compiled(_flight_adjoint_steps) if ctx.compiled else _flight_adjoint_steps
-        size = 2 * _FLIGHT_CHUNK  # velocities a chunk
-        for k in range(len(velocities) // size - 1, -1, -1):
+        back = _compiled(_flight_adjoint_chunk) if ctx.compiled else _flight_adjoint_steps
+        size = 4 if ctx.compiled else 2 * _FLIGHT_CHUNK  # tensors saved a chunk
+        for k in range(len(saved) // size - 1, -1, -1):
             first = torch.tensor(k * _FLIGHT_CHUNK, device=wind.device)
-            l_vx, l_vy, grad_wind = back(wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind, *velocities[k * size:(k + 1) * size])
+            l_vx, l_vy, grad_wind = back(wind, first, steps, l_x, l_y, l_vx, l_vy, grad_wind, *saved[k * size:(k + 1) * size])
         return torch.stack((l_x, l_y, l_vx, l_vy)), grad_wind, None, None
 
 
@@ -647,20 +683,25 @@ def event(derivative, condition, ended, params, compiled=False):
     Only the throws whose event was found are computed (the others keep u_last and Θ = 0): a
     state a throw never reached can have an infinite derivative (a flight at zero airspeed), and
     masking it afterwards would still leave 0·∞ = NaN in the gradient.
+
+    Float32 throws locate their events in float64, from their float32 state: the lift-off's
+    event function divides a difference of velocities by the time since the step's start, and
+    in float32 that leaves residuals of up to 1e-2 at its root, far above JUMP_TOLERANCE, so that
+    nearly every lift-off would be taken for a jump and lose its gradient.
     """
     theta = torch.zeros_like(ended.lo)
     u_event = ended.u_last
     if bool(ended.found.any()):
         rows = ended.found.nonzero().squeeze(1)
-        u0 = ended.u_last[:, rows]
-        reached = {k: v[rows] for k, v in params.items()}
+        u0 = ended.u_last[:, rows].double()
+        reached = {k: v[rows].double() for k, v in params.items()}
         f0 = derivative(u0, reached)
         u1 = u0 + DT * f0
         f1 = derivative(u1, reached)
-        root = locate(condition, u0, u1, f0, f1, ended.lo[rows], ended.hi[rows], reached, compiled)
-        theta = theta.index_put((rows,), root)
+        root = locate(condition, u0, u1, f0, f1, ended.lo[rows].double(), ended.hi[rows].double(), reached, compiled)
+        theta = theta.index_put((rows,), root.to(theta.dtype))
         u_event = u_event.clone()
-        u_event[:, rows] = hermite(u0, u1, f0, f1, root, DT)
+        u_event[:, rows] = hermite(u0, u1, f0, f1, root, DT).to(u_event.dtype)
     return u_event, (ended.steps.to(theta.dtype) + theta) * DT
 
 
@@ -760,7 +801,9 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None, compiled=False):
     wind, angle_deg, weight_lb = _as_tensors(wind, angle_deg, weight_lb, dtype)
     check_inputs(wind, angle_deg, weight_lb)
     shape = wind.shape
-    wind, angle_deg, weight_lb = (x.reshape(-1) for x in (wind, angle_deg, weight_lb))
+    # Contiguous: a compiled step is specialised to its inputs' strides, and a column of a
+    # transposed (n, 3) array would compile it again.
+    wind, angle_deg, weight_lb = (x.reshape(-1).contiguous() for x in (wind, angle_deg, weight_lb))
     params = {
         "weight": weight_lb * POUND,
         "release_angle": torch.asin(torch.sin(torch.deg2rad(angle_deg))),
@@ -885,10 +928,24 @@ class Throw:
 DTYPES = (torch.float32, torch.float64)
 
 
+# Each compiled step is compiled again for every variant it meets: with or without autograd,
+# ground or hang condition, float32 or float64, batch 1 (always specialised) or larger; past
+# Dynamo's default limit of 8 a new variant runs eagerly for good, the slow path, silently.
+_RECOMPILE_LIMIT = 64
+
+
 @functools.cache
 def _compiled(step):
-    """`step` through torch.compile, compiled once per function (shapes dynamic)."""
-    return torch.compile(step, dynamic=True)
+    """`step` through torch.compile, compiled once per variant (shapes dynamic), with room for
+    all the variants a caller meets (the limit applies to these steps only)."""
+    compiled = torch.compile(step, dynamic=True)
+
+    @functools.wraps(step)
+    def call(*args):
+        with torch._dynamo.config.patch(recompile_limit=_RECOMPILE_LIMIT):
+            return compiled(*args)
+
+    return call
 
 
 def placeholder_aim(angle, weight):

@@ -363,9 +363,10 @@ def locate(condition, u0, u1, f0, f1, lo, hi, params, compiled=False):
     """
     plain = [x.detach() for x in (u0, u1, f0, f1)]
     fixed = _detached(params)
+    condition_at = _compiled(_condition_at) if compiled else _condition_at
 
     def g_plain(theta):
-        return _condition_at(condition, plain, fixed, theta)
+        return condition_at(condition, plain, fixed, theta)
 
     with torch.no_grad():
         sign_lo = torch.sign(g_plain(lo))
@@ -381,7 +382,7 @@ def locate(condition, u0, u1, f0, f1, lo, hi, params, compiled=False):
     with torch.enable_grad():
         theta = root.clone().requires_grad_(True)
         (slope,) = torch.autograd.grad(g_plain(theta).sum(), theta)
-    g_live = condition(hermite(u0, u1, f0, f1, root, DT), u0, root * DT, params)
+    g_live = condition_at(condition, (u0, u1, f0, f1), params, root)
     flat = jump | (slope == 0)
     safe_slope = torch.where(flat, torch.ones_like(slope), slope)
     newton = root - (g_live - g_root) / safe_slope  # value: the root; derivative: implicit
@@ -695,14 +696,19 @@ def event(derivative, condition, ended, params, compiled=False):
         rows = ended.found.nonzero().squeeze(1)
         u0 = ended.u_last[:, rows].double()
         reached = {k: v[rows].double() for k, v in params.items()}
-        f0 = derivative(u0, reached)
-        u1 = u0 + DT * f0
-        f1 = derivative(u1, reached)
+        f0, u1, f1 = (_compiled(_event_step) if compiled else _event_step)(derivative, u0, reached)
         root = locate(condition, u0, u1, f0, f1, ended.lo[rows].double(), ended.hi[rows].double(), reached, compiled)
         theta = theta.index_put((rows,), root.to(theta.dtype))
         u_event = u_event.clone()
-        u_event[:, rows] = hermite(u0, u1, f0, f1, root, DT).to(u_event.dtype)
+        u_event[:, rows] = (_compiled(hermite) if compiled else hermite)(u0, u1, f0, f1, root, DT).to(u_event.dtype)
     return u_event, (ended.steps.to(theta.dtype) + theta) * DT
+
+
+def _event_step(derivative, u0, params):
+    """The Euler step that holds an event, from its start u0: (f0, u1, f1), with gradient."""
+    f0 = derivative(u0, params)
+    u1 = u0 + DT * f0
+    return f0, u1, derivative(u1, params)
 
 
 def too_light(u, u_next):

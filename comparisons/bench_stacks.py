@@ -1,6 +1,6 @@
 """The two stacks raced on the same trebuchet throws: throws per second, forward and with gradient.
 
-    python comparisons/bench_stacks.py [--batches 1 64 4096 16384 65536] [--repeats 3] [--compile-timeout 900] [--out FILE]
+    python comparisons/bench_stacks.py [--batches 1 64 4096 16384 65536] [--repeats 3] [--compile-timeout 1800] [--out FILE]
 
 Rows (float64 but for one, the same seeded throws for every row: wind ~ N(0, 5²) m/s, angle ~
 U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
@@ -249,18 +249,19 @@ def run_compile(batches, repeats, timeout, threads) -> dict:
 def table(stacks: dict, batches) -> list[str]:
     """Throws/s per stack, mode and batch, each with its ratio to the fastest at that column."""
     lines = []
+    width = max(map(len, stacks), default=28)
     for mode in ("forward", "gradient"):
         key = f"{mode}_throws_per_s"
         fastest = {b: max((r[key] for s in stacks.values() for r in s.get("rows", []) if r["batch"] == b), default=None) for b in batches}
-        lines.append(f"{mode + ' throws/s':<28}" + "".join(f" | {'batch ' + format(b, ','):>19}" for b in batches))
-        lines.append("-" * (28 + 22 * len(batches)))
+        lines.append(f"{mode + ' throws/s':<{width}}" + "".join(f" | {'batch ' + format(b, ','):>19}" for b in batches))
+        lines.append("-" * (width + 22 * len(batches)))
         for name, stack in stacks.items():
             if "not_run" in stack:
-                lines.append(f"{name:<28} | {stack['not_run']}")
+                lines.append(f"{name:<{width}} | {stack['not_run']}")
                 continue
             by_batch = {r["batch"]: r[key] for r in stack["rows"]}
             cells = [f"{by_batch[b]:>10,.0f} ({fastest[b] / by_batch[b]:>4.1f}×)" if b in by_batch else f"{'—':>17}" for b in batches]
-            lines.append(f"{name:<28}" + "".join(f" | {c:>19}" for c in cells))
+            lines.append(f"{name:<{width}}" + "".join(f" | {c:>19}" for c in cells))
         lines.append("")
     return lines
 
@@ -284,7 +285,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, nargs="+", default=DEFAULT_BATCHES)
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case; the best is kept")
-    parser.add_argument("--compile-timeout", type=float, default=900.0, help="seconds before a torch.compile row gives up (compiling takes about a minute with a cold cache)")
+    parser.add_argument("--compile-timeout", type=float, default=1800.0, help="seconds before a torch.compile child (compiling and timing its rows) gives up; with a cold cache it compiles for about 5 minutes and took 13 in all on 2 cores")
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--out", default="comparisons/results/bench_stacks.json")
     parser.add_argument("--julia-worker", action="store_true", help=argparse.SUPPRESS)

@@ -792,13 +792,15 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None, compiled=False):
     projectile's resting x (see "Throws that do not land" above).
 
     `compiled=True` runs each ground and hang step, each chunk of _FLIGHT_CHUNK flight steps (and
-    of their adjoint) and each chunk of the root bisection through `torch.compile`: the same
-    algorithm, a step's few dozen elementwise kernels fused into a few, a chunk of flight steps
-    into one loop over the batch. The first calls compile for 100–165 s (seconds once Inductor's
-    on-disk cache is warm); then a gradient is 1.6–2.7× faster than eager on CPU from batch 4,096
-    (comparisons/bench_stacks.py). Inductor reorders the arithmetic, so results differ from eager
-    ones by rounding: on 16,384 seeded throws, distances by up to 4e-13 and gradients by up to
-    4e-7, relative. Inductor fits its kernels' threading to the batch of the first compiled call
+    of their adjoint), each chunk of the root bisection and each event's step and event-function
+    calls through `torch.compile`: the same algorithm, a step's few dozen elementwise kernels
+    fused into a few, a chunk of flight steps into one loop over the batch. The first calls
+    compile for about 5 minutes from an empty Inductor cache (300 s for the first gradient and
+    forward call in float64 in comparisons/bench_stacks.py's last run, 2 more for float32;
+    seconds once the on-disk cache is warm); then a gradient is 2.3–6.2× faster than eager on CPU
+    from batch 4,096. Inductor reorders the arithmetic, so results differ from eager ones by
+    rounding: on 16,384 seeded throws, distances by up to 4e-13 and gradients by up to 4e-7,
+    relative. Inductor fits its kernels' threading to the batch of the first compiled call
     (with and without autograd each): make that a large batch. Compiled first at batch 64, a
     gradient at 65,536 ran 1.5× slower than compiled first at 16,384.
     """

@@ -28,7 +28,8 @@ Prints a table with each row's throws/s and its ratio to the fastest row at that
 and writes the figures to JSON. Julia rows read "not run: no Julia" where Julia cannot start.
 Goals (issue 14, on 2 cores): Julia ≥ 15,000 gradients/s on 2 threads at batch 4,096; PyTorch
 ≥ 100,000 gradients/s at its best batch (reported for the best row and for the best float64
-row); DPRL within 1.5× of plain Julia and under 1 KB a forward throw. Timings on a shared machine are noisy: read the ratios.
+row); DPRL within 1.5× of plain Julia and under 1 KB a forward throw. Timings on a shared
+machine are noisy: read the ratios.
 """
 
 from __future__ import annotations
@@ -341,6 +342,7 @@ def main():
     at_4096 = next((r["gradient_throws_per_s"] for r in two.get("rows", []) if r["batch"] == 4096), None)
     if at_4096 is not None:
         goals["julia_2_threads_15000_gradients_per_s_at_4096"] = at_4096 >= GOAL_JULIA_2_THREADS
+
     def best_row(names):
         name, row = max(((n, r) for n in names for r in stacks[n].get("rows", [])), key=lambda nr: nr[1]["gradient_throws_per_s"])
         return {"stack": name, **row}

@@ -219,6 +219,7 @@ def test_float32_gradients_follow_float64_ones_the_weight_included():
     relative = (g32 - g64).abs() / g64.abs().clamp_min(1e-2)
     assert relative.max() < 1e-2, relative.max(dim=0)
 
+
 def test_shapes_that_do_not_broadcast_are_named():
     with pytest.raises(ValueError, match=r"broadcast.*wind \(2,\), angle_deg \(3,\), weight_lb \(\)"):
         trebuchet.shoot(torch.zeros(2, dtype=torch.float64), torch.full((3,), 45.0, dtype=torch.float64), 200.0)

@@ -132,11 +132,11 @@ def one_case_with(recording, tmp_path, case, change):
 
 
 @pytest.mark.parametrize("case, change, words", [
-    ("trebuchet_throws", lambda d: d["inputs"].update(points="many"), "inputs.points must be a number or a list of numbers"),
-    ("cartpole_window_gradient", lambda d: d["inputs"].update(n="8"), "inputs.n must be a number"),
+    ("trebuchet_throws", lambda d: d["inputs"].update(points="many"), "inputs.points must be a finite number or a list of them"),
+    ("cartpole_window_gradient", lambda d: d["inputs"].update(n="8"), "inputs.n must be a finite number"),
     ("cartpole_steps", lambda d: d["inputs"].pop("actions"), "inputs lacks the field 'actions'"),
     ("pendulum_steps", lambda d: d.update(outputs=[1, 2]), "outputs must be an object"),
-    ("pendulum_steps", lambda d: d["outputs"].update(gymnasium_rewards=["x"]), "gymnasium_rewards[0] must be a number"),
+    ("pendulum_steps", lambda d: d["outputs"].update(gymnasium_rewards=["x"]), "gymnasium_rewards[0] must be a finite number"),
     ("cartpole_steps", lambda d: d["outputs"].update(done=[[1.0], [1.0, 2.0]]), "outputs.done is a ragged array"),
     ("cartpole_steps", lambda d: d["inputs"].update(states=[[0.0, 0.0, 0.0]] * 16), "do not fit the case cartpole_steps: state must have shape"),
     ("pendulum_window_gradient", lambda d: d["inputs"].update(states=[[0.0, 1.0, 0.0]] * 4), "do not fit the case pendulum_window_gradient"),
@@ -146,6 +146,49 @@ def test_a_recording_with_wrong_types_is_named_in_one_line(recording, tmp_path, 
     with pytest.raises(ValueError) as error:
         crosscheck.against(folder)
     assert str(error.value).startswith(str(path)) and words in str(error.value), str(error.value)
+
+
+@pytest.mark.parametrize("case, change, words", [
+    # NaN agrees with NaN (an event neither side reached): NaN inputs with NaN outputs must not pass as agreement.
+    ("trebuchet_throws", lambda d: (d["inputs"]["points"][0].__setitem__(0, float("nan")), d["outputs"].update(distance=[float("nan")] * 12)),
+     "inputs.points[0][0] must be a finite number or a list of them, got NaN"),
+    ("trebuchet_throws", lambda d: d["inputs"]["points"][1].__setitem__(2, float("inf")), "must be a finite number or a list of them, got Infinity"),
+    ("cartpole_training", lambda d: d.update(updates=0), "updates must be a whole number, at least 1; got 0"),
+    ("cartpole_training", lambda d: d.update(updates=-5), "updates must be a whole number, at least 1; got -5"),
+    ("cartpole_training", lambda d: d.update(updates=2.5), "updates must be a whole number, at least 1; got 2.5"),
+    ("cartpole_window_gradient", lambda d: d["inputs"].update(n=0), "n must be a whole number of steps, at least 1; got 0"),
+    ("cartpole_window_gradient", lambda d: d["inputs"].update(n=2.5), "n must be a whole number of steps, at least 1; got 2.5"),
+    ("cartpole_steps", lambda d: d["outputs"].update(done=[float("inf")]), "done[0] must be a finite number or a list of them (NaN allowed), got Infinity"),
+])
+def test_a_recording_that_cannot_be_real_is_refused_naming_the_field(recording, tmp_path, case, change, words):
+    folder, path = one_case_with(recording, tmp_path, case, change)
+    with pytest.raises(ValueError) as error:
+        crosscheck.against(folder)
+    assert str(error.value).startswith(str(path)) and words in str(error.value), str(error.value)
+
+
+def test_the_window_gradients_refuse_a_count_that_is_no_whole_number_of_steps():
+    from dprl.train.cartpole import cartpole_window_gradient
+    from dprl.train.pendulum import pendulum_window_gradient
+
+    weights = crosscheck.cartpole_window_inputs(np.random.default_rng(0), 1)["weights"]
+    for n in (0, -3, 2.5, True, "8"):
+        with pytest.raises(ValueError, match="n must be a whole number of steps, at least 1"):
+            cartpole_window_gradient(crosscheck._layers(weights), [0.0] * 4, n)
+        with pytest.raises(ValueError, match="n must be a whole number of steps, at least 1"):
+            pendulum_window_gradient(crosscheck._layers(crosscheck.pendulum_window_inputs(np.random.default_rng(0), 1)["weights"]), [[0.1, 0.0]], n)
+    assert np.isfinite(cartpole_window_gradient(crosscheck._layers(weights), [0.0] * 4, np.int64(3))["loss"])
+
+
+def test_a_folder_with_some_recordings_lists_the_missing_cases(recording, tmp_path):
+    folder, _ = one_case_with(recording, tmp_path, "cartpole_steps", lambda d: None)
+    missing = crosscheck.missing_recordings(folder)
+    assert "cartpole_steps" not in missing and len(missing) == len(crosscheck.CASES) - 1
+    result = dprl("crosscheck", "--against", str(folder), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert f"{len(crosscheck.CASES) - 1} cases" not in result.stdout  # the count printed is of cases recorded
+    assert f"1 of {len(crosscheck.CASES)} cases recorded" in result.stdout and "trebuchet_throws" in result.stdout
+    assert json.loads((tmp_path / "out" / "crosscheck.json").read_text())["not_recorded"] == missing
 
 
 def test_a_truncated_recording_is_named_by_the_command(recording, tmp_path):

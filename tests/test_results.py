@@ -25,7 +25,7 @@ def test_a_saved_result_reads_back_equal(tmp_path):
 
 @pytest.mark.parametrize("changes, words", [
     ({"scores": "high"}, "scores must be a list"),
-    ({"scores": [10.0, "20"]}, "scores[1] must be a number"),
+    ({"scores": [10.0, "20"]}, "scores[1] must be a finite number"),
     ({"finished": "yes"}, "finished must be true or false"),
     ({"extra": []}, "extra must be an object"),
     ({"config": None}, "config must be an object"),

@@ -252,8 +252,10 @@ def cmd_crosscheck(args) -> int:
         paths = crosscheck.record(args.record, envs, args.updates, record_from="torch")
         print(f"recorded the PyTorch side of {len(paths)} cases to {args.record}")
         return 0
+    missing = []
     if args.against:
         rows, curves, mode = crosscheck.against(args.against, envs), {}, f"PyTorch against the recording in {args.against}"
+        missing = crosscheck.missing_recordings(args.against, envs)
     else:
         from dprl import julia
 
@@ -272,10 +274,13 @@ def cmd_crosscheck(args) -> int:
         mode = "Julia and PyTorch, live"
     crosscheck.print_table(rows)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "crosscheck.json").write_text(json.dumps({"mode": mode, "rows": rows, "tolerances": {
+    (out / "crosscheck.json").write_text(json.dumps({"mode": mode, "rows": rows, "not_recorded": missing, "tolerances": {
         "values": crosscheck.VALUE_TOLERANCE, "trebuchet": crosscheck.TREBUCHET_TOLERANCE, "losses": crosscheck.LOSS_TOLERANCE}}, indent=1))
     figure = crosscheck.curve_figure(curves, out / "crosscheck_curves.png")
     failed = [r for r in rows if r["verdict"] != "pass"]
+    if missing:
+        selected = len(crosscheck.selected(envs))
+        print(f"not compared: {args.against} holds no recording of {', '.join(missing)} ({selected - len(missing)} of {selected} cases recorded)")
     print(f"{mode}: {len(rows) - len(failed)} of {len(rows)} quantities within tolerance; wrote {out / 'crosscheck.json'}"
           + (f" and {figure}" if figure else ""))
     if failed:

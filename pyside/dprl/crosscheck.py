@@ -464,19 +464,32 @@ def record(directory, envs=ENVS, updates=50, seed=0, record_from="julia", jl=Non
     return written
 
 
+def missing_recordings(directory, envs=ENVS) -> list[str]:
+    """The selected cases that `directory` holds no recording of (listed, not failed: a recording
+    may be of some environments only)."""
+    return [case.name for case in selected(envs) if not (Path(directory) / f"{case.name}.json").exists()]
+
+
 def against(directory, envs=ENVS) -> list[dict]:
-    """PyTorch now, on each recording's inputs, against its outputs."""
+    """PyTorch now, on each recording's inputs, against its outputs. A recording that cannot be a
+    real one (inputs that are not finite numbers, a count of updates below 1, outputs that are not
+    numbers or NaN) is refused naming the file and the field."""
     directory = Path(directory)
     rows, found = [], 0
     for case in selected(envs):
         path = directory / f"{case.name}.json"
         if not path.exists():
             continue
-        # The recorded inputs must be shaped as the ones this case makes itself.
+        # The recorded inputs must be shaped as the ones this case makes itself, and finite: NaN
+        # agrees with NaN in the comparison (an event neither side reached), so NaN inputs with
+        # NaN outputs would pass as agreement.
         expected = schema.like(case.make_inputs(np.random.default_rng(0), 1))
-        recording = schema.read(path, {"inputs": expected, "outputs": {}}, "cross-check recording")
+        recording = schema.read(path, {"inputs": expected, "outputs": {}, "updates?": schema.NUMBER}, "cross-check recording")
         inputs, theirs = recording["inputs"], recording["outputs"]
-        schema.check(theirs, dict.fromkeys(theirs, schema.ARRAY), path, "cross-check recording's outputs")
+        updates = recording.get("updates", CURVE_UPDATES)
+        if not isinstance(updates, int) or updates < 1:
+            raise ValueError(f"{path} is not a valid cross-check recording: updates must be a whole number, at least 1; got {updates!r}")
+        schema.check(theirs, dict.fromkeys(theirs, schema.ARRAY_OR_NAN), path, "cross-check recording's outputs")
         for key, value in theirs.items():
             try:
                 np.asarray(value, dtype=np.float64)
@@ -487,7 +500,7 @@ def against(directory, envs=ENVS) -> list[dict]:
         except (ValueError, RuntimeError, IndexError, TypeError) as error:  # e.g. states of the wrong width
             raise ValueError(f"{path}: the recorded inputs do not fit the case {case.name}: {one_line(error)}") from None
         found += 1
-        rows += compare(case, ours, theirs, int(recording.get("updates", CURVE_UPDATES)))
+        rows += compare(case, ours, theirs, updates)
     if not found:
         raise ValueError(f"{directory} holds no cross-check recordings (expected files like {CASES[0].name}.json)")
     return rows

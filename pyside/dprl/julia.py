@@ -319,12 +319,12 @@ def _gradient_result(result) -> dict:
 
 def cartpole_window_gradient(weights, state, n: int) -> dict:
     """The CartPole window loss and its gradients (weights, start state) from Zygote."""
-    return _gradient_result(_call("Train.cartpole_window_gradient", _layers(weights), _float64(state), int(n)))
+    return _gradient_result(_call("Train.cartpole_window_gradient", _layers(weights), _float64(state), n))
 
 
 def pendulum_window_gradient(weights, states, n: int, *, variant="gymnasium", loss="cost") -> dict:
     """The Pendulum window loss over start states (B, 2) and its gradients from Zygote."""
-    return _gradient_result(_call("Train.pendulum_window_gradient", _layers(weights), _float64(states), int(n), variant=variant, loss=loss))
+    return _gradient_result(_call("Train.pendulum_window_gradient", _layers(weights), _float64(states), n, variant=variant, loss=loss))
 
 
 # ----------------------------------------------------------------------------------------------

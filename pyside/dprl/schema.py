@@ -4,22 +4,32 @@ truncated or of the wrong shape is named in a one-line ValueError, never a trace
 
 A schema is written as the values it allows:
 
-- `NUMBER` (an int or a float, not a bool), `ARRAY` (a number or nested lists of numbers),
-  `ANY`, or a Python type (`str`, `bool`, `dict`, `list`);
+- `NUMBER` (a finite int or float, not a bool), `ARRAY` (a number or nested lists of numbers),
+  `ARRAY_OR_NAN` (the same, NaN allowed: an event a simulation never reached), `ANY`, or a
+  Python type (`str`, `bool`, `dict`, `list`);
 - `[item]`: a list whose every element matches `item`;
 - `{"key": value, "key?": value}`: a dict with those keys (a trailing `?`: optional); other
   keys are allowed;
 - a tuple of schemas: any one of them.
+
+Python's `json` reads `NaN`, `Infinity` and `-Infinity`, which are not JSON: a result file that
+holds them is refused (an Infinity score would "reach" every threshold), except where a schema
+says `ARRAY_OR_NAN`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 NUMBER = "number"
 ARRAY = "array"
+ARRAY_OR_NAN = "array or NaN"
 ANY = "any"
+# Deeper nesting than any file of dprl's has: past it a file is refused before Python's recursion
+# limit is met (json's parser and the check below both recurse).
+MAX_DEPTH = 64
 
 
 def problem(value, schema, where: str = "the file") -> str | None:
@@ -27,13 +37,13 @@ def problem(value, schema, where: str = "the file") -> str | None:
     if schema == ANY:
         return None
     if schema == NUMBER:
-        return None if _is_number(value) else f"{where} must be a number, got {_show(value)}"
-    if schema == ARRAY:
-        if _is_number(value):
+        return None if _is_number(value) else f"{where} must be a finite number, got {_show(value)}"
+    if schema in (ARRAY, ARRAY_OR_NAN):
+        if _is_number(value) or (schema == ARRAY_OR_NAN and isinstance(value, float) and math.isnan(value)):
             return None
         if not isinstance(value, list):
-            return f"{where} must be a number or a list of numbers, got {_show(value)}"
-        return next((p for i, v in enumerate(value) if (p := problem(v, ARRAY, f"{where}[{i}]"))), None)
+            return f"{where} must be a finite number or a list of them{' (NaN allowed)' if schema == ARRAY_OR_NAN else ''}, got {_show(value)}"
+        return next((p for i, v in enumerate(value) if (p := problem(v, schema, f"{where}[{i}]"))), None)
     if isinstance(schema, tuple):
         problems = [problem(value, s, where) for s in schema]
         return None if None in problems else problems[0]
@@ -84,13 +94,30 @@ def check(value, schema, path, what: str):
 def read(path, schema, what: str):
     """The JSON in `path` checked against `schema`; ValueError naming the file otherwise."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder (expected a {what}, a JSON file)")
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise ValueError(f"{path} does not exist (expected a {what})") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{path} is not a readable {what}: {error}") from None
+    except RecursionError:
+        raise ValueError(f"{path} is not a valid {what}: it is nested deeper than {MAX_DEPTH} levels") from None
+    if _depth(data) > MAX_DEPTH:
+        raise ValueError(f"{path} is not a valid {what}: it is nested deeper than {MAX_DEPTH} levels")
     return check(data, schema, path, what)
+
+
+def _depth(value, limit: int = MAX_DEPTH + 1) -> int:
+    """How deeply lists and dicts nest in `value`, counted up to `limit` (no further: a cap, so that
+    a hostile file cannot make this recurse without end)."""
+    depth, level = 0, [value]
+    while level and depth < limit:
+        nested = [v for item in level for v in (item.values() if isinstance(item, dict) else item if isinstance(item, list) else ())]
+        level = [v for v in nested if isinstance(v, (dict, list))]
+        depth += 1
+    return depth
 
 
 def _lists(value):
@@ -98,7 +125,7 @@ def _lists(value):
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)))
 
 
 def _article(name: str) -> str:
@@ -106,5 +133,8 @@ def _article(name: str) -> str:
 
 
 def _show(value) -> str:
-    text = json.dumps(value)
+    try:
+        text = json.dumps(value)
+    except (ValueError, RecursionError):
+        text = type(value).__name__
     return text if len(text) <= 40 else text[:37] + "..."

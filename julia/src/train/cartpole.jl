@@ -91,6 +91,7 @@ bias) pairs `layers`, and Zygote's gradient of it, for the cross-checks: a Dict 
 "weights" gradient as (weight, bias) pairs in nn.Linear's layout, and the "state" gradient (4).
 """
 function cartpole_window_gradient(layers, state, n)
+    n isa Integer && n >= 1 || throw(ArgumentError("n must be a whole number of steps, at least 1; got $(repr(n))"))
     params = CartPole.CartPoleParams()
     model = Policies.load_weights!(Policies.cartpole_policy(), layers)
     loss, (g_model, g_state) = Flux.withgradient((m, s) -> first(cartpole_window(m, s, n, params)), model, Vector{Float64}(state))

@@ -97,6 +97,7 @@ of the "loss", the "weights" gradient as (weight, bias) pairs in nn.Linear's lay
 """
 function pendulum_window_gradient(layers, states, n; variant = "gymnasium", loss = "cost")
     loss in Config.PENDULUM_LOSSES || throw(ArgumentError("loss must be one of $(Config.PENDULUM_LOSSES); got $(repr(loss))"))
+    n isa Integer && n >= 1 || throw(ArgumentError("n must be a whole number of steps, at least 1; got $(repr(n))"))
     params = Pendulum.PendulumParams(variant = variant)
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)
     value, (g_model, g_states) = Flux.withgradient((m, s) -> pendulum_window(m, s, n, params, loss)[1], model, Matrix{Float64}(states))

@@ -133,6 +133,8 @@ def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleC
 def cartpole_window_gradient(weights, state, n: int) -> dict:
     """The loss of one `n`-step window from `state` (4,) and its gradients by autograd: {"loss",
     "weights": (weight, bias) pairs in nn.Linear's layout, "state": ∂loss/∂state}."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a whole number of steps, at least 1; got {n!r}")
     model = policies.load_weights(policies.cartpole_policy(), weights)
     state = torch.as_tensor(np.asarray(state, dtype=np.float64)).requires_grad_()
     loss, *_ = cartpole_window(model, state, int(n), cartpole.CartPoleParams())

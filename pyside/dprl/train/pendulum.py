@@ -128,6 +128,8 @@ def pendulum_window_gradient(weights, states, n: int, *, variant: str = "gymnasi
     autograd: {"loss", "weights": (weight, bias) pairs in nn.Linear's layout, "state": ∂loss/∂states}."""
     if loss not in PENDULUM_LOSSES:
         raise ValueError(f"loss must be one of {PENDULUM_LOSSES}; got {loss!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a whole number of steps, at least 1; got {n!r}")
     model = policies.load_weights(policies.pendulum_policy(), weights)
     states = torch.as_tensor(np.asarray(states, dtype=np.float64)).requires_grad_()
     value, _ = pendulum_window(model, states, int(n), pendulum.PendulumParams(variant=variant), loss)

@@ -107,3 +107,47 @@ def test_the_kept_runs_fit_the_current_budgets_so_a_fresh_clone_reuses_them():
             for seed in range(budget["seeds"]):
                 run = TrainingResult.load(kept / f"{env}_{key}_seed{seed}.json")
                 assert run.finished and run.extra["dp_vs_rl"] == signature, f"{env}_{key}_seed{seed}.json would be rerun"
+
+
+@pytest.mark.parametrize("text", ["Infinity", "NaN", "-Infinity"])
+def test_a_kept_run_with_a_non_finite_score_is_set_aside_and_rerun(tmp_path, text):
+    """An Infinity score would "reach" every threshold at its first evaluation."""
+    path = tmp_path / "cartpole_dp_seed0.json"
+    signature = {"quick": True, "cartpole_dp": 20}
+    cached = run_with([1.0, 2.0])
+    cached.extra["dp_vs_rl"] = signature
+    path.write_text(__import__("json").dumps(cached.to_json()).replace("2.0]", f"{text}]", 1))
+    assert text in path.read_text()
+    with pytest.warns(RuntimeWarning, match=r"scores\[1\] must be a finite number, got " + text):
+        again = dp_vs_rl._cached_or_run(path, signature, lambda seed: run_with([7.0]), 0)
+    assert again.scores == [7.0] and (tmp_path / "cartpole_dp_seed0.json.bad").exists()
+
+
+@pytest.mark.parametrize("env, key, trainer, config, why", [
+    ("cartpole", "dp", "dqn", {"env": "dprl/CartPole-v1", "seed": 0}, "its trainer is 'dqn', not 'cartpole'"),
+    ("pendulum", "sac", "td3", {"env": "dprl/Pendulum-v1", "seed": 0}, "its trainer is 'td3', not 'sac'"),
+    ("pendulum", "sac", "sac", {"env": "dprl/CartPole-v1", "seed": 0}, "its env is 'dprl/CartPole-v1', not 'dprl/Pendulum-v1'"),
+    ("trebuchet", "dp", "trebuchet", {"optimizer": "adam"}, "its optimizer is 'adam', not 'lm'"),
+    ("cartpole", "dp", "cartpole", {"seed": 3}, "its seed is 3, not 0"),
+])
+def test_a_kept_run_of_another_method_or_seed_is_set_aside_and_rerun(tmp_path, env, key, trainer, config, why):
+    path = tmp_path / f"{env}_{key}_seed0.json"
+    signature = {"quick": True, key: 1}
+    cached = TrainingResult(trainer=trainer, config=config, scores=[1.0], env_steps=[10], wall_time=[1.0], finished=True,
+                            extra={"dp_vs_rl": signature})
+    cached.save(path)
+    rerun = TrainingResult(**{**cached.__dict__, "scores": [5.0], "trainer": dp_vs_rl.identity(env, key, 0)["trainer"]})
+    with pytest.warns(RuntimeWarning, match=f"{path.name} is a kept run of another method or seed: {why}"):
+        again = dp_vs_rl._cached_or_run(path, signature, lambda seed: rerun, 0, dp_vs_rl.identity(env, key, 0))
+    assert again.scores == [5.0] and (tmp_path / f"{path.name}.bad").exists()
+
+
+def test_every_kept_run_is_of_the_method_and_seed_its_name_says():
+    from pathlib import Path
+
+    runs = sorted(Path(__file__).resolve().parents[1].joinpath("comparisons/results/dp_vs_rl_runs").glob("*_seed*.json"))
+    assert runs
+    for path in runs:
+        env, rest = path.stem.split("_", 1)
+        key, seed = rest.rsplit("_seed", 1)
+        assert dp_vs_rl._mismatch(TrainingResult.load(path), dp_vs_rl.identity(env, key, int(seed))) is None, path

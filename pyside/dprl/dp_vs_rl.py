@@ -118,7 +118,32 @@ def same_session(*groups) -> bool:
     return all(groups) and all(r is not None for r in records) and len({r["session"] for r in records}) == 1
 
 
-def _cached_or_run(path: Path, signature: dict, train, seed):
+# What each kept run must say it is (its trainer, and the config fields that tell apart methods of
+# one trainer), so that a run of another method or seed under the right file name is not reused.
+_IDENTITIES = {
+    ("cartpole", "dp"): {"trainer": "cartpole"}, ("pendulum", "dp"): {"trainer": "pendulum"},
+    ("pendulum", "dp_apg"): {"trainer": "pendulum_apg"},
+    ("trebuchet", "dp"): {"trainer": "trebuchet", "optimizer": "lm"}, ("trebuchet", "dp_adam"): {"trainer": "trebuchet", "optimizer": "adam"},
+}
+
+
+def identity(env: str, key: str, seed: int) -> dict:
+    """The trainer and config fields a run of `env`'s method `key` (a file key) at `seed` records."""
+    from dprl.rl.baselines import ENV_IDS
+
+    return {**_IDENTITIES.get((env, key), {"trainer": key, "env": ENV_IDS[env]}), "seed": seed}
+
+
+def _mismatch(result, expected: dict) -> str | None:
+    """How a kept run differs from the run it is kept as, in words; None if it does not."""
+    for field, want in expected.items():
+        have = result.trainer if field == "trainer" else result.config.get(field, want if field == "seed" else None)
+        if have != want:
+            return f"its {field} is {have!r}, not {want!r}"
+    return None
+
+
+def _cached_or_run(path: Path, signature: dict, train, seed, expected: dict | None = None):
     from dprl.results import TrainingResult
 
     if path.exists():
@@ -126,6 +151,8 @@ def _cached_or_run(path: Path, signature: dict, train, seed):
             cached = TrainingResult.load(path)
             if not cached.scores:
                 raise ValueError(f"{path} is not a valid dprl training result: it holds no evaluation")
+            if expected is not None and (why := _mismatch(cached, expected)):
+                raise ValueError(f"{path} is a kept run of another method or seed: {why}")
             if cached.finished and cached.extra.get("dp_vs_rl") == signature:
                 return cached
         except ValueError as error:
@@ -147,7 +174,7 @@ def method_runs(env: str, label: str, quick: bool = False, progress: bool = Fals
     budget = BUDGETS[quick]
     key, budget_key, train = methods(budget, progress)[env][label]
     signature = _signature(budget_key, budget, quick)
-    return [_cached_or_run(Path(runs) / f"{env}_{key}_seed{s}.json", signature, train, s) for s in range(budget["seeds"])]
+    return [_cached_or_run(Path(runs) / f"{env}_{key}_seed{s}.json", signature, train, s, identity(env, key, s)) for s in range(budget["seeds"])]
 
 
 def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, methods_only=None) -> dict:
@@ -173,7 +200,8 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, 
             if methods_only and key not in methods_only:
                 continue
             signature = _signature(budget_key, budget, quick)
-            groups[env][label] = [_cached_or_run(runs / f"{env}_{key}_seed{s}.json", signature, train, s) for s in range(budget["seeds"])]
+            groups[env][label] = [_cached_or_run(runs / f"{env}_{key}_seed{s}.json", signature, train, s, identity(env, key, s))
+                                  for s in range(budget["seeds"])]
     summary = {}
     for env, results_by_method in groups.items():
         for x in ("env_steps", "wall_time"):

@@ -182,6 +182,17 @@ def test_train_cartpole_writes_result_and_curve(tmp_path):
     assert len(saved["scores"]) == 2 and (tmp_path / "cartpole_v1_seed0.png").exists()
 
 
+def test_divergent_training_stops_with_one_line_and_keeps_the_finite_run(tmp_path):
+    result = dprl("train", "pendulum", "--learning-rate", "1e300", "--episodes", "2", "--evaluation-episodes", "3", "--out", str(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("dprl train:")]
+    assert "training stopped: update 2 diverged: its loss is nan" in line and "pendulum_gymnasium_seed0.json" in line
+    saved = json.loads((tmp_path / "pendulum_gymnasium_seed0.json").read_text())
+    assert not saved["finished"] and saved["extra"]["diverged"].startswith("update 2") and len(saved["losses"]) == 1
+    assert all(math.isfinite(x) for w, b in saved["weights"] for x in [*sum(w, []), *b])
+    assert not (tmp_path / "pendulum_gymnasium_seed0.png").exists()
+
+
 def test_train_pendulum_apg_writes_result_and_refuses_the_2019_variant(tmp_path):
     result = dprl("train", "pendulum", "--method", "apg", "--episodes", "2", "--batch", "4", "--fine-tune", "0", "--evaluation-episodes", "3", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr

@@ -17,7 +17,9 @@ from dprl.arguments import (Parser, add_config_flags, config_settings, finite_fl
 from dprl.config import (APG_FINE_TUNE, APG_UPDATES, PENDULUM_PRESETS, AimerConfig, APGConfig, CartPoleConfig, LevenbergMarquardtConfig,
                          PendulumConfig)
 from dprl.reproduce import REPRODUCTIONS  # names only: importing it loads neither torch nor Julia
+from dprl.results import Diverged
 
+EXIT_FAILED = 1  # a failed check, or a training run that diverged
 EXIT_BAD_INPUT = 2
 EXIT_NO_JULIA = 3
 EXIT_INTERRUPTED = 130
@@ -162,6 +164,7 @@ def cmd_train(args) -> int:
 
     result = train(args.seed, episodes, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options)
     checkpoint(result)
+    _stop_if_diverged(result, out / f"{name}.json")
     if not result.finished:  # Ctrl-C: keep the JSON, skip the figure, exit at once
         return _interrupted(args, f"kept {len(result.scores)} evaluation(s) in {out / (name + '.json')}")
     figure = plots.learning_curves({f"DP {args.env}": [result]}, out / f"{name}.png", x="episodes",
@@ -169,6 +172,13 @@ def cmd_train(args) -> int:
     last = f"last score {result.scores[-1]:.1f}" if result.scores else "no evaluation"
     print(f"finished: {len(result.scores)} evaluations, {last}; wrote {out / (name + '.json')} and {figure}")
     return 0
+
+
+def _stop_if_diverged(result, path: Path) -> None:
+    """A run stopped at a non-finite loss or weight: one line saying which update, exit 1."""
+    if result.extra.get("diverged"):
+        raise CommandError(f"training stopped: {result.extra['diverged']}; kept the {len(result.losses)} update(s) and "
+                           f"{len(result.scores)} evaluation(s) before it, and the last finite weights, in {path}", EXIT_FAILED)
 
 
 # Each trainer's settings become `dprl train` flags (dprl.arguments.add_config_flags).
@@ -212,6 +222,7 @@ def train_trebuchet(args, out: Path) -> int:
     result = aimer.train_seeded(args.seed, optimizer=args.optimizer, samples=args.samples, start=args.start, backend=args.backend,
                                 stop_at=goals.AIMER_GOAL, on_evaluation=checkpoint, **settings)
     checkpoint(result)
+    _stop_if_diverged(result, out / f"{name}.json")
     if not result.finished:  # Ctrl-C: keep the JSON, skip the plots and the GIF (seconds), exit at once
         return _interrupted(args, f"kept {len(result.scores)} evaluation(s) and the weights in {out / (name + '.json')}")
     model = policies.load_weights(policies.aimer_policy(), result.weights)
@@ -527,6 +538,9 @@ def _run(args) -> int:
     except CommandError as error:
         print(f"dprl {args.command}: {one_line(error)}", file=sys.stderr)
         return error.code
+    except Diverged as error:  # a training run inside a larger command (the comparison, the reproduction)
+        print(f"dprl {args.command}: {one_line(error)}", file=sys.stderr)
+        return EXIT_FAILED
     except (ValueError, RuntimeError, OSError) as error:  # OSError: a file or folder it could not read or write
         print(f"dprl {args.command}: {one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT

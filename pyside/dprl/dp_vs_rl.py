@@ -160,9 +160,8 @@ def _cached_or_run(path: Path, signature: dict, train, seed, expected: dict | No
             aside = path.with_name(path.name + ".bad")
             os.replace(path, aside)
             warnings.warn(f"{error}; moved it to {aside.name} and running it again", RuntimeWarning, stacklevel=2)
-    result = train(seed)
-    if not result.finished:  # the trainers return on Ctrl-C; the comparison stops there, finished runs kept
-        raise KeyboardInterrupt
+    # The trainers return on Ctrl-C (and at a diverged update): the comparison stops there, finished runs kept.
+    result = train(seed).unless_interrupted()
     result.extra["dp_vs_rl"] = signature
     result.extra["made"] = provenance()
     result.save(path)

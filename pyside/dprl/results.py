@@ -60,8 +60,11 @@ class TrainingResult:
         return path
 
     def unless_interrupted(self) -> "TrainingResult":
-        """This result if the run finished; otherwise the Ctrl-C the trainer caught, raised again,
-        for callers that cannot use half a run (the reproduction, the cross-check)."""
+        """This result if the run finished; otherwise the Ctrl-C the trainer caught, raised again
+        (or its divergence, as Diverged), for callers that cannot use half a run (the reproduction,
+        the cross-check)."""
+        if self.extra.get("diverged"):
+            raise Diverged(f"{self.trainer}: {self.extra['diverged']}")
         if not self.finished:
             raise KeyboardInterrupt
         return self
@@ -86,17 +89,26 @@ class TrainingResult:
         return cls(**data)
 
 
+class Diverged(ArithmeticError):
+    """A training update met a non-finite loss or weight (`dprl.train.divergence.checked_step`);
+    the message names the update."""
+
+
 @contextlib.contextmanager
 def interruptible(result: TrainingResult, bar=None, final_weights=None):
     """Run a training loop inside `with interruptible(result, bar, final_weights):`. A loop that
     ends marks the result finished; Ctrl-C ends it there, the result kept as unfinished (what is
-    in it is what was done). Either way the progress bar is closed and `result.weights` set from
-    `final_weights()` (the model's weights at that moment)."""
+    in it is what was done), and so does a diverged update, its message kept in
+    `result.extra["diverged"]`. Either way the progress bar is closed and `result.weights` set
+    from `final_weights()` (the model's weights at that moment)."""
     try:
         yield result
         result.finished = True
     except KeyboardInterrupt:
         result.finished = False
+    except Diverged as error:
+        result.finished = False
+        result.extra["diverged"] = str(error)
     finally:
         if bar is not None:
             bar.close()

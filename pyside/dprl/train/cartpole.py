@@ -20,6 +20,7 @@ from dprl.config import CartPoleConfig, with_settings
 from dprl.envs import cartpole
 from dprl.goals import CARTPOLE_VERSIONS
 from dprl.results import TrainingResult, interruptible
+from dprl.train.divergence import checked_step
 from dprl.train import policies
 
 
@@ -112,9 +113,8 @@ def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleC
                 loss, state, taken, done = cartpole_window(policy, state, min(config.window, config.max_steps - t), params)
                 optimizer.zero_grad()
                 loss.backward()
-                optimizer.step()
+                result.losses.append(checked_step(len(result.losses) + 1, policy.parameters(), optimizer.step, loss))
                 state = state.detach()  # truncate BPTT between windows
-                result.losses.append(loss.item())
                 t += taken
             steps += t
             result.extra["episode_lengths"].append(t)

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from dprl.config import APG_BATCH, APG_FINE_TUNE, APG_UPDATES, PENDULUM_LOSSES, PENDULUM_PRESETS, APGConfig, PendulumConfig, resolve_preset, with_settings
 from dprl.envs import pendulum
 from dprl.results import TrainingResult, interruptible
+from dprl.train.divergence import checked_step
 from dprl.train import policies
 
 
@@ -110,9 +111,8 @@ def train_pendulum(weights, initial_states, evaluation_states, config: PendulumC
                 value.backward()
                 if not math.isinf(config.max_grad_norm):
                     clip_global_norm(policy.parameters(), config.max_grad_norm)
-                optimizer.step()
+                result.losses.append(checked_step(len(result.losses) + 1, policy.parameters(), optimizer.step, value))
                 state = state.detach()  # truncate BPTT between windows
-                result.losses.append(value.item())
             bar.update(1)
             result.weights = policies.weights(policy)
             if len(evaluation_states):
@@ -282,8 +282,7 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
             value.backward()
             if not math.isinf(config.max_grad_norm):
                 clip_global_norm(policy.parameters(), config.max_grad_norm)
-            optimizer.step()
-            result.losses.append(value.item())
+            result.losses.append(checked_step(k, policy.parameters(), optimizer.step, value))
             bar.update(1)
             if not ((k % config.evaluate_every == 0 or k == updates) and len(evaluation_states)):
                 continue
@@ -368,6 +367,8 @@ def train_seeded_apg(seed: int, updates: int = APG_UPDATES, *, batch: int | None
         result.env_steps.extend(offsets[1] + n for n in second.env_steps)
         result.wall_time.extend(offsets[2] + t for t in second.wall_time)
         result.weights, result.finished = second.weights, second.finished
+        if "diverged" in second.extra:
+            result.extra["diverged"] = f"fine-tune {second.extra['diverged']}"
         if on_episode is not None:
             on_episode(result)
 

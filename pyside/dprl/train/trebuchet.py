@@ -33,6 +33,7 @@ from tqdm import tqdm
 from dprl.config import AimerConfig, LevenbergMarquardtConfig, with_settings
 from dprl.envs import trebuchet
 from dprl.results import TrainingResult, interruptible
+from dprl.train.divergence import checked_step
 from dprl.train import policies
 
 
@@ -96,8 +97,7 @@ def train_aimer(weights, winds, targets, config: AimerConfig | None = None, *, e
             loss = aimer_loss(model, winds[batch], targets[batch], config.scaled)
             adam.zero_grad()
             loss.backward()
-            adam.step()
-            result.losses.append(loss.item())
+            result.losses.append(checked_step(update, model.parameters(), adam.step, loss))
             bar.update(1)
             out_of_time = evaluations.out_of_time(config.time_budget)
             if evaluation is not None and (update % config.evaluate_every == 0 or update == updates or out_of_time):

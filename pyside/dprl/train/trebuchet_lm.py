@@ -19,6 +19,7 @@ from tqdm import tqdm
 from dprl.config import LevenbergMarquardtConfig, with_settings
 from dprl.envs import trebuchet
 from dprl.results import TrainingResult, interruptible
+from dprl.train.divergence import checked_step
 from dprl.train import policies
 from dprl.train.trebuchet import _Evaluations, _shot_tensors, aim
 
@@ -132,7 +133,7 @@ def train_aimer_lm(weights, winds, targets, config: LevenbergMarquardtConfig | N
         for update in range(1, config.max_updates + 1):
             if done:
                 break
-            result.losses.append(lm.step())
+            result.losses.append(checked_step(update, model.parameters(), lm.step))
             bar.update(1)
             out_of_time = evaluations.out_of_time(config.time_budget)
             if evaluation is not None and (update % config.evaluate_every == 0 or update == config.max_updates or out_of_time):

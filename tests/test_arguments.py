@@ -86,6 +86,13 @@ def test_an_output_folder_under_a_file_is_refused_before_anything_runs(tmp_path)
     assert not fresh.exists()  # parsing creates nothing
 
 
+def test_an_output_folder_with_a_name_too_long_for_the_file_system_is_refused_in_one_line(tmp_path):
+    long = "a" * 300
+    assert "must be a folder that can be made, but File name too long (a name in it has 300 characters)" in refused("--out", str(tmp_path / long))
+    assert "a name in it has 300 characters" in refused("--out", str(tmp_path / long / "sub"))
+    assert parser().parse_args(["--out", str(tmp_path / ("a" * 200))]).out.endswith("a" * 200)
+
+
 def test_one_line_keeps_only_the_first_line_of_a_message():
     assert one_line(ValueError("first\n  stack trace\n  more")) == "first"
     assert one_line(ValueError("")) == "ValueError"

@@ -90,11 +90,15 @@ def output_folder(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("must be a folder, got ''")
     path = Path(text).expanduser()
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"must be a folder, but {path} is a file")
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
+    try:
+        if path.exists() and not path.is_dir():
+            raise argparse.ArgumentTypeError(f"must be a folder, but {path} is a file")
+        existing = path
+        while not existing.exists():
+            existing = existing.parent
+    except OSError as error:  # a name longer than the file system allows, say
+        raise argparse.ArgumentTypeError(f"must be a folder that can be made, but {error.strerror or error} (a name in it has "
+                                         f"{max(len(part) for part in path.parts)} characters)") from None
     if not existing.is_dir():
         raise argparse.ArgumentTypeError(f"must be a folder that can be made, but {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):

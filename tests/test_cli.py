@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -60,19 +61,29 @@ def refused(argv, capsys):
     ("shoot --angle 0", "--angle must be a finite number in (0, 90)"),
     ("shoot --angle", "--angle: expected one argument"),
     ("shoot --backend fortran", "--backend: invalid choice"),
-    ("train trebuchet --optimizer adam --batch-size 0", "--batch-size must be a whole number ≥ 1; got 0"),
+    ("train trebuchet --batch-size 0", "--batch-size must be a whole number ≥ 1; got 0"),
     ("train trebuchet --time-budget -1", "--time-budget must be a number above 0, finite; got -1.0"),
     ("train trebuchet --time-budget nan", "--time-budget must be a number above 0, finite; got nan"),
     ("train trebuchet --learning-rate 0", "--learning-rate must be"),
     ("train trebuchet --samples -5", "--samples must be a whole number at least 1, got -5"),
     ("train cartpole --seed -1", "--seed must be a whole number in [0, 4294967295], got -1"),
     ("train cartpole --episodes 0", "--episodes must be"),
-    ("train pendulum --batch -3", "--batch must be"),
+    ("train pendulum --batch-size -3", "--batch-size must be"),
+    ("train pendulum-apg --updates 0", "--updates must be"),
+    ("train trebuchet-lm --max-updates 0", "--max-updates must be"),
     ("train cartpole --evaluation-episodes 0", "--evaluation-episodes must be"),
     ("baseline ppo cartpole --seeds -1", "--seeds must be a whole number at least 1, got -1"),
     ("baseline ppo cartpole --steps 0", "--steps must be"),
     ("crosscheck --updates -2", "--updates must be"),
-    ("train", "the following arguments are required: env"),
+    ("train", "the following arguments are required: TRAINER"),
+    ("train cartpole --backend julia", "dprl train cartpole: error: unrecognized arguments: --backend julia (--backend is a flag of dprl shoot, dprl train trebuchet)"),
+    ("train cartpole --optimizer adam", "dprl train cartpole: error: unrecognized arguments: --optimizer adam"),
+    ("train cartpole --method apg", "unrecognized arguments: --method apg"),
+    ("train cartpole --samples 5", "unrecognized arguments: --samples 5 (--samples is a flag of dprl train trebuchet, dprl train trebuchet-lm)"),
+    ("train pendulum --version v0", "dprl train pendulum: error: unrecognized arguments: --version v0 (--version is a flag of dprl, dprl train cartpole)"),
+    ("train trebuchet-lm --backend julia", "dprl train trebuchet-lm: error: unrecognized arguments: --backend julia"),
+    ("train pendulum-apg --variant gymjl2019", "dprl train pendulum-apg: error: unrecognized arguments: --variant gymjl2019 (--variant is a flag of dprl train pendulum)"),
+    ("train pendulum --horizon 10", "--horizon is a flag of dprl train pendulum-apg"),
     ("shoot --nope", "unrecognized arguments: --nope"),
 ])
 def test_bad_arguments_of_every_command_are_one_line_naming_the_flag(argv, words, capsys):
@@ -115,7 +126,7 @@ def interrupt(args, ready, tmp_path, ctrl_c):
 
 
 def test_ctrl_c_in_the_aimers_first_evaluation_keeps_the_json_and_skips_the_plots(tmp_path, ctrl_c):
-    code, stderr, seconds = interrupt(["train", "trebuchet", "--samples", "64", "--out", str(tmp_path)], "trebuchet aimer", tmp_path, ctrl_c)
+    code, stderr, seconds = interrupt(["train", "trebuchet-lm", "--samples", "64", "--out", str(tmp_path)], "trebuchet aimer", tmp_path, ctrl_c)
     last = stderr.replace("\r", "\n").strip().splitlines()[-1]
     assert code == 130 and "Traceback" not in stderr, stderr
     assert last.startswith("dprl train: interrupted; kept ") and "trebuchet_lm_seed0.json" in last
@@ -150,13 +161,13 @@ def test_julia_backend_without_julia_says_so_in_one_line(tmp_path, no_julia_env)
 
 def test_julia_trained_aimer_without_julia_says_so_in_one_line(tmp_path, no_julia_env):
     env = no_julia_env
-    result = dprl("train", "trebuchet", "--optimizer", "adam", "--backend", "julia", "--out", str(tmp_path), env=env)
+    result = dprl("train", "trebuchet", "--backend", "julia", "--out", str(tmp_path), env=env)
     assert result.returncode == 3 and "Julia is unavailable" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.julia
 def test_train_trebuchet_on_julia_writes_its_result(jl, tmp_path):
-    result = dprl("train", "trebuchet", "--optimizer", "adam", "--backend", "julia", "--samples", "300", "--time-budget", "30",
+    result = dprl("train", "trebuchet", "--backend", "julia", "--samples", "300", "--time-budget", "30",
                   "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "trebuchet_adam_julia_seed0.json").read_text())
@@ -167,7 +178,7 @@ def test_train_trebuchet_on_julia_writes_its_result(jl, tmp_path):
 
 
 def test_train_trebuchet_writes_result_plots_and_gif(tmp_path):
-    result = dprl("train", "trebuchet", "--time-budget", "3", "--samples", "64", "--out", str(tmp_path))
+    result = dprl("train", "trebuchet-lm", "--time-budget", "3", "--samples", "64", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     for suffix in (".json", "_misses.png", "_curve.png", "_throw.gif"):
         assert (tmp_path / f"trebuchet_lm_seed0{suffix}").stat().st_size > 0
@@ -175,15 +186,47 @@ def test_train_trebuchet_writes_result_plots_and_gif(tmp_path):
     assert saved["trainer"] == "trebuchet" and saved["finished"] and len(saved["weights"]) == 4
 
 
-def test_train_cartpole_writes_result_and_curve(tmp_path):
+def test_train_cartpole_writes_result_and_curve_and_never_overwrites_an_earlier_run(tmp_path):
     result = dprl("train", "cartpole", "--episodes", "2", "--evaluation-episodes", "5", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "cartpole_v1_seed0.json").read_text())
     assert len(saved["scores"]) == 2 and (tmp_path / "cartpole_v1_seed0.png").exists()
+    again = dprl("train", "cartpole", "--episodes", "1", "--evaluation-episodes", "5", "--out", str(tmp_path))
+    assert again.returncode == 0 and "cartpole_v1_seed0-2.json" in again.stdout
+    assert json.loads((tmp_path / "cartpole_v1_seed0.json").read_text()) == saved  # the first run, untouched
+    assert len(json.loads((tmp_path / "cartpole_v1_seed0-2.json").read_text())["scores"]) == 1
+    forced = dprl("train", "cartpole", "--episodes", "1", "--evaluation-episodes", "5", "--force", "--threads", "1", "--out", str(tmp_path))
+    assert forced.returncode == 0 and len(json.loads((tmp_path / "cartpole_v1_seed0.json").read_text())["scores"]) == 1
+    assert not (tmp_path / "cartpole_v1_seed0-3.json").exists()
+
+
+def test_train_lists_one_subcommand_per_trainer_each_with_only_its_flags(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in cli.TRAINERS)
+    flags = {}
+    for name in cli.TRAINERS:
+        with pytest.raises(SystemExit):
+            main(["train", name, "--help"])
+        flags[name] = set(re.findall(r"(--[a-z][a-z-]+)", capsys.readouterr().out))
+    assert "--backend" in flags["trebuchet"] and "--backend" not in flags["cartpole"] | flags["pendulum"] | flags["trebuchet-lm"]
+    assert "--variant" in flags["pendulum"] and "--variant" not in flags["pendulum-apg"]
+    assert "--horizon" in flags["pendulum-apg"] and "--horizon" not in flags["pendulum"] | flags["cartpole"]
+    assert "--window" not in flags["trebuchet"] and "--batch-size" not in flags["cartpole"]
+    assert all({"--seed", "--out", "--force", "--threads"} <= f for f in flags.values())
+
+
+def test_dprl_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    from dprl import __version__
+
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"dprl {__version__}"
 
 
 def test_divergent_training_stops_with_one_line_and_keeps_the_finite_run(tmp_path):
-    result = dprl("train", "pendulum", "--learning-rate", "1e300", "--episodes", "2", "--evaluation-episodes", "3", "--out", str(tmp_path))
+    result = dprl("train", "pendulum", "--learning-rate", "1e300", "--rounds", "2", "--evaluation-episodes", "3", "--out", str(tmp_path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("dprl train:")]
     assert "training stopped: update 2 diverged: its loss is nan" in line and "pendulum_gymnasium_seed0.json" in line
@@ -194,9 +237,9 @@ def test_divergent_training_stops_with_one_line_and_keeps_the_finite_run(tmp_pat
 
 
 def test_train_pendulum_apg_writes_result_and_refuses_the_2019_variant(tmp_path):
-    result = dprl("train", "pendulum", "--method", "apg", "--episodes", "2", "--batch", "4", "--fine-tune", "0", "--evaluation-episodes", "3", "--out", str(tmp_path))
+    result = dprl("train", "pendulum-apg", "--updates", "2", "--batch-size", "4", "--fine-tune", "0", "--evaluation-episodes", "3", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     saved = json.loads((tmp_path / "pendulum_apg_seed0.json").read_text())
     assert saved["trainer"] == "pendulum_apg" and len(saved["losses"]) == 2 and saved["env_steps"] == [2 * 4 * 200]
-    refused = dprl("train", "pendulum", "--method", "apg", "--variant", "gymjl2019", "--out", str(tmp_path))
+    refused = dprl("train", "pendulum-apg", "--variant", "gymjl2019", "--out", str(tmp_path))
     assert refused.returncode == 2 and "--variant" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1

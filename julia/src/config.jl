@@ -1,10 +1,11 @@
 """
     Config
 
-Every trainer's settings: one function a trainer, returning a NamedTuple of its fields, and the
-presets. Twin of `pyside/dprl/config.py`: the same names, fields, defaults and order, and the same
-range checks with the same messages (an `ArgumentError` here where Python raises `ValueError`).
-The Python bridge (`dprl.julia`) passes a dataclass across as `Config.AimerConfig(; fields...)`.
+Every trainer's settings: one immutable struct a trainer (`Base.@kwdef`, the twin of a frozen
+dataclass), its checks in the inner constructor, and the presets. Twin of
+`pyside/dprl/config.py`: the same names, fields, defaults and order, and the same range checks with
+the same messages (an `ArgumentError` here where Python raises `ValueError`). The Python bridge
+(`dprl.julia`) passes a dataclass across as `Config.AimerConfig(; fields...)`.
 
 Conventions shared by both stacks: `nothing` (Python `None`) means unset, i.e. the preset's value
 or no limit; `Inf` (Python `math.inf`) as `max_grad_norm` means no clipping.
@@ -40,17 +41,22 @@ Settings of `train_aimer`: Adam on the squared miss, backpropagated through the 
 - `time_budget`: stop after this many seconds of training (`nothing`: no limit).
 - `evaluate_every`: updates between evaluations on the evaluation shots.
 """
-function AimerConfig(; learning_rate = 1e-3, batch_size = 1, scaled = false, max_updates = nothing,
-                     time_budget = nothing, evaluate_every = 100)
-    _check_positive("learning_rate", learning_rate)
-    _check_count("batch_size", batch_size)
-    _check("scaled", scaled, scaled isa Bool, "true or false")
-    max_updates === nothing || _check_count("max_updates", max_updates)
-    time_budget === nothing || _check_positive("time_budget", time_budget)
-    _check_count("evaluate_every", evaluate_every)
-    return (learning_rate = Float64(learning_rate), batch_size = Int(batch_size), scaled = scaled,
-            max_updates = max_updates === nothing ? nothing : Int(max_updates),
-            time_budget = time_budget === nothing ? nothing : Float64(time_budget), evaluate_every = Int(evaluate_every))
+Base.@kwdef struct AimerConfig
+    learning_rate::Float64 = 1e-3
+    batch_size::Int = 1
+    scaled::Bool = false
+    max_updates::Union{Nothing, Int} = nothing
+    time_budget::Union{Nothing, Float64} = nothing
+    evaluate_every::Int = 100
+    function AimerConfig(learning_rate, batch_size, scaled, max_updates, time_budget, evaluate_every)
+        _check_positive("learning_rate", learning_rate)
+        _check_count("batch_size", batch_size)
+        _check("scaled", scaled, scaled isa Bool, "true or false")
+        max_updates === nothing || _check_count("max_updates", max_updates)
+        time_budget === nothing || _check_positive("time_budget", time_budget)
+        _check_count("evaluate_every", evaluate_every)
+        return new(learning_rate, batch_size, scaled, max_updates, time_budget, evaluate_every)
+    end
 end
 
 # ----------------------------------------------------------------------------------------------
@@ -66,13 +72,18 @@ Settings of `train_cartpole`: Adam on the margin loss of short BPTT windows.
 - `max_steps`: steps before an episode is cut off (CartPole-v1: 500; v0: 200).
 - `solved_score`: stop once the evaluation mean reaches this (CartPole-v1: 475; v0: 195).
 """
-function CartPoleConfig(; learning_rate = 0.03, window = 8, max_steps = 500, solved_score = 475.0)
-    _check_positive("learning_rate", learning_rate)
-    _check_count("window", window)
-    _check_count("max_steps", max_steps)
-    _check("solved_score", solved_score, _is_number(solved_score) && !isnan(solved_score), "a number")
-    return (learning_rate = Float64(learning_rate), window = Int(window), max_steps = Int(max_steps),
-            solved_score = Float64(solved_score))
+Base.@kwdef struct CartPoleConfig
+    learning_rate::Float64 = 0.03
+    window::Int = 8
+    max_steps::Int = 500
+    solved_score::Float64 = 475.0
+    function CartPoleConfig(learning_rate, window, max_steps, solved_score)
+        _check_positive("learning_rate", learning_rate)
+        _check_count("window", window)
+        _check_count("max_steps", max_steps)
+        _check("solved_score", solved_score, _is_number(solved_score) && !isnan(solved_score), "a number")
+        return new(learning_rate, window, max_steps, solved_score)
+    end
 end
 
 # ----------------------------------------------------------------------------------------------
@@ -80,10 +91,10 @@ end
 # ----------------------------------------------------------------------------------------------
 # `gymjl2019`: the blog's setup. `gymnasium`: what learns with the torque bounded to ±2 N·m (the
 # sweep in comparisons/bench_pendulum.py's notes). `batch` is the parallel episodes a round of the
-# seeded runs.
-const PENDULUM_PRESETS = Dict(
-    "gymjl2019" => (window = 4, learning_rate = 0.03, loss = "cost2", max_grad_norm = Inf, batch = 1),
-    "gymnasium" => (window = 20, learning_rate = 0.003, loss = "cost", max_grad_norm = 1.0, batch = 64),
+# seeded runs. A NamedTuple keeps the order, as Python's dict does: `PENDULUM_PRESETS[:gymnasium]`.
+const PENDULUM_PRESETS = (
+    gymjl2019 = (window = 4, learning_rate = 0.03, loss = "cost2", max_grad_norm = Inf, batch = 1),
+    gymnasium = (window = 20, learning_rate = 0.003, loss = "cost", max_grad_norm = 1.0, batch = 64),
 )
 const PENDULUM_LOSSES = ("cost2", "cost")
 
@@ -92,7 +103,7 @@ const PENDULUM_LOSSES = ("cost2", "cost")
                    max_grad_norm = nothing, steps = 200)
 
 Settings of `train_pendulum`: Adam on the cost of BPTT windows along each episode. A setting left
-as `nothing` comes from `PENDULUM_PRESETS[variant]` (`resolve_preset`).
+as `nothing` comes from `PENDULUM_PRESETS[Symbol(variant)]` (`resolve_preset`).
 
 - `variant`: gymnasium = Pendulum-v1, torque bounded to ±2 N·m; gymjl2019 = the blog's unclamped torque.
 - `window`: steps backpropagated through per update (preset: gymnasium 20, gymjl2019 4).
@@ -102,19 +113,23 @@ as `nothing` comes from `PENDULUM_PRESETS[variant]` (`resolve_preset`).
 - `max_grad_norm`: global gradient-norm clip, Inf for none (preset: gymnasium 1, gymjl2019 Inf).
 - `steps`: steps an episode (Gymnasium's time limit).
 """
-function PendulumConfig(; variant = "gymnasium", window = nothing, learning_rate = nothing, loss = nothing,
-                        max_grad_norm = nothing, steps = 200)
-    # Sorted, so the message lists the variants in Python's order (its dict keeps insertion order).
-    _check("variant", variant, haskey(PENDULUM_PRESETS, variant), "one of $(Tuple(sort(collect(keys(PENDULUM_PRESETS)))))")
-    window === nothing || _check_count("window", window)
-    learning_rate === nothing || _check_positive("learning_rate", learning_rate)
-    loss === nothing || _check("loss", loss, loss in PENDULUM_LOSSES, "one of $PENDULUM_LOSSES")
-    max_grad_norm === nothing || _check_positive("max_grad_norm", max_grad_norm; infinite = true)
-    _check_count("steps", steps)
-    return (variant = String(variant), window = window === nothing ? nothing : Int(window),
-            learning_rate = learning_rate === nothing ? nothing : Float64(learning_rate),
-            loss = loss === nothing ? nothing : String(loss),
-            max_grad_norm = max_grad_norm === nothing ? nothing : Float64(max_grad_norm), steps = Int(steps))
+Base.@kwdef struct PendulumConfig
+    variant::String = "gymnasium"
+    window::Union{Nothing, Int} = nothing
+    learning_rate::Union{Nothing, Float64} = nothing
+    loss::Union{Nothing, String} = nothing
+    max_grad_norm::Union{Nothing, Float64} = nothing
+    steps::Int = 200
+    function PendulumConfig(variant, window, learning_rate, loss, max_grad_norm, steps)
+        variants = String.(keys(PENDULUM_PRESETS))
+        _check("variant", variant, variant isa AbstractString && variant in variants, "one of $variants")
+        window === nothing || _check_count("window", window)
+        learning_rate === nothing || _check_positive("learning_rate", learning_rate)
+        loss === nothing || _check("loss", loss, loss in PENDULUM_LOSSES, "one of $PENDULUM_LOSSES")
+        max_grad_norm === nothing || _check_positive("max_grad_norm", max_grad_norm; infinite = true)
+        _check_count("steps", steps)
+        return new(variant, window, learning_rate, loss, max_grad_norm, steps)
+    end
 end
 
 """
@@ -123,7 +138,7 @@ end
 `config` (a `PendulumConfig`) with every setting left as `nothing` taken from its variant's preset.
 """
 function resolve_preset(config)
-    preset = PENDULUM_PRESETS[config.variant]
+    preset = PENDULUM_PRESETS[Symbol(config.variant)]
     return PendulumConfig(; variant = config.variant, window = something(config.window, preset.window),
                           learning_rate = something(config.learning_rate, preset.learning_rate),
                           loss = something(config.loss, preset.loss),
@@ -146,14 +161,20 @@ gradient through each step's state decayed.
 - `gradient_decay`: factor on the gradient flowing back through each step's state, in (0, 1].
 - `evaluate_every`: updates between evaluations.
 """
-function APGConfig(; horizon = 200, learning_rate = 0.01, max_grad_norm = 1.0, gradient_decay = 0.985, evaluate_every = 10)
-    _check_count("horizon", horizon)
-    _check_positive("learning_rate", learning_rate)
-    _check_positive("max_grad_norm", max_grad_norm; infinite = true)
-    _check("gradient_decay", gradient_decay, _is_number(gradient_decay) && 0 < gradient_decay <= 1, "in (0, 1]")
-    _check_count("evaluate_every", evaluate_every)
-    return (horizon = Int(horizon), learning_rate = Float64(learning_rate), max_grad_norm = Float64(max_grad_norm),
-            gradient_decay = Float64(gradient_decay), evaluate_every = Int(evaluate_every))
+Base.@kwdef struct APGConfig
+    horizon::Int = 200
+    learning_rate::Float64 = 0.01
+    max_grad_norm::Float64 = 1.0
+    gradient_decay::Float64 = 0.985
+    evaluate_every::Int = 10
+    function APGConfig(horizon, learning_rate, max_grad_norm, gradient_decay, evaluate_every)
+        _check_count("horizon", horizon)
+        _check_positive("learning_rate", learning_rate)
+        _check_positive("max_grad_norm", max_grad_norm; infinite = true)
+        _check("gradient_decay", gradient_decay, _is_number(gradient_decay) && 0 < gradient_decay <= 1, "in (0, 1]")
+        _check_count("evaluate_every", evaluate_every)
+        return new(horizon, learning_rate, max_grad_norm, gradient_decay, evaluate_every)
+    end
 end
 
 # The seeded runs' recipe (Python's `train_seeded_apg`): APG_UPDATES updates of APG_BATCH start

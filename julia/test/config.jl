@@ -12,11 +12,13 @@ function argument_error(f)
 end
 
 @testset "config: defaults, fields and checks" begin
-    @test Config.AimerConfig() == (learning_rate = 1e-3, batch_size = 1, scaled = false, max_updates = nothing,
-                                   time_budget = nothing, evaluate_every = 100)
-    @test keys(Config.CartPoleConfig()) == (:learning_rate, :window, :max_steps, :solved_score)
-    @test keys(Config.PendulumConfig()) == (:variant, :window, :learning_rate, :loss, :max_grad_norm, :steps)
-    @test keys(Config.APGConfig()) == (:horizon, :learning_rate, :max_grad_norm, :gradient_decay, :evaluate_every)
+    @test Config.AimerConfig() == Config.AimerConfig(1e-3, 1, false, nothing, nothing, 100)
+    @test fieldnames(Config.AimerConfig) == (:learning_rate, :batch_size, :scaled, :max_updates, :time_budget, :evaluate_every)
+    @test fieldnames(Config.CartPoleConfig) == (:learning_rate, :window, :max_steps, :solved_score)
+    @test fieldnames(Config.PendulumConfig) == (:variant, :window, :learning_rate, :loss, :max_grad_norm, :steps)
+    @test fieldnames(Config.APGConfig) == (:horizon, :learning_rate, :max_grad_norm, :gradient_decay, :evaluate_every)
+    @test all(isconcretetype, fieldtypes(Config.CartPoleConfig)) && isbitstype(Config.APGConfig)
+    @test argument_error(() -> Config.AimerConfig(1e-3, 0, false, nothing, nothing, 100)) == "batch_size must be a whole number ≥ 1; got 0"
     @test Config.AimerConfig(batch_size = 4, max_updates = 2).batch_size == 4
     @test Config.AimerConfig(learning_rate = 1).learning_rate === 1.0  # numbers as the trainers use them
     @test argument_error(() -> Config.AimerConfig(batch_size = 0)) == "batch_size must be a whole number ≥ 1; got 0"
@@ -36,14 +38,15 @@ end
 end
 
 @testset "config: pendulum presets" begin
-    for (variant, preset) in Config.PENDULUM_PRESETS
-        resolved = Config.resolve_preset(Config.PendulumConfig(variant = variant))
+    @test keys(Config.PENDULUM_PRESETS) == (:gymjl2019, :gymnasium)  # Python's order
+    for (variant, preset) in pairs(Config.PENDULUM_PRESETS)
+        resolved = Config.resolve_preset(Config.PendulumConfig(variant = String(variant)))
         @test (resolved.window, resolved.learning_rate, resolved.loss, resolved.max_grad_norm) ==
               (preset.window, preset.learning_rate, preset.loss, preset.max_grad_norm)
         @test preset.loss in Config.PENDULUM_LOSSES && preset.batch >= 1
     end
     # A setting given is kept; only those left as `nothing` come from the preset.
     resolved = Config.resolve_preset(Config.PendulumConfig(variant = "gymjl2019", window = 7, steps = 50))
-    @test resolved == (variant = "gymjl2019", window = 7, learning_rate = 0.03, loss = "cost2", max_grad_norm = Inf, steps = 50)
+    @test resolved == Config.PendulumConfig(variant = "gymjl2019", window = 7, learning_rate = 0.03, loss = "cost2", max_grad_norm = Inf, steps = 50)
     @test Config.APG_FINE_TUNE.batch > Config.APG_BATCH && Config.APG_UPDATES >= 1
 end

@@ -35,6 +35,36 @@ class Parser(argparse.ArgumentParser):
         message = re.sub(r"^argument (\S+): ", r"\1: ", message)
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and self._subparsers is None and not hasattr(parsed, "_refused_by"):
+            parsed._refused_by = self.prog  # the innermost command, whose flags these are not
+        return parsed, extras
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unknown flag is reported by the (sub)command it was given to, with
+        the commands it does belong to: `dprl train cartpole: error: unrecognized arguments:
+        --backend julia (--backend is a flag of dprl train trebuchet)`."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        prog = getattr(parsed, "_refused_by", self.prog)
+        if hasattr(parsed, "_refused_by"):
+            del parsed._refused_by
+        if extras:
+            flag = next((e.split("=")[0] for e in extras if e.startswith("--")), None)
+            owners = [p for p in self._commands_with(flag) if p != prog] if flag else []
+            hint = f" ({flag} is a flag of {', '.join(owners)})" if owners else ""
+            self.exit(2, f"{prog}: error: unrecognized arguments: {' '.join(extras)}{hint}\n")
+        return parsed
+
+    def _commands_with(self, flag: str) -> list:
+        """The progs of this parser and its subcommands, at any depth, that take `flag`."""
+        found = [self.prog] if flag in self._option_string_actions else []
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in dict.fromkeys(action.choices.values()):
+                    found += sub._commands_with(flag) if isinstance(sub, Parser) else []
+        return found
+
 
 def _plain(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from dprl import goals
+from dprl import __version__, goals
 from dprl.arguments import (Parser, add_config_flags, config_settings, finite_float, one_line, output_folder, positive_int, seed, shown,
                             whole_number)
 from dprl.config import (APG_FINE_TUNE, APG_UPDATES, PENDULUM_PRESETS, AimerConfig, APGConfig, CartPoleConfig, LevenbergMarquardtConfig,
@@ -127,51 +127,40 @@ def cmd_reproduce(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-# dprl train
+# dprl train TRAINER: one subcommand per trainer, each with its config's flags and its own
 # ----------------------------------------------------------------------------------------------
-def cmd_train(args) -> int:
-    from dprl import plots
+# {subcommand: (config, one line for `dprl train --help`)}; each config's fields become its flags
+# (dprl.arguments.add_config_flags), so a flag of another trainer is unknown to the subcommand.
+TRAINERS = {
+    "trebuchet": (AimerConfig, "the 2019 aimer: Adam on the squared miss through the simulator, one shot per update by default"),
+    "trebuchet-lm": (LevenbergMarquardtConfig, "the aimer by Levenberg–Marquardt on 2,048 shots (reaches the aiming goal in about a minute)"),
+    "cartpole": (CartPoleConfig, "the 2019 CartPole controller: straight-through sign, BPTT over 8-step windows"),
+    "pendulum": (PendulumConfig, "the 2019 Pendulum controller: BPTT over short windows along each episode"),
+    "pendulum-apg": (APGConfig, "Pendulum-v1 by analytic policy gradient: whole 200-step episodes, the gradient decayed through each step"),
+}
 
+
+def _default_shown(config_class, name: str, default) -> str:
+    """--help's word for a default: a Pendulum setting left unset shows each variant's preset, and
+    the aimers' time budget the command line's own."""
+    if default is None and config_class is PendulumConfig and name in PENDULUM_PRESETS["gymnasium"]:
+        return "preset (" + ", ".join(f"{variant} {shown(preset[name])}" for variant, preset in PENDULUM_PRESETS.items()) + ")"
+    if name == "time_budget" and config_class in (AimerConfig, LevenbergMarquardtConfig):
+        return f"{goals.AIMER_TIME_BUDGET_S:g} s here"
+    if name == "evaluate_every" and config_class is AimerConfig:
+        return "4096 / --batch-size here"
+    return shown(default)
+
+
+def _run_path(args, name: str) -> Path:
+    """OUT/NAME.json, or where that holds an earlier run and --force is not given, the first free
+    OUT/NAME-2.json, NAME-3.json, ...: a rerun never silently overwrites a result."""
     out = Path(args.out)
-    if args.env == "trebuchet":
-        return train_trebuchet(args, out)
-    if args.env == "cartpole":
-        from dprl.train import cartpole
-
-        name = f"cartpole_{args.version}_seed{args.seed}"
-        train, threshold = cartpole.train_seeded, goals.CARTPOLE_VERSIONS[args.version][1]
-        options = {"version": args.version, **_trainer_settings(args, "cartpole")}
-        episodes = args.episodes or 20
-    elif args.method == "apg":
-        from dprl.train import pendulum
-
-        if args.variant not in (None, "gymnasium"):
-            raise ValueError(f"--method apg trains Pendulum-v1 only (--variant gymnasium); got --variant {args.variant}")
-        name = f"pendulum_apg_seed{args.seed}"
-        train, threshold = pendulum.train_seeded_apg, goals.PENDULUM_SOLVED
-        options = {"batch": args.batch, "fine_tune_updates": args.fine_tune, **_trainer_settings(args, "pendulum apg")}
-        episodes = args.episodes or APG_UPDATES
-    else:
-        from dprl.train import pendulum
-
-        options = {"batch": args.batch, **_trainer_settings(args, "pendulum")}
-        name = f"pendulum_{options.get('variant', PendulumConfig.variant)}_seed{args.seed}"
-        train, threshold = pendulum.train_seeded, goals.PENDULUM_SOLVED
-        episodes = args.episodes or 20
-
-    def checkpoint(result):
-        result.save(out / f"{name}.json")  # after every episode: an interrupted run keeps what it finished
-
-    result = train(args.seed, episodes, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options)
-    checkpoint(result)
-    _stop_if_diverged(result, out / f"{name}.json")
-    if not result.finished:  # Ctrl-C: keep the JSON, skip the figure, exit at once
-        return _interrupted(args, f"kept {len(result.scores)} evaluation(s) in {out / (name + '.json')}")
-    figure = plots.learning_curves({f"DP {args.env}": [result]}, out / f"{name}.png", x="episodes",
-                                   title=f"{name}: evaluation after each training episode", threshold=threshold)
-    last = f"last score {result.scores[-1]:.1f}" if result.scores else "no evaluation"
-    print(f"finished: {len(result.scores)} evaluations, {last}; wrote {out / (name + '.json')} and {figure}")
-    return 0
+    path, k = out / f"{name}.json", 1
+    while path.exists() and not args.force:
+        k += 1
+        path = out / f"{name}-{k}.json"
+    return path
 
 
 def _stop_if_diverged(result, path: Path) -> None:
@@ -181,25 +170,49 @@ def _stop_if_diverged(result, path: Path) -> None:
                            f"{len(result.scores)} evaluation(s) before it, and the last finite weights, in {path}", EXIT_FAILED)
 
 
-# Each trainer's settings become `dprl train` flags (dprl.arguments.add_config_flags).
-TRAINER_CONFIGS = {"trebuchet adam": AimerConfig, "trebuchet lm": LevenbergMarquardtConfig, "cartpole": CartPoleConfig,
-                   "pendulum": PendulumConfig, "pendulum apg": APGConfig}
+def cmd_train(args) -> int:
+    import torch
+
+    from dprl import plots
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = config_settings(args, TRAINERS[args.trainer][0], args.trainer)
+    if args.trainer in ("trebuchet", "trebuchet-lm"):
+        return train_trebuchet(args, settings)
+    if args.trainer == "cartpole":
+        from dprl.train import cartpole
+
+        name, train, threshold = f"cartpole_{args.version}_seed{args.seed}", cartpole.train_seeded, goals.CARTPOLE_VERSIONS[args.version][1]
+        count, options = args.episodes, {"version": args.version}
+    elif args.trainer == "pendulum-apg":
+        from dprl.train import pendulum
+
+        name, train, threshold = f"pendulum_apg_seed{args.seed}", pendulum.train_seeded_apg, goals.PENDULUM_SOLVED
+        count, options = args.updates, {"batch": args.batch_size, "fine_tune_updates": args.fine_tune}
+    else:
+        from dprl.train import pendulum
+
+        name, train, threshold = f"pendulum_{settings.get('variant', PendulumConfig.variant)}_seed{args.seed}", pendulum.train_seeded, goals.PENDULUM_SOLVED
+        count, options = args.rounds, {"batch": args.batch_size}
+    path = _run_path(args, name)
+
+    def checkpoint(result):
+        result.save(path)  # after every episode: an interrupted run keeps what it finished
+
+    result = train(args.seed, count, evaluation_episodes=args.evaluation_episodes, on_episode=checkpoint, **options, **settings)
+    checkpoint(result)
+    _stop_if_diverged(result, path)
+    if not result.finished:  # Ctrl-C: keep the JSON, skip the figure, exit at once
+        return _interrupted(args, f"kept {len(result.scores)} evaluation(s) in {path}")
+    figure = plots.learning_curves({f"DP {args.trainer}": [result]}, path.with_suffix(".png"), x="episodes",
+                                   title=f"{path.stem}: evaluation after each training episode", threshold=threshold)
+    last = f"last score {result.scores[-1]:.1f}" if result.scores else "no evaluation"
+    print(f"finished: {len(result.scores)} evaluations, {last}; wrote {path} and {figure}")
+    return 0
 
 
-def _default_shown(config_class, name: str, default) -> str:
-    """--help's word for a default: a Pendulum setting left unset shows each variant's preset."""
-    if default is None and config_class is PendulumConfig and name in PENDULUM_PRESETS["gymnasium"]:
-        return "preset (" + ", ".join(f"{variant} {shown(preset[name])}" for variant, preset in PENDULUM_PRESETS.items()) + ")"
-    return shown(default)
-
-
-def _trainer_settings(args, who: str) -> dict:
-    """The settings of `who`'s config given as flags; a flag of another trainer is an error."""
-    others = tuple((label, config) for label, config in TRAINER_CONFIGS.items() if label != who)
-    return config_settings(args, TRAINER_CONFIGS[who], who, others)
-
-
-def train_trebuchet(args, out: Path) -> int:
+def train_trebuchet(args, settings: dict) -> int:
     import numpy as np
     import torch
 
@@ -208,30 +221,30 @@ def train_trebuchet(args, out: Path) -> int:
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
 
-    if args.backend == "julia" and args.optimizer != "adam":
-        raise ValueError("--backend julia trains with --optimizer adam (Levenberg–Marquardt is PyTorch-only)")
-    name = f"trebuchet_{args.optimizer}{'_julia' if args.backend == 'julia' else ''}_seed{args.seed}"
-    settings = _trainer_settings(args, f"trebuchet {args.optimizer}")
+    optimizer = "lm" if args.trainer == "trebuchet-lm" else "adam"
+    backend = getattr(args, "backend", "torch")
+    path = _run_path(args, f"trebuchet_{optimizer}{'_julia' if backend == 'julia' else ''}_seed{args.seed}")
     settings.setdefault("time_budget", goals.AIMER_TIME_BUDGET_S)
-    if args.optimizer == "adam":  # evaluating the 1,000 shots costs about as much as 4,096 training throws
+    if optimizer == "adam":  # evaluating the 1,000 shots costs about as much as 4,096 training throws
         settings.setdefault("evaluate_every", max(1, 4096 // settings.get("batch_size", AimerConfig.batch_size)))
 
     def checkpoint(result):
-        result.save(out / f"{name}.json")
+        result.save(path)
 
-    result = aimer.train_seeded(args.seed, optimizer=args.optimizer, samples=args.samples, start=args.start, backend=args.backend,
+    result = aimer.train_seeded(args.seed, optimizer=optimizer, samples=args.samples, start=args.start, backend=backend,
                                 stop_at=goals.AIMER_GOAL, on_evaluation=checkpoint, **settings)
     checkpoint(result)
-    _stop_if_diverged(result, out / f"{name}.json")
+    _stop_if_diverged(result, path)
     if not result.finished:  # Ctrl-C: keep the JSON, skip the plots and the GIF (seconds), exit at once
-        return _interrupted(args, f"kept {len(result.scores)} evaluation(s) and the weights in {out / (name + '.json')}")
+        return _interrupted(args, f"kept {len(result.scores)} evaluation(s) and the weights in {path}")
+    stem = path.with_suffix("")
     model = policies.load_weights(policies.aimer_policy(), result.weights)
     winds, targets = trebuchet.evaluation_shots()
     miss, _ = aimer.misses(model, winds, targets, scaled=result.config["scaled"])
     metrics = result.extra["metrics"][-1]
-    plots.aimer_misses(winds, targets, 100 * miss.numpy() / targets, out / f"{name}_misses.png",
-                       title=f"{name}: mean {metrics['mean_rel_miss_pct']:.2f}%, 95th percentile {metrics['p95_rel_miss_pct']:.2f}%")
-    plots.learning_curves({"aimer": [result]}, out / f"{name}_curve.png", x="wall_time", title=name,
+    plots.aimer_misses(winds, targets, 100 * miss.numpy() / targets, Path(f"{stem}_misses.png"),
+                       title=f"{stem.name}: mean {metrics['mean_rel_miss_pct']:.2f}%, 95th percentile {metrics['p95_rel_miss_pct']:.2f}%")
+    plots.learning_curves({"aimer": [result]}, Path(f"{stem}_curve.png"), x="wall_time", title=stem.name,
                           threshold=goals.AIMER_GOAL["mean_rel_miss_pct"], ylabel="mean relative miss on the evaluation set (%)")
     # The blog's showcase: a strong wind; show the evaluation shot with the strongest wind.
     strongest = int(np.argmax(np.abs(winds)))
@@ -240,13 +253,65 @@ def train_trebuchet(args, out: Path) -> int:
     from dprl.envs import trebuchet_trajectory
 
     track = trebuchet_trajectory.simulate(float(winds[strongest]), angle.item(), weight.item())
-    shown = track.result.distance.item()
-    gif = plots.throw_animation(track, out / f"{name}_throw.gif",
-                                title=f"wind {winds[strongest]:+.1f} m/s, target {targets[strongest]:.1f} m: landed {shown:.2f} m "
+    shown_distance = track.result.distance.item()
+    gif = plots.throw_animation(track, Path(f"{stem}_throw.gif"),
+                                title=f"wind {winds[strongest]:+.1f} m/s, target {targets[strongest]:.1f} m: landed {shown_distance:.2f} m "
                                       f"({angle.item():.1f}°, {weight.item():.0f} lb)")
     print(f"finished: mean relative miss {metrics['mean_rel_miss_pct']:.2f}%, 95th percentile {metrics['p95_rel_miss_pct']:.2f}%, "
-          f"mean miss {metrics['mean_abs_miss_m']:.2f} m after {result.wall_time[-1]:.0f} s; wrote {out / (name + '.json')}, plots and {gif}")
+          f"mean miss {metrics['mean_abs_miss_m']:.2f} m after {result.wall_time[-1]:.0f} s; wrote {path}, plots and {gif}")
     return 0
+
+
+def _add_train_parsers(commands) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a controller by backpropagating through the simulator",
+        description=(
+            "Train one of the DP trainers from seeded initial weights and seeded start states. Each writes "
+            "OUT/NAME.json (losses, evaluation scores, final weights; rewritten after every episode, so an "
+            "interrupted run keeps what it finished) and its plots; a rerun writes NAME-2.json and so on "
+            "unless --force. `dprl train TRAINER --help` lists that trainer's flags."
+        ),
+    )
+    trainers = train.add_subparsers(dest="trainer", required=True, metavar="TRAINER")
+    for name, (config_class, summary) in TRAINERS.items():
+        sub = trainers.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}.")
+        sub.add_argument("--seed", type=seed, default=0, help="seeds the initial weights and the start states (default 0)")
+        if name == "trebuchet":
+            sub.add_argument("--samples", type=positive_int, default=None, help="training shots, one pass (default 100,000, the 2019 setting)")
+            sub.add_argument("--start", choices=["plain", "heavy"], default=None,
+                             help="plain = Flux 0.7's initialisation, as the 2019 code; heavy = start near 70° and 3,200 lb, where distance is "
+                                  "smooth in the angle (default plain)")
+            sub.add_argument("--backend", choices=["torch", "julia"], default="torch",
+                             help="which stack trains (julia: DPRL's train_aimer on one Julia thread, from the same weights and shots, "
+                                  "evaluated here in PyTorch; needs a Julia runtime) (default torch)")
+        elif name == "trebuchet-lm":
+            sub.add_argument("--samples", type=positive_int, default=None, help="training shots, all in every step (default 2,048)")
+            sub.add_argument("--start", choices=["heavy", "plain"], default=None,
+                             help="heavy = start near 70° and 3,200 lb, where distance is smooth in the angle; plain = Flux 0.7's "
+                                  "initialisation (default heavy)")
+        elif name == "cartpole":
+            sub.add_argument("--episodes", type=positive_int, default=20, help="training episodes, an evaluation after each (default 20)")
+            sub.add_argument("--version", choices=list(goals.CARTPOLE_VERSIONS), default="v1",
+                             help="v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195; sets --max-steps and --solved-score (default v1)")
+        elif name == "pendulum":
+            sub.add_argument("--rounds", type=positive_int, default=20,
+                             help="training rounds of --batch-size parallel episodes, an evaluation after each (default 20)")
+            sub.add_argument("--batch-size", type=positive_int, default=None, help="parallel episodes a round (default: the variant's preset, 64 or 1)")
+        else:
+            sub.add_argument("--updates", type=positive_int, default=APG_UPDATES, help=f"updates of the first phase (default {APG_UPDATES})")
+            sub.add_argument("--batch-size", type=positive_int, default=None, help="start states an update in the first phase (default 256)")
+            sub.add_argument("--fine-tune", type=whole_number(0), default=APG_FINE_TUNE["updates"],
+                             help=f"fine-tune updates after the first phase, {APG_FINE_TUNE['batch']:,} start states each with the decay "
+                                  f"{APG_FINE_TUNE['gradient_decay']} (default {APG_FINE_TUNE['updates']}; 0: none)")
+        if name in ("cartpole", "pendulum", "pendulum-apg"):
+            sub.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes at each evaluation (default 100)")
+        sub.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own choice)")
+        sub.add_argument("--out", type=output_folder, default="runs", help="output folder (default: runs)")
+        sub.add_argument("--force", action="store_true", help="overwrite an earlier run's result of the same name instead of writing NAME-2.json")
+        add_config_flags(sub.add_argument_group("trainer settings", f"the fields of dprl.config.{config_class.__name__}"),
+                         {name: config_class}, _default_shown)
+        sub.set_defaults(run=cmd_train, needs_julia=lambda a: getattr(a, "backend", "torch") == "julia")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -355,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
             "PyTorch and Julia side by side."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"dprl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     shoot = commands.add_parser(
@@ -384,44 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(run=cmd_julia_info, needs_julia=lambda a: True)
 
-    train = commands.add_parser(
-        "train",
-        help="train a controller by backpropagating through the simulator",
-        description=(
-            "Train the 2019 DP controller for ENV from seeded initial weights and seeded start states. "
-            "Writes OUT/NAME.json (losses, evaluation scores, final weights; rewritten after every "
-            "episode, so an interrupted run keeps what it finished) and OUT/NAME.png (learning curve)."
-        ),
-    )
-    train.add_argument("env", choices=["trebuchet", "cartpole", "pendulum"], help="which controller (trebuchet: the aimer)")
-    train.add_argument("--seed", type=seed, default=0, help="seeds the initial weights and the start states (default 0)")
-    train.add_argument("--episodes", type=positive_int, default=None,
-                       help=f"training episodes (pendulum: rounds of --batch parallel episodes, one update each with --method apg; default 20, apg {APG_UPDATES})")
-    train.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes after each training episode (default 100)")
-    train.add_argument("--version", choices=list(goals.CARTPOLE_VERSIONS), default="v1",
-                       help="cartpole: v1 = 500 steps, solved at 475; v0 = 200 steps, solved at 195; sets --max-steps and --solved-score (default v1)")
-    train.add_argument("--method", choices=["bptt", "apg"], default="bptt",
-                       help="pendulum: bptt = the 2019 trainer, short BPTT windows along each episode; apg = analytic policy gradient, "
-                            "whole 200-step episodes from 256 fresh start states a round with the gradient through each step decayed by 0.985 and a torque odd in (θ, θ̇), "
-                            f"then --fine-tune updates of {APG_FINE_TUNE['batch']:,} start states with the decay {APG_FINE_TUNE['gradient_decay']}, Pendulum-v1 only (default bptt)")
-    train.add_argument("--batch", type=positive_int, default=None, help="pendulum: parallel episodes per round (default: the variant's preset, 64 or 1; apg 256)")
-    train.add_argument("--fine-tune", type=whole_number(0), default=APG_FINE_TUNE["updates"],
-                       help=f"pendulum --method apg: fine-tune updates after --episodes (default {APG_FINE_TUNE['updates']}; 0: none)")
-    train.add_argument("--optimizer", choices=["lm", "adam"], default="lm",
-                       help="trebuchet: lm = Levenberg-Marquardt on 2,048 shots (fast); adam = the 2019 setting, batch 1, 100,000 shots (slow) (default lm)")
-    train.add_argument("--samples", type=positive_int, default=None, help="trebuchet: training shots (default 2,048 for lm, 100,000 for adam)")
-    train.add_argument("--start", choices=["heavy", "plain"], default=None,
-                       help="trebuchet: heavy = start near 70° and 3,200 lb, where distance is smooth in the angle; plain = Flux 0.7's "
-                            "initialisation, as the 2019 code (default: heavy for lm, plain for adam)")
-    train.add_argument("--backend", choices=["torch", "julia"], default="torch",
-                       help="trebuchet adam: which stack trains (julia: DPRL's train_aimer on one Julia thread, from the same weights "
-                            "and shots, evaluated here in PyTorch; needs a Julia runtime) (default torch)")
-    train.add_argument("--out", type=output_folder, default="runs", help="output folder (default: runs)")
-    settings = train.add_argument_group(
-        "trainer settings", "each trainer's config (dprl.config) as flags; a flag left out takes that trainer's default, listed per "
-                            "trainer (the trebuchet's --time-budget defaults to 60 s here, and adam's --evaluate-every to 4096 / --batch-size)")
-    add_config_flags(settings, TRAINER_CONFIGS, _default_shown)
-    train.set_defaults(run=cmd_train, needs_julia=lambda a: a.env == "trebuchet" and a.backend == "julia")
+    _add_train_parsers(commands)
 
     baseline = commands.add_parser(
         "baseline",

@@ -1,8 +1,9 @@
 """Every trainer's settings: one dataclass a trainer, with a docstring per field, and the presets.
 
 Twin of ``julia/src/config.jl``: the same names, fields and defaults in the same order. In Julia a
-config is the NamedTuple that the function of the same name returns (``AimerConfig(batch_size =
-64)``); the bridge (``dprl.julia``) passes a dataclass across as that NamedTuple, and the command
+config is the immutable ``Base.@kwdef`` struct of the same name (``AimerConfig(batch_size = 64)``),
+its checks in the inner constructor; the bridge (``dprl.julia``) passes a dataclass across as that
+struct, and the command
 line builds its training flags from these fields and their docstrings
 (``dprl.arguments.add_config_flags``). Both sides check the ranges when a config is made.
 

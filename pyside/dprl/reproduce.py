@@ -123,7 +123,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
     from dprl.train import trebuchet as aimer
 
     budget = 20.0 if quick else goals.AIMER_TIME_BUDGET_S
-    command = f"dprl train trebuchet --time-budget {budget:g}"
+    command = f"dprl train trebuchet-lm --time-budget {budget:g}"
     result = aimer.train_seeded(0, optimizer="lm", time_budget=budget, stop_at=goals.AIMER_GOAL, progress=False).unless_interrupted()
     metrics = result.extra["metrics"][-1]
     model = policies.load_weights(policies.aimer_policy(), result.weights)
@@ -189,8 +189,8 @@ def aimer_2019(results: Path, quick: bool) -> Path:
     from dprl.train import trebuchet as aimer
 
     budget = 15.0 if quick else 300.0
-    julia_command = f"dprl train trebuchet --optimizer adam --backend julia --time-budget {budget:g}"
-    torch_command = f"dprl train trebuchet --optimizer adam --time-budget {budget:g}"
+    julia_command = f"dprl train trebuchet --backend julia --time-budget {budget:g}"
+    torch_command = f"dprl train trebuchet --time-budget {budget:g}"
     payload = {"command": julia_command, "torch_command": torch_command, "time_budget_s": budget}
     if julia.is_started():
         on_julia = aimer.train_seeded(0, optimizer="adam", backend="julia", time_budget=budget, evaluate_every=4096, progress=False).unless_interrupted()

@@ -130,10 +130,10 @@ def train_baseline(algo: str, env_name: str, *, seed: int = 0, steps: int | None
     if evaluation_states is not None:
         if env_name == "trebuchet":
             raise ValueError("evaluation_states: the trebuchet is scored on its fixed evaluation shots; leave it None")
-        from dprl.envs import wrappers
+        from dprl.envs import cartpole_gym, pendulum_gym
 
         evaluation_states = np.asarray(evaluation_states, dtype=np.float64)
-        size = {"cartpole": wrappers.CartPoleVectorEnv, "pendulum": wrappers.PendulumVectorEnv}[env_name].state_size
+        size = {"cartpole": cartpole_gym.CartPoleVectorEnv, "pendulum": pendulum_gym.PendulumVectorEnv}[env_name].state_size
         if evaluation_states.ndim != 2 or len(evaluation_states) < 1 or evaluation_states.shape[1] != size:
             raise ValueError(f"evaluation_states must have shape (episodes ≥ 1, {size}) for {env_name}; got {evaluation_states.shape}")
         evaluation_episodes = len(evaluation_states)

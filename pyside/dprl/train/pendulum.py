@@ -14,7 +14,7 @@ detached and the next window starts from it. Two presets:
   here is 64 episodes in parallel per round, 20-step windows, the mean cost, Adam 3e-3 and a
   global gradient-norm clip of 1 (found by the sweep in comparisons/bench_pendulum.py's notes).
 
-`train_pendulum_apg` (`dprl train pendulum --method apg`) is the stronger trainer for Pendulum-v1:
+`train_pendulum_apg` (`dprl train pendulum-apg`) is the stronger trainer for Pendulum-v1:
 whole 200-step episodes from 256 fresh start states per update, backpropagated end to end with
 the gradient through each step's state multiplied by 0.985, and a torque odd in (θ, θ̇); seeded
 runs (`train_seeded_apg`) then fine-tune with 2,048 starts per update and the decay 0.99 (why: the

@@ -76,7 +76,9 @@ struct SampleError <: Exception
     index::Union{Nothing, Tuple}
     stage::String
     error::Any
+    backtrace::Any  # where the user's function threw (catch_backtrace()), for Python's julia_backtrace
 end
+SampleError(index, stage, error) = SampleError(index, stage, error, nothing)
 
 Base.showerror(io::IO, e::SampleError) = showerror(io, e.error)
 error_kind(e::SampleError) = string(nameof(typeof(e.error)))
@@ -144,7 +146,7 @@ function forward(f, args::Tuple, core, batch::Tuple, mode::AbstractString, diffe
                 g(sampled...)
             end
         catch err
-            throw(SampleError(I === nothing ? nothing : Tuple(I), "forward", err))
+            throw(SampleError(I === nothing ? nothing : Tuple(I), "forward", err, catch_backtrace()))
         end
         istuple = y isa Tuple
         results[n] = map(check_output, outputs_tuple(y), ntuple(identity, length(outputs_tuple(y))))
@@ -223,7 +225,7 @@ function backward(state::Forward, cotangents::Tuple)
                 jacobian_pullback(state.backs[n], ȳ, state, I)
             end
         catch err
-            throw(SampleError(I === nothing ? nothing : Tuple(I), "backward", err))
+            throw(SampleError(I === nothing ? nothing : Tuple(I), "backward", err, catch_backtrace()))
         end
         for i in eachindex(state.args)
             state.differentiable[i] || continue

@@ -224,7 +224,7 @@ class _Call:
         text = f"{what} raised {kind}{self.where(index)}: {first_line}{hint}"
         exc = ValueError(text) if kind in INPUT_ERRORS else julia.JuliaError(text)
         exc.julia_message = message
-        raise exc from None
+        raise julia.with_backtrace(exc, error) from None
 
     def check_finite(self, tensor, label):
         if not self.fn.check_finite or tensor.dtype not in FLOAT_DTYPES:

@@ -60,6 +60,8 @@ def test_forward_and_gradients_match_the_pytorch_twin(jl, torch):
     for p, q in zip(m.parameters(), twin.parameters()):
         assert p.grad.shape == q.shape and torch.allclose(p.grad, q.grad, rtol=1e-10, atol=1e-14)
     assert m(x[0].detach()).shape == (1,)  # one sample, as the CartPole trainer passes it
+    with pytest.raises(RuntimeError, match="is differentiable once"):
+        torch.autograd.functional.hessian(lambda a: m(a).sum(), x.detach()[:2])
     assert torch.autograd.gradcheck(lambda a, *p: m(a), (x.detach()[:3].requires_grad_(), *m.parameters()))
 
 

@@ -193,13 +193,16 @@ class _ModelCall(torch.autograd.Function):
         if y.dtype != module.dtype:
             raise ValueError(f"{module._describe} returned {y.dtype} for {module.dtype} arrays; it must keep the model's element type")
         ctx.module, ctx.back, ctx.x_shape = module, result.back if record else None, x.shape
+        ctx.save_for_backward(x, *params)
         return y.T
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         import juliacall
 
+        from dprl.julia_function import once_only
+
+        julia.check_process()
         module: JuliaModule = ctx.module
         if ctx.back is None:
             raise RuntimeError(f"{module._describe} ran without recording a backward pass")
@@ -208,7 +211,7 @@ class _ModelCall(torch.autograd.Function):
         except juliacall.JuliaError as error:
             _raise(module, error, "backward", None)
         gx = torch.zeros(ctx.x_shape, dtype=module.dtype) if result.input is None else _view(result.input).T
-        return (None, None, gx, *(_view(g) for g in result.params))
+        return (None, None, *once_only(f"model {module._describe}", ctx.saved_tensors, (gx, *(_view(g) for g in result.params))))
 
 
 def _raise(module: JuliaModule, error, stage: str, x):

@@ -3,7 +3,7 @@ backward, torch Adam step) of the 2019 policies through the Julia model against 
 `nn.Sequential` in PyTorch, at several batch sizes and Julia thread counts, and the per-call cost
 of the crossing.
 
-    python comparisons/bench_julia_module.py [--batches 1 64 4096] [--threads 1 2] [--seconds 0.2] [--out FILE]
+    python comparisons/bench_julia_module.py [--batches 1 64 4096] [--threads 1 2] [--torch-threads 1] [--seconds 0.2] [--out FILE]
 
 Julia's thread count is fixed when it starts, so each thread count runs in a child process of
 its own (`--worker N` is that child). Prints a table and writes the figures to JSON. Needs Julia
@@ -41,13 +41,14 @@ def rate(function, seconds):
     return 1.0 / best
 
 
-def worker(threads, batches, seconds):
+def worker(threads, batches, seconds, torch_threads):
     from dprl import julia
 
     julia.start(threads=threads)  # before torch
     import numpy as np
     import torch
 
+    torch.set_num_threads(torch_threads)
     from dprl.train import policies
 
     def update(model, x):
@@ -94,25 +95,28 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 4096], help="batch sizes of one update")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="Julia thread counts, one child process each")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="PyTorch's intra-op threads in every child (1: on a shared machine, OpenMP's waits on busy cores swamp these small layers)")
     parser.add_argument("--seconds", type=float, default=0.2, help="time spent measuring each figure (about; the best of 3 thirds)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_julia_module.json"), help="JSON result file")
     parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)  # the child: one thread count, JSON on stdout
     args = parser.parse_args()
-    if any(b < 1 for b in args.batches) or any(t < 1 for t in args.threads) or not args.seconds > 0:
-        print("bench_julia_module: --batches and --threads must be >= 1 and --seconds > 0", file=sys.stderr)
+    if any(b < 1 for b in args.batches) or any(t < 1 for t in args.threads) or args.torch_threads < 1 or not args.seconds > 0:
+        print("bench_julia_module: --batches, --threads and --torch-threads must be >= 1 and --seconds > 0", file=sys.stderr)
         return 2
     from dprl import julia
 
     if args.worker is not None:
         try:
-            print(json.dumps(worker(args.worker, args.batches, args.seconds)))
+            print(json.dumps(worker(args.worker, args.batches, args.seconds, args.torch_threads)))
         except julia.JuliaUnavailableError as error:
             print(f"bench_julia_module: Julia is unavailable: {error}", file=sys.stderr)
             return 3
         return 0
     results = []
     for threads in args.threads:
-        command = [sys.executable, __file__, "--worker", str(threads), "--seconds", str(args.seconds), "--batches", *map(str, args.batches)]
+        command = [sys.executable, __file__, "--worker", str(threads), "--seconds", str(args.seconds), "--torch-threads", str(args.torch_threads),
+                   "--batches", *map(str, args.batches)]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             print(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"worker exited {done.returncode}", file=sys.stderr)

@@ -17,7 +17,8 @@ Where data is copied:
   and `torch.from_numpy` keeps viewing it (the Julia array stays alive as long as the tensor).
   Other Julia arrays (views, ranges, `PyArray`s) are collected into an `Array` first, one copy.
   Batched calls write each sample's output into one `Array` (the stacking is the copy), and
-  Julia scalars come back as Python numbers (one number copied).
+  a Julia scalar comes back as a 0-d `Array` (one number copied), so it keeps its element type
+  and the dtype rules below apply to it as to arrays.
 * dtype: float32 and float64 tensors are taken as they are, all of one dtype. A Julia function
   with Float64 constants promotes Float32 inputs to Float64; those outputs are cast back to
   float32 (a copy). An output narrower than its inputs (Float32 from float64 tensors) is an error,
@@ -32,6 +33,14 @@ or one entry per argument, says how many trailing dimensions one call of the Jul
 takes; the leading dimensions are the batch, broadcast across the batched arguments, and the
 Julia function is called once per sample (`core_ndims=0`: scalars, as `Trebuchet.shoot` takes).
 An entry `None` passes that argument whole to every call; its gradient sums over the batch.
+With more than one Julia thread the samples run in parallel (each writes its own slot; the sums
+over the batch are taken afterwards in batch order, so results match one thread exactly). An
+empty batch is a ValueError.
+
+Transforms: the autograd.Function is in the `setup_context` style with a `jvp` from the
+ForwardDiff Jacobian, so `torch.func.grad`, `vjp`, `jacrev(f, chunk_size=1)` work in both modes and
+`torch.func.jvp` / `torch.autograd.forward_ad` in `mode="forwarddiff"`. `vmap` (and `jacrev` /
+`jacfwd`, which vmap) and any second derivative are refused with one RuntimeError.
 """
 
 from __future__ import annotations

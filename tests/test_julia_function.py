@@ -234,8 +234,9 @@ def test_torch_func_grad_vjp_and_row_by_row_jacrev_work_jvp_in_forwarddiff_mode(
     else:
         with pytest.raises(RuntimeError, match="forward-mode AD .* needs mode='forwarddiff'"):
             torch.func.jvp(f, (states,), (tangent,))
-    with pytest.raises(RuntimeError, match="vmap|jacrev"):
-        torch.func.jacrev(f)(states)
+    for transform in (torch.func.jacrev(f), torch.func.vmap(f), torch.func.jacfwd(f)):
+        with pytest.raises(RuntimeError, match=r"do not run under torch.func.vmap .* use torch.func.jacrev\(f, chunk_size=1\)|needs mode='forwarddiff'"):
+            transform(states)
 
 
 def test_scalar_outputs_obey_the_array_rules_and_empty_batches_are_named(jl, torch):

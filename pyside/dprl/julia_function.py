@@ -272,12 +272,15 @@ def _to_tensor(value, dtype, call: _Call, label):
     return tensor, False
 
 
+NO_VMAP = ("Julia functions do not run under torch.func.vmap (nor jacrev or jacfwd, which vmap): "
+           "use torch.func.jacrev(f, chunk_size=1), or batch with core_ndims")
+
+
 def _numpy(tensor, shape=None) -> np.ndarray:
     """The tensor's data under any torch.func wrappers (grad, jvp) as a NumPy view: what Julia reads."""
     while torch._C._functorch.is_functorch_wrapped_tensor(tensor):
         if torch._C._functorch.is_batchedtensor(tensor):
-            raise RuntimeError("Julia functions do not run under torch.func.vmap (nor jacrev or jacfwd, which vmap): "
-                               "use torch.func.jacrev(f, chunk_size=1), or batch with core_ndims")
+            raise RuntimeError(NO_VMAP)
         tensor = torch._C._functorch.get_unwrapped(tensor)
     with torch._C._DisableFuncTorch():  # else each op on the unwrapped tensor is wrapped again
         tensor = tensor.detach().cpu().resolve_conj().resolve_neg()
@@ -364,6 +367,10 @@ class _Bridge(torch.autograd.Function):
         ctx.call = call
         ctx.save_for_backward(*tensors)  # so torch's version counter catches in-place edits before backward
         ctx.mark_non_differentiable(*(o for o, f in zip(output, call.float_outputs) if not f))
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise RuntimeError(NO_VMAP)
 
     @staticmethod
     def jvp(ctx, _call_tangent, *tangents):

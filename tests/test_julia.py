@@ -94,6 +94,22 @@ def test_missing_julia_raises_promptly(tmp_path, no_julia_env):
     assert "PYTHON_JULIAPKG_EXE" in result.stdout
 
 
+def test_module_seval_and_include_without_julia_raise_promptly_before_torch(tmp_path, no_julia_env):
+    source = tmp_path / "m.jl"
+    source.write_text("f(x) = x\n")
+    code = (
+        "import sys\n"
+        "from dprl import julia\n"
+        f"for call in (lambda: julia.module('Dense(2 => 1)'), lambda: julia.seval('1 + 1'), lambda: julia.include({str(source)!r})):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except julia.JuliaUnavailableError:\n"
+        "        print('unavailable', 'torch' in sys.modules, 'juliacall' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=no_julia_env, timeout=60)
+    assert result.stdout.split() == ["unavailable", "False", "False"] * 3, result.stderr
+
+
 def test_julia_info_without_julia_reports_and_exits_3(tmp_path, no_julia_env):
     env = no_julia_env
     result = subprocess.run([sys.executable, "-m", "dprl.cli", "julia-info"], capture_output=True, text=True, env=env, timeout=60)

@@ -1,5 +1,7 @@
 """dprl.julia.function: Julia functions inside PyTorch (marker `julia`), against PyTorch's twins."""
 
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -195,11 +197,103 @@ def test_zygote_errors_in_the_backward_pass_say_so_and_suggest_forwarddiff(jl, t
 
 
 @pytest.mark.julia
-def test_second_derivatives_are_refused_rather_than_zero(jl, torch):
+@pytest.mark.parametrize("mode", ["zygote", "forwarddiff"])
+def test_second_derivatives_are_refused_rather_than_zero(jl, torch, mode):
     x = torch.tensor([0.3, 0.4], dtype=torch.float64, requires_grad=True)
-    (g,) = torch.autograd.grad(jl.function("sin", core_ndims=0)(x).sum(), x, create_graph=True)
-    with pytest.raises(RuntimeError, match="does not require grad|once_differentiable"):
+    f = jl.function("sin", core_ndims=0, mode=mode)
+    (g,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)  # the first derivative itself is fine
+    assert torch.allclose(g, torch.cos(x))
+    with pytest.raises(RuntimeError, match="DPRL|Base.sin is differentiable once"):
         torch.autograd.grad(g.sum(), x)
+    with pytest.raises(RuntimeError, match="Base.sin is differentiable once"):
+        torch.autograd.functional.hessian(lambda a: f(a).sum(), x.detach())
+    with pytest.raises(RuntimeError, match="Base.sin is differentiable once"):
+        torch.func.grad(lambda a: torch.func.grad(lambda b: f(b).sum())(a).sum())(x.detach())
+
+
+@pytest.mark.parametrize("mode", ["zygote", "forwarddiff"])
+def test_torch_func_grad_vjp_and_row_by_row_jacrev_work_jvp_in_forwarddiff_mode(jl, torch, mode):
+    import torch.autograd.forward_ad as fwAD
+
+    step = jl.function("Pendulum.step", mode=mode, core_ndims=(1, 0))
+    rng = np.random.default_rng(5)
+    states, actions = torch.tensor(rng.uniform(-1, 1, (3, 2))), torch.tensor(rng.uniform(-1, 1, 3))
+    f = lambda s: step(s, actions, variant="gymjl2019")[0]  # noqa: E731
+    jacobian = torch.autograd.functional.jacobian(f, states)
+    assert torch.allclose(torch.func.jacrev(f, chunk_size=1)(states), jacobian)
+    assert torch.allclose(torch.func.grad(lambda s: f(s).sum())(states), jacobian.sum((0, 1)))
+    v = torch.tensor(rng.normal(size=(3, 2)))
+    assert torch.allclose(torch.func.vjp(f, states)[1](v)[0], torch.einsum("ij,ijkl->kl", v, jacobian))
+    tangent = torch.tensor(rng.normal(size=(3, 2)))
+    expected = torch.einsum("ijkl,kl->ij", jacobian, tangent)
+    if mode == "forwarddiff":
+        assert torch.allclose(torch.func.jvp(f, (states,), (tangent,))[1], expected)
+        with fwAD.dual_level():
+            out = f(fwAD.make_dual(states, tangent))
+            assert torch.allclose(fwAD.unpack_dual(out).tangent, expected)
+    else:
+        with pytest.raises(RuntimeError, match="forward-mode AD .* needs mode='forwarddiff'"):
+            torch.func.jvp(f, (states,), (tangent,))
+    for transform in (torch.func.jacrev(f), torch.func.vmap(f), torch.func.jacfwd(f)):
+        with pytest.raises(RuntimeError, match=r"do not run under torch.func.vmap .* use torch.func.jacrev\(f, chunk_size=1\)|needs mode='forwarddiff'"):
+            transform(states)
+
+
+def test_scalar_outputs_obey_the_array_rules_and_empty_batches_are_named(jl, torch):
+    jl.seval("dprl_f32_sum(x) = Float32(sum(x)); dprl_complex_sum(x) = sum(x) + 1im; dprl_big_sum(x) = BigFloat(sum(x))")
+    x = torch.tensor([0.1, 0.2], dtype=torch.float64)
+    with pytest.raises(ValueError, match="as a Float32 scalar for float64 inputs"):
+        jl.function("dprl_f32_sum")(x)
+    with pytest.raises(ValueError, match=r"of Julia type Array\{ComplexF64, 0\}"):
+        jl.function("dprl_complex_sum")(x)
+    with pytest.raises(ValueError, match=r"of Julia type Array\{BigFloat, 0\}"):
+        jl.function("dprl_big_sum")(x)
+    assert jl.function("dprl_f32_sum")(x.float()).dtype == torch.float32
+    with pytest.raises(ValueError, match=r"was given empty tensors \(a\)"):
+        jl.function("sin", core_ndims=0)(torch.zeros(0))
+
+
+def test_julia_backtraces_ride_on_the_exception_and_print_on_request(jl, torch, monkeypatch):
+    jl.seval("dprl_fails(x) = x[1] > 0 ? error(\"positive\") : x")
+    f = jl.function("dprl_fails")
+    with pytest.raises(jl.JuliaError) as raised:
+        f(torch.tensor([1.0]))
+    assert "\n" not in str(raised.value) and "dprl_fails" in raised.value.julia_backtrace
+    monkeypatch.setenv("DPRL_JULIA_BACKTRACE", "1")
+    with pytest.raises(jl.JuliaError, match="(?s)positive.*Julia backtrace:.*dprl_fails"):
+        f(torch.tensor([1.0]))
+
+
+def test_threaded_batches_give_the_one_thread_results(jl, torch, tmp_path):
+    """Julia's thread count is fixed when it starts: a child process with 2 threads computes what this one does."""
+    import subprocess
+    import sys
+
+    code = textwrap.dedent("""
+        import sys
+        from dprl import julia
+        julia.start(threads=int(sys.argv[1]))
+        import numpy as np, torch
+        step = julia.function("Pendulum.step", core_ndims=(1, 0))
+        rng = np.random.default_rng(7)
+        states = torch.tensor(rng.uniform(-1, 1, (64, 2)), requires_grad=True)
+        torques = torch.tensor(rng.uniform(-2, 2, 64), requires_grad=True)
+        nxt, reward, _ = step(states, torques, variant="gymjl2019")
+        (nxt.sum() + reward.sum()).backward()
+        dot = julia.function("LinearAlgebra.dot", core_ndims=(1, None))
+        w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+        dot(states.detach(), w).sum().backward()
+        np.save(sys.argv[2], np.concatenate([nxt.detach().ravel(), reward.detach(), states.grad.ravel(), torques.grad, w.grad,
+                                             [julia.threads()]]))
+    """)
+    results = []
+    for threads in (1, 2):
+        out = tmp_path / f"threads{threads}.npy"
+        done = subprocess.run([sys.executable, "-c", code, str(threads), str(out)], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        results.append(np.load(out))
+    assert results[0][-1] == 1 and results[1][-1] == 2
+    assert np.array_equal(results[0][:-1], results[1][:-1])
 
 
 @pytest.mark.julia

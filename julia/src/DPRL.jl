@@ -16,9 +16,10 @@ include("policies.jl")
 include("train.jl")
 include("bridge.jl")
 include("batched.jl")
+include("modules.jl")
 
 using .Trebuchet: shoot, shoot_gradient
-export Config, Trebuchet, CartPole, Pendulum, Policies, Train, Batched, shoot, shoot_gradient
+export Config, Trebuchet, CartPole, Pendulum, Policies, Train, Batched, Modules, shoot, shoot_gradient
 
 import Flux, Zygote, ForwardDiff
 

@@ -76,7 +76,9 @@ struct SampleError <: Exception
     index::Union{Nothing, Tuple}
     stage::String
     error::Any
+    backtrace::Any  # where the user's function threw (catch_backtrace()), for Python's julia_backtrace
 end
+SampleError(index, stage, error) = SampleError(index, stage, error, nothing)
 
 Base.showerror(io::IO, e::SampleError) = showerror(io, e.error)
 error_kind(e::SampleError) = string(nameof(typeof(e.error)))
@@ -98,10 +100,13 @@ function check_output(y, k)
     return y
 end
 
+"""The Julia type of an output, named in Python's error for types PyTorch cannot hold."""
+type_name(x) = string(typeof(x))
+
 """A Julia-owned `Array` for output `y`: an `Array` as is, anything else collected."""
 owned(y::Array) = y
 owned(y::AbstractArray) = collect(y)
-owned(y::Number) = y
+owned(y::Number) = fill(y)  # a 0-d Array: Python sees its element type (Float32 stays Float32)
 
 # ----------------------------------------------------------------------------------------------
 # Forward
@@ -128,29 +133,62 @@ function forward(f, args::Tuple, core, batch::Tuple, mode::AbstractString, diffe
     g(a...) = f(a...; kwargs...)
     core === nothing && (args = map(scalar_or_array, args))
     indices = core === nothing ? [nothing] : vec(collect(CartesianIndices(batch)))
+    isempty(indices) && throw(ArgumentError("the batch shape $(batch) is empty; give at least one sample"))
     backs = Vector{Any}(undef, mode == "none" ? 0 : length(indices))
     results = Vector{Any}(undef, length(indices))
-    istuple = false
-    for (n, I) in enumerate(indices)
+    tuples = Vector{Bool}(undef, length(indices))
+    at(n) = indices[n] === nothing ? nothing : Tuple(indices[n])
+    each_sample(length(indices), "forward", at) do n
+        I = indices[n]
         sampled = I === nothing ? args : map((a, c) -> sample(a, I, c), args, core)
-        y = try
-            if mode == "zygote"
-                y, backs[n] = Zygote.pullback(g, sampled...)
-                y
-            elseif mode == "forwarddiff"
-                y, backs[n] = value_and_jacobian(g, sampled, differentiable)
-                y
-            else
-                g(sampled...)
-            end
-        catch err
-            throw(SampleError(I === nothing ? nothing : Tuple(I), "forward", err))
+        if mode == "zygote"
+            y, backs[n] = Zygote.pullback(g, sampled...)
+        elseif mode == "forwarddiff"
+            y, backs[n] = value_and_jacobian(g, sampled, differentiable)
+        else
+            y = g(sampled...)
         end
-        istuple = y isa Tuple
+        tuples[n] = y isa Tuple
         results[n] = map(check_output, outputs_tuple(y), ntuple(identity, length(outputs_tuple(y))))
     end
     outputs = core === nothing ? map(owned, results[1]) : stack_samples(results, batch)
-    return Forward(outputs, istuple, String(mode), backs, args, core, batch, differentiable)
+    return Forward(outputs, tuples[1], String(mode), backs, args, core, batch, differentiable)
+end
+
+"""Samples below this many run on the calling thread: waking threads costs more than they save."""
+const MIN_THREADED_SAMPLES = 8
+
+"""
+    each_sample(body, n)
+
+`body(n)` for every sample, spread over Julia's threads when it has more than one (each sample
+writes only its own slots, so the results are those of one thread). An error is re-thrown as the
+`SampleError` of the first failing sample in batch order, whatever the thread count.
+"""
+function each_sample(body::F, n::Integer, stage::AbstractString = "forward", index = i -> nothing) where {F}
+    failures = Vector{Any}(nothing, n)
+    run(i) = try
+        body(i)
+    catch err
+        failures[i] = (err, catch_backtrace())
+    end
+    if Threads.nthreads() == 1 || n < MIN_THREADED_SAMPLES
+        for i in 1:n
+            run(i)
+            failures[i] === nothing || break  # the first failure in order is the one reported
+        end
+    else
+        Threads.@threads for i in 1:n
+            run(i)
+        end
+    end
+    first_failure = findfirst(!isnothing, failures)
+    if first_failure !== nothing
+        err, bt = failures[first_failure]
+        err isa SampleError && throw(err)
+        throw(SampleError(index(first_failure), stage, err, bt))
+    end
+    return nothing
 end
 
 """Per-sample output tuples stacked into arrays of shape (batch..., sample shape...)."""
@@ -212,19 +250,19 @@ function backward(state::Forward, cotangents::Tuple)
         d ? zeros(eltype(a), size(a)) : nothing
     end
     indices = state.core === nothing ? [nothing] : vec(collect(CartesianIndices(state.batch)))
-    for (n, I) in enumerate(indices)
+    at(n) = indices[n] === nothing ? nothing : Tuple(indices[n])
+    per_sample = Vector{Any}(undef, length(indices))
+    each_sample(length(indices), "backward", at) do n
+        I = indices[n]
         ȳ = map(cotangents, state.outputs) do c, o
-            c === nothing ? nothing : sample(c, I, ndims(o) - length(state.batch))
+            # an unbatched scalar output crossed as a 0-d array: its cotangent is a number again
+            c === nothing ? nothing : I === nothing ? scalar_or_array(c) : sample(c, I, ndims(o) - length(state.batch))
         end
-        sample_grads = try
-            if state.mode == "zygote"
-                state.backs[n](state.istuple ? ȳ : ȳ[1])
-            else
-                jacobian_pullback(state.backs[n], ȳ, state, I)
-            end
-        catch err
-            throw(SampleError(I === nothing ? nothing : Tuple(I), "backward", err))
-        end
+        per_sample[n] = state.mode == "zygote" ? state.backs[n](state.istuple ? ȳ : ȳ[1]) : jacobian_pullback(state.backs[n], ȳ, state, I)
+    end
+    # summed in batch order on one thread: arguments passed whole get the same sums at any thread count
+    for (n, I) in enumerate(indices)
+        sample_grads = per_sample[n]
         for i in eachindex(state.args)
             state.differentiable[i] || continue
             gi = sample_grads[i]
@@ -246,6 +284,43 @@ function accumulate!(G, g, I, core, i)
     size(g) == size(target) || throw(SampleError(I === nothing ? nothing : Tuple(I), "backward",
         DimensionMismatch("the gradient for argument $i has size $(size(g)), the argument $(size(target))")))
     target .+= g
+end
+
+"""
+    pushforward(state, tangents)
+
+Forward mode (torch's `jvp`), for a ForwardDiff forward pass: J·ṫ for each sample, with `tangents`
+one per argument (`nothing` where an argument has none), as arrays of the outputs' shapes
+(`nothing` for outputs that are not floats).
+"""
+function pushforward(state::Forward, tangents::Tuple)
+    state.mode == "forwarddiff" || throw(ArgumentError("forward mode needs the Jacobian of mode=\"forwarddiff\"; this call ran in mode=\"$(state.mode)\""))
+    indices = state.core === nothing ? [nothing] : vec(collect(CartesianIndices(state.batch)))
+    nb = length(state.batch)
+    result = map(o -> eltype(o) <: AbstractFloat ? zeros(eltype(o), size(o)) : nothing, state.outputs)
+    for (n, I) in enumerate(indices)
+        J = state.backs[n]
+        isempty(J) && continue
+        pieces = [begin
+                      a = sample(state.args[i], I, state.core === nothing ? nothing : state.core[i])
+                      t = tangents[i]
+                      t === nothing ? zeros(length(a)) : vec(collect(sample(t, I, state.core === nothing ? nothing : state.core[i])))
+                  end for i in eachindex(state.args) if state.differentiable[i]]
+        ẏ = J * reduce(vcat, pieces)
+        offset = 0
+        for (k, o) in enumerate(state.outputs)
+            result[k] === nothing && continue
+            target = I === nothing || nb == 0 ? result[k] : view(result[k], Tuple(I)..., ntuple(_ -> Colon(), ndims(o) - nb)...)
+            m = length(target)
+            if target isa AbstractArray && ndims(target) == 0
+                target[] = ẏ[offset+1]
+            elseif target isa AbstractArray
+                target .= reshape(ẏ[offset+1:offset+m], size(target))
+            end
+            offset += m
+        end
+    end
+    return result
 end
 
 """Jᵀȳ, split into one gradient per argument (nothing for the non-differentiable ones)."""

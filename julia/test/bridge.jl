@@ -28,3 +28,20 @@
     end
     @test bad isa DPRL.Bridge.SampleError && bad.index == (2,) && bad.error isa ArgumentError
 end
+
+@testset "bridge: forward mode, the first failing sample, scalars as 0-d arrays" begin
+    fd = DPRL.Bridge.forward((x, a) -> x .* a, ([1.0 2.0; 3.0 4.0], [2.0, 3.0]), (1, 0), (2,), "forwarddiff", (true, true))
+    ṫ = DPRL.Bridge.pushforward(fd, ([1.0 0.0; 0.0 1.0], [1.0, 0.0]))
+    # d(x .* a) = ẋ .* a + x .* ȧ: row 1 [1, 0] * 2 + [1, 2] * 1 = [3, 2]; row 2 [0, 1] * 3 + 0 = [0, 3]
+    @test ṫ[1] ≈ [3.0 2.0; 0.0 3.0]
+    @test_throws ArgumentError DPRL.Bridge.pushforward(DPRL.Bridge.forward(sum, ([1.0],), nothing, (), "zygote", (true,)), ([1.0],))
+    # the first failing sample in batch order is reported, with where it threw
+    bad = try
+        DPRL.Bridge.forward(x -> x > 2 ? error("big") : x, (collect(1.0:12.0),), (0,), (12,), "none", (true,))
+    catch err
+        err
+    end
+    @test bad isa DPRL.Bridge.SampleError && bad.index == (3,) && bad.backtrace !== nothing
+    @test DPRL.Bridge.forward(sum, ([1.0f0, 2.0f0],), nothing, (), "none", (true,)).outputs[1] isa Array{Float32, 0}
+    @test_throws ArgumentError DPRL.Bridge.forward(sin, (zeros(0),), (0,), (0,), "none", (true,))
+end

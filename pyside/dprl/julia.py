@@ -35,6 +35,7 @@ HOW_TO_PROVIDE = (
 _module = None  # the juliacall module holding `using DPRL`, once started
 _failure: Exception | None = None  # why Julia could not start, remembered so we fail fast
 _functions: dict = {}  # DPRL functions by name, once looked up
+_pid: int | None = None  # the process that started Julia (a forked child must not use it)
 
 
 class JuliaUnavailableError(RuntimeError):
@@ -85,15 +86,39 @@ def downloads_allowed() -> bool:
     return not (_truthy("PYTHON_JULIAPKG_OFFLINE") or _truthy("DPRL_NO_JULIA_DOWNLOAD"))
 
 
-def start():
-    """Start Julia and load DPRL (once); return the juliacall module that holds it."""
-    global _module, _failure
+class JuliaForkError(RuntimeError):
+    """A forked child process reached for the Julia its parent started."""
+
+
+def check_process() -> None:
+    """Refuse, at once, a forked child's use of the parent's Julia: Julia's threads and locks do not
+    survive fork, and a call from the child can hang or crash."""
+    if _pid is not None and os.getpid() != _pid:
+        raise JuliaForkError(
+            f"Julia was started in process {_pid} and cannot be used from this forked child (pid {os.getpid()}); "
+            "start child processes with the 'spawn' start method (multiprocessing.get_context('spawn'), "
+            "DataLoader(..., multiprocessing_context='spawn')) or keep the work in one process (DataLoader num_workers=0)"
+        )
+
+
+def start(threads: int | str | None = None):
+    """Start Julia and load DPRL (once); return the juliacall module that holds it.
+
+    `threads` (an int >= 1 or "auto") sets juliacall's PYTHON_JULIACALL_THREADS before Julia starts,
+    and with more than one thread PYTHON_JULIACALL_HANDLE_SIGNALS=yes (juliacall asks for it then;
+    Ctrl-C no longer interrupts Julia code). Julia's thread count is fixed when it starts: asking
+    for another count later warns and keeps the running one."""
+    global _module, _failure, _pid
+    if threads is not None:
+        _request_threads(threads)
     if _module is not None:
+        check_process()
         return _module
     if _failure is not None:
         raise JuliaUnavailableError(str(_failure)) from _failure
     try:
         _module = _start()
+        _pid = os.getpid()
     except JuliaUnavailableError as error:
         _failure = error
         raise
@@ -130,6 +155,62 @@ def is_started() -> bool:
     return _module is not None
 
 
+def _request_threads(threads) -> None:
+    if not (threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1)):
+        raise ValueError(f"threads must be an int >= 1 or 'auto'; got {threads!r}")
+    if "juliacall" in sys.modules:  # Julia runs already: its count is fixed
+        import juliacall
+
+        running = int(juliacall.Main.seval("Threads.nthreads()"))
+        wanted = os.cpu_count() if threads == "auto" else threads
+        if running != wanted:
+            warnings.warn(f"Julia already runs with {running} thread(s); threads={threads!r} takes effect only in a new "
+                          "process (call dprl.julia.start(threads=...) before anything starts Julia)", RuntimeWarning, stacklevel=3)
+        return
+    os.environ["PYTHON_JULIACALL_THREADS"] = str(threads)
+    if threads == "auto" or threads > 1:
+        os.environ.setdefault("PYTHON_JULIACALL_HANDLE_SIGNALS", "yes")
+
+
+# ----------------------------------------------------------------------------------------------
+# Julia errors as Python ones: one line, with Julia's backtrace kept on the exception
+# ----------------------------------------------------------------------------------------------
+_error_helpers = None
+
+
+def _helpers():
+    global _error_helpers
+    if _error_helpers is None:
+        _error_helpers = start().seval("""(
+            kind = e -> string(nameof(typeof(e isa DPRL.Bridge.SampleError ? e.error : e))),
+            message = e -> sprint(showerror, e isa DPRL.Bridge.SampleError ? e.error : e),
+            backtrace = (e, bt) -> sprint(Base.show_backtrace, e isa DPRL.Bridge.SampleError && e.backtrace !== nothing ? e.backtrace : bt),
+        )""")
+    return _error_helpers
+
+
+def julia_error_text(error) -> str:
+    """`Kind: first paragraph of Julia's message`, on one line, for a juliacall.JuliaError."""
+    helpers = _helpers()
+    kind = str(helpers.kind(error.exception))
+    message = str(helpers.message(error.exception))
+    first = " ".join(message.strip().split("\n\n")[0].split()) or kind
+    return f"{kind}: {first.removeprefix(kind + ': ')}"
+
+
+def with_backtrace(exc: Exception, error) -> Exception:
+    """`exc` with Julia's backtrace of `error` (a juliacall.JuliaError) as `exc.julia_backtrace`,
+    and appended to its message when DPRL_JULIA_BACKTRACE=1."""
+    try:
+        trace = str(_helpers().backtrace(error.exception, error.backtrace))
+    except Exception:  # noqa: BLE001 - a backtrace that cannot be shown must not hide the error
+        trace = ""
+    exc.julia_backtrace = trace
+    if trace and _truthy("DPRL_JULIA_BACKTRACE"):
+        exc.args = (f"{exc.args[0]}\nJulia backtrace:{trace}", *exc.args[1:])
+    return exc
+
+
 def _call(name: str, *args, **kwargs):
     """Call DPRL.<name>, turning Julia's exceptions into Python ones with Julia's message."""
     module = start()
@@ -145,8 +226,8 @@ def _call(name: str, *args, **kwargs):
         kind = str(module.seval("e -> string(nameof(typeof(e)))")(exception))
         message = str(module.seval("e -> sprint(showerror, e)")(exception))
         if kind in {"ArgumentError", "DomainError"}:
-            raise ValueError(message) from None
-        raise JuliaError(f"{kind}: {message}") from None
+            raise with_backtrace(ValueError(message), error) from None
+        raise with_backtrace(JuliaError(f"{kind}: {message}"), error) from None
 
 
 def _array(value) -> np.ndarray:
@@ -341,6 +422,51 @@ def function(name: str, *, mode: str = "zygote", core_ndims=None, check_finite: 
     from dprl.julia_function import JuliaFunction
 
     return JuliaFunction(name, mode=mode, core_ndims=core_ndims, check_finite=check_finite)
+
+
+def module(model):
+    """A Julia model (a Functors model: a Flux Chain, Dense or Flux.@layer struct, as a juliacall
+    handle or Julia source evaluated in Main) as a torch.nn.Module whose parameters are the model's
+    own arrays; see `dprl.julia_module.JuliaModule`."""
+    start()
+    from dprl.julia_module import JuliaModule
+
+    return JuliaModule(model)
+
+
+# ----------------------------------------------------------------------------------------------
+# The user's own Julia code: evaluated into Main, where function(name) and module(...) find it
+# ----------------------------------------------------------------------------------------------
+def seval(code: str):
+    """Evaluate Julia source in `Main` and return its value (a juliacall handle or a Python value).
+    A Julia error is a JuliaError (a ParseError a ValueError) with Julia's first line; the
+    backtrace is on its `julia_backtrace`."""
+    if not isinstance(code, str):
+        raise ValueError(f"code must be a str of Julia source; got {type(code).__name__}")
+    start()
+    import juliacall
+
+    try:
+        return juliacall.Main.seval(code)
+    except juliacall.JuliaError as error:
+        text = julia_error_text(error)
+        kind = text.split(":", 1)[0]
+        exc = ValueError(f"Julia could not parse the code: {text}") if "ParseError" in kind else JuliaError(text)
+        raise with_backtrace(exc, error) from None
+
+
+def include(path) -> object:
+    """Run a Julia source file in `Main` (Julia's `include`), returning its last value."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path must be a Julia source file; {str(path)!r} " + ("is a directory" if path.is_dir() else "does not exist"))
+    start()
+    import juliacall
+
+    try:
+        return juliacall.Main.include(str(path.resolve()))
+    except juliacall.JuliaError as error:
+        raise with_backtrace(JuliaError(f"{path}: {julia_error_text(error)}"), error) from None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ Where data is copied:
   and `torch.from_numpy` keeps viewing it (the Julia array stays alive as long as the tensor).
   Other Julia arrays (views, ranges, `PyArray`s) are collected into an `Array` first, one copy.
   Batched calls write each sample's output into one `Array` (the stacking is the copy), and
-  Julia scalars come back as Python numbers (one number copied).
+  a Julia scalar comes back as a 0-d `Array` (one number copied), so it keeps its element type
+  and the dtype rules below apply to it as to arrays.
 * dtype: float32 and float64 tensors are taken as they are, all of one dtype. A Julia function
   with Float64 constants promotes Float32 inputs to Float64; those outputs are cast back to
   float32 (a copy). An output narrower than its inputs (Float32 from float64 tensors) is an error,
@@ -32,6 +33,14 @@ or one entry per argument, says how many trailing dimensions one call of the Jul
 takes; the leading dimensions are the batch, broadcast across the batched arguments, and the
 Julia function is called once per sample (`core_ndims=0`: scalars, as `Trebuchet.shoot` takes).
 An entry `None` passes that argument whole to every call; its gradient sums over the batch.
+With more than one Julia thread the samples run in parallel (each writes its own slot; the sums
+over the batch are taken afterwards in batch order, so results match one thread exactly). An
+empty batch is a ValueError.
+
+Transforms: the autograd.Function is in the `setup_context` style with a `jvp` from the
+ForwardDiff Jacobian, so `torch.func.grad`, `vjp`, `jacrev(f, chunk_size=1)` work in both modes and
+`torch.func.jvp` / `torch.autograd.forward_ad` in `mode="forwarddiff"`. `vmap` (and `jacrev` /
+`jacfwd`, which vmap) and any second derivative are refused with one RuntimeError.
 """
 
 from __future__ import annotations
@@ -117,7 +126,10 @@ class JuliaFunction:
         core = self._cores(args, names)
         args, batch = self._broadcast(args, core, names)
         dtype = dtypes.pop() if dtypes else torch.float64
-        needs_grad = torch.is_grad_enabled() and any(args[i].requires_grad for i in positions)
+        empty = [names[i] for i in positions if args[i].numel() == 0]
+        if empty:
+            raise ValueError(f"{self.signature(len(args))} was given empty tensors ({', '.join(empty)}); give at least one sample")
+        needs_grad = (torch.is_grad_enabled() and any(args[i].requires_grad for i in positions)) or any(_has_tangent(args[i]) for i in positions)
         call = _Call(self, args, names, core, batch, dtype, kwargs, self.mode if needs_grad else "none")
         outputs = _Bridge.apply(call, *(args[i] for i in positions))
         return outputs if call.istuple else outputs[0]
@@ -183,7 +195,7 @@ class _Call:
     def julia_args(self, tensors):
         args = list(self.args)
         for i, t in zip(self.positions, tensors):
-            args[i] = t.detach().cpu().resolve_conj().resolve_neg().numpy()  # a view of the tensor's memory
+            args[i] = _numpy(t)  # a view of the tensor's memory
         return tuple(args)
 
     def where(self, index) -> str:
@@ -224,7 +236,7 @@ class _Call:
         text = f"{what} raised {kind}{self.where(index)}: {first_line}{hint}"
         exc = ValueError(text) if kind in INPUT_ERRORS else julia.JuliaError(text)
         exc.julia_message = message
-        raise exc from None
+        raise julia.with_backtrace(exc, error) from None
 
     def check_finite(self, tensor, label):
         if not self.fn.check_finite or tensor.dtype not in FLOAT_DTYPES:
@@ -245,22 +257,90 @@ def _to_tensor(value, dtype, call: _Call, label):
         kind = torch.bool if isinstance(value, bool) else torch.int64 if isinstance(value, int) else dtype
         return torch.tensor(value, dtype=kind), True
     array = np.asarray(value)
-    if array.dtype == object:
-        raise ValueError(f"{call.fn.signature(len(call.args))} returned {label} of Julia type {value._jl_display() if hasattr(value, '_jl_display') else type(value)}; "
+    if array.dtype == object or array.dtype.kind not in "fiub" or array.dtype == np.float16:
+        julia_type = str(_bridge("type_name")(value))
+        raise ValueError(f"{call.fn.signature(len(call.args))} returned {label} of Julia type {julia_type}; "
                          "it must hold Float32, Float64, Int or Bool")
     tensor = torch.from_numpy(array)
     if tensor.is_floating_point():
         if tensor.dtype == torch.float32 and dtype == torch.float64:
-            raise ValueError(f"{call.fn.signature(len(call.args))} returned {label} as Float32 for float64 inputs; "
+            kind = "a Float32 scalar" if tensor.ndim == 0 else "Float32"
+            raise ValueError(f"{call.fn.signature(len(call.args))} returned {label} as {kind} for float64 inputs; "
                              "make the Julia function keep Float64 (precision would be lost)")
         if tensor.dtype != dtype:
             tensor = tensor.to(dtype)  # Julia promoted Float32 inputs: cast back (a copy)
     return tensor, False
 
 
-class _Bridge(torch.autograd.Function):
+NO_VMAP = ("Julia functions do not run under torch.func.vmap (nor jacrev or jacfwd, which vmap): "
+           "use torch.func.jacrev(f, chunk_size=1), or batch with core_ndims")
+
+
+def _numpy(tensor, shape=None) -> np.ndarray:
+    """The tensor's data under any torch.func wrappers (grad, jvp) as a NumPy view: what Julia reads."""
+    while torch._C._functorch.is_functorch_wrapped_tensor(tensor):
+        if torch._C._functorch.is_batchedtensor(tensor):
+            raise RuntimeError(NO_VMAP)
+        tensor = torch._C._functorch.get_unwrapped(tensor)
+    with torch._C._DisableFuncTorch():  # else each op on the unwrapped tensor is wrapped again
+        tensor = tensor.detach().cpu().resolve_conj().resolve_neg()
+        return (tensor if shape is None else tensor.expand(shape)).numpy()
+
+
+def _has_tangent(tensor) -> bool:
+    """Whether forward-mode AD (torch.autograd.forward_ad, torch.func.jvp/jacfwd) follows `tensor`."""
+    import torch.autograd.forward_ad as fwAD
+
+    if torch._C._functorch.is_functorch_wrapped_tensor(tensor):
+        return True
+    return fwAD.unpack_dual(tensor).tangent is not None
+
+
+def _grad_transforms() -> int:
+    from torch._C._functorch import TransformType
+    from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+
+    return sum(i.key() in (TransformType.Grad, TransformType.Jvp) for i in retrieve_all_functorch_interpreters())
+
+
+def once_only(name: str, inputs, grads):
+    """Julia's gradients carry no graph: a second derivative is one clear error, never silent zeros.
+
+    Nested torch.func transforms fail at once. `create_graph=True` (also how torch.func.vjp and
+    torch.autograd.functional.hessian run) gets the gradients, tied to the inputs by `_SecondOrder`,
+    whose backward raises the error should anything differentiate them."""
+    transforms = _grad_transforms()
+    if transforms > 1:
+        raise RuntimeError(_once_message(name))
+    if transforms == 0 and torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
+        return _SecondOrder.apply(name, len(grads), *grads, *inputs)
+    return grads
+
+
+def _once_message(name: str) -> str:
+    return (f"{name} is differentiable once: Julia functions have no second derivatives in PyTorch "
+            "(a hessian, a gradient of a gradient, gradgradcheck)")
+
+
+class _SecondOrder(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, call: _Call, *tensors):
+    def forward(name, n, *tensors):
+        return tuple(g.clone() for g in tensors[:n])
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.name = inputs[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(_once_message(ctx.name))
+
+
+class _Bridge(torch.autograd.Function):
+    """In the `setup_context` style, so torch.func's grad, vjp, jvp and jacrev(chunk_size=1) accept it."""
+
+    @staticmethod
+    def forward(call: _Call, *tensors):
         import juliacall
 
         forward = _bridge("forward")
@@ -279,13 +359,47 @@ class _Bridge(torch.autograd.Function):
             call.float_outputs.append(tensor.is_floating_point())
             call.check_finite(tensor, f"value in output {k + 1}")
             outputs.append(tensor.to(tensors[0].device) if tensors else tensor)
-        ctx.call = call
-        ctx.save_for_backward(*tensors)  # so torch's version counter catches in-place edits before backward
-        ctx.mark_non_differentiable(*(o for o, f in zip(outputs, call.float_outputs) if not f))
         return tuple(outputs)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable  # Julia's gradients carry no graph: say so rather than give zero second derivatives
+    def setup_context(ctx, inputs, output):
+        call, *tensors = inputs
+        ctx.call = call
+        ctx.save_for_backward(*tensors)  # so torch's version counter catches in-place edits before backward
+        ctx.mark_non_differentiable(*(o for o, f in zip(output, call.float_outputs) if not f))
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise RuntimeError(NO_VMAP)
+
+    @staticmethod
+    def jvp(ctx, _call_tangent, *tangents):
+        """Forward mode from the ForwardDiff Jacobian the forward pass kept (mode='forwarddiff')."""
+        import juliacall
+
+        call: _Call = ctx.call
+        if call.mode != "forwarddiff":
+            raise RuntimeError(f"{call.fn.name}: forward-mode AD (jvp, jacfwd) needs mode='forwarddiff', which keeps the Jacobian; "
+                               f"this function was made with mode={call.fn.mode!r}")
+        args = list(call.args)
+        julia_tangents = [None] * len(args)
+        for i, t in zip(call.positions, tangents):
+            if t is not None:
+                julia_tangents[i] = _numpy(t, args[i].shape)
+        try:
+            result = _bridge("pushforward")(call.state, tuple(julia_tangents))
+        except juliacall.JuliaError as error:
+            call.raise_julia(error, "backward")
+        out = []
+        for k, value in enumerate(result):
+            if value is None:
+                out.append(None)
+                continue
+            tensor, _ = _to_tensor(value, call.dtype, call, f"the tangent of output {k + 1}")
+            out.append(tensor.reshape(()) if call.scalar_outputs[k] else tensor)
+        return tuple(out)
+
+    @staticmethod
     def backward(ctx, *grad_outputs):
         import juliacall
 
@@ -298,9 +412,9 @@ class _Bridge(torch.autograd.Function):
             if not is_float or g is None:
                 cotangents.append(None)
             elif scalar:
-                cotangents.append(float(g))
+                cotangents.append(float(_numpy(g)))
             else:
-                cotangents.append(g.detach().cpu().numpy())
+                cotangents.append(_numpy(g))
         try:
             grads = _bridge("backward")(call.state, tuple(cotangents))
         except juliacall.JuliaError as error:
@@ -314,4 +428,4 @@ class _Bridge(torch.autograd.Function):
             tensor, _ = _to_tensor(g, t.dtype, call, f"the gradient for argument {i + 1} ({call.names[i]})")
             call.check_finite(tensor, f"gradient for argument {i + 1} ({call.names[i]})")
             out.append(tensor.to(t.device).reshape(t.shape))
-        return (None, *out)
+        return (None, *once_only(call.fn.name, tensors, tuple(out)))

@@ -86,18 +86,22 @@ def cartpole_returns(policy, states, max_steps, params):
 
 
 def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleConfig | None = None, *, progress: bool = True,
-                   on_episode=None, **settings) -> TrainingResult:
+                   on_episode=None, policy=None, **settings) -> TrainingResult:
     """Rows of `initial_states` start training episodes, each cut into windows of `config.window`
     steps with one Adam update each; rows of `evaluation_states` start the evaluation episodes
     after each. Stops once the evaluation mean reaches `config.solved_score`. `settings` override
     fields of `config` (default CartPoleConfig()).
 
     `on_episode(result)` is called after every episode (for checkpoints). Ctrl-C returns what was
-    finished, with `finished = False`.
+    finished, with `finished = False`. `policy` (a module mapping states (..., 4) to (..., 1), such
+    as `dprl.julia.module` of the Julia policy) is trained in place of the PyTorch policy loaded
+    with `weights`, which must then be None.
     """
     config = with_settings(config or CartPoleConfig(), settings)
     params = cartpole.CartPoleParams()
-    policy = policies.load_weights(policies.cartpole_policy(), weights)
+    if (policy is None) == (weights is None):
+        raise ValueError("give either weights (the PyTorch policy's (weight, bias) pairs) or policy (a module), not both or neither")
+    policy = policies.load_weights(policies.cartpole_policy(), weights) if policy is None else policy
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
     initial_states = np.asarray(initial_states, dtype=np.float64)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 4)

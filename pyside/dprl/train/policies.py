@@ -53,8 +53,15 @@ def load_weights(model: nn.Module, layers) -> nn.Module:
 
 
 def weights(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The model's (weight, bias) pairs as fresh float64 NumPy arrays."""
-    return [(m.weight.detach().cpu().numpy().astype(np.float64), m.bias.detach().cpu().numpy().astype(np.float64)) for m in _linear_layers(model)]
+    """The model's (weight, bias) pairs as fresh float64 NumPy arrays. A model without nn.Linear
+    layers (`dprl.julia.module` of a Flux Chain of Dense layers) gives its parameters in pairs,
+    which for Dense layers are (weight out×in, bias) too."""
+    if isinstance(model, nn.Sequential):
+        pairs = [(m.weight, m.bias) for m in _linear_layers(model)]
+    else:
+        parameters = list(model.parameters())
+        pairs = list(zip(parameters[::2], parameters[1::2]))
+    return [(w.detach().cpu().numpy().astype(np.float64), b.detach().cpu().numpy().astype(np.float64)) for w, b in pairs]
 
 
 # ----------------------------------------------------------------------------------------------

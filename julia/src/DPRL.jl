@@ -16,6 +16,7 @@ include("policies.jl")
 include("train.jl")
 include("bridge.jl")
 include("batched.jl")
+include("gradcheck.jl")
 
 using .Trebuchet: shoot, shoot_gradient
 export Config, Trebuchet, CartPole, Pendulum, Policies, Train, Batched, shoot, shoot_gradient

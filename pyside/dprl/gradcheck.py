@@ -557,7 +557,7 @@ def _torch_jvp(side: _Side, values, tangents) -> list:
                 tangent = fwAD.unpack_dual(o).tangent
                 result.append(np.zeros(tuple(o.shape)) if tangent is None else tangent.detach().double().numpy().copy())
     except Exception as error:  # no forward-mode formula somewhere inside
-        raise _NotRun(f"PyTorch forward-mode AD cannot run through it: {type(error).__name__}: {_first_line(error)}") from None
+        raise _NotRun(f"no forward-mode AD through it ({type(error).__name__}: {_first_line(error)[:90]})") from None
     side.watch(primals, before, "forward mode")
     return result
 
@@ -574,7 +574,7 @@ def _julia_jvp(side: _Side, values, tangents) -> list:
     try:
         out = jl.seval("DPRL.Gradcheck.jvp")(side.fn.julia_function, tuple(args), core, batch, tuple(tangents), **side.kwargs)
     except juliacall.JuliaError as error:
-        raise _NotRun(f"ForwardDiff cannot run through it: {_first_line(error)}") from None
+        raise _NotRun(f"ForwardDiff cannot run through it ({_first_line(error)[:90]})") from None
     side.watch(args, before, "forward mode")
     return [np.array(o, dtype=np.float64) for o in out]
 

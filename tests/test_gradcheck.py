@@ -265,7 +265,7 @@ def test_tolerances_take_rtol_and_atol_per_check():
     import torch
 
     x = {"x": [0.1, 0.2, 1.5]}
-    off = lambda x: torch.exp(x) + 1e-7  # noqa: E731
+    off = lambda x: torch.exp(x) + 1e-7
     assert not _check(julia=off, torch=torch.exp, inputs=x).passed
     loose = _check(julia=off, torch=torch.exp, inputs=x, tolerances={"values": {"atol": 1e-6}})
     assert _row(loose, "values: PyTorch vs Julia").verdict == "pass" and _row(loose, "values: PyTorch vs Julia").rtol == 1e-9
@@ -465,7 +465,7 @@ def test_json_paths_are_checked_before_the_check(tmp_path):
 
 
 def _dprl(args, env=None):
-    return subprocess.run([sys.executable, "-m", "dprl.cli", "gradcheck", *args], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([sys.executable, "-m", "dprl.cli", "gradcheck", *args], capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -530,7 +530,6 @@ def test_julias_forward_mode_goes_around_a_wrong_rrule(jl):
     """A Julia function whose rrule is 1 % off, against a PyTorch copy of the same wrong rule: the
     gradients agree across the stacks, but ForwardDiff (through the primal code) does not agree
     with Zygote (through the rrule), and finite differences agree with neither gradient."""
-    import torch
 
     jl.start()
     import juliacall
@@ -551,7 +550,6 @@ def test_julias_forward_mode_goes_around_a_wrong_rrule(jl):
 
 @pytest.mark.julia
 def test_a_julia_function_that_writes_into_its_input_is_caught(jl):
-    import torch
 
     jl.start()
     import juliacall

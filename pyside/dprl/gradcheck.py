@@ -46,7 +46,6 @@ import ast
 import importlib
 import json
 import math
-import os
 import runpy
 import time
 from dataclasses import asdict, dataclass, field
@@ -114,8 +113,8 @@ class GradcheckReport:
         width = max([len(r.check) for r in self.rows] + [5])
         part = max([len(r.part) for r in self.rows] + [4])
         lines = [f"julia: {self.julia}", f"torch: {self.torch}",
-                 f"inputs: {', '.join(f'{k} {tuple(v)}' for k, v in self.inputs.items())}; seed {self.seed}; "
-                 f"finite differences on {self.fd_coordinates} of {self.total_coordinates} coordinates and {self.directions} random directions",
+                 (f"inputs: {', '.join(f'{k} {tuple(v)}' for k, v in self.inputs.items())}; seed {self.seed}; "
+                  f"finite differences on {self.fd_coordinates} of {self.total_coordinates} coordinates and {self.directions} random directions"),
                  "pass: |a - b| <= atol + rtol*|b| at every coordinate (b the reference, named second); norm rel = max|a - b| / max|b|",
                  f"{'check':<{width}}  {'part':<{part}} {'max abs':>8} {'norm rel':>8} {'rtol':>5} {'atol':>5}  {'verdict':<7}  worst at",
                  "-" * (width + part + 60)]
@@ -308,20 +307,9 @@ class Setup:
 def prepare(*, julia, torch, inputs, mode="zygote", core_ndims=None, tolerances=None, seed=0, fd_step=1e-6, max_fd_coordinates=None,
             julia_kwargs=None, torch_kwargs=None, directions=3, fd_budget_s=10.0, second_order=False, float32=True) -> Setup:
     """Every argument of `gradcheck` checked (one ValueError naming it) and the Julia function found."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    tol = _tolerances(tolerances)
-    seed = _number(seed, "seed", lo=0, hi=2**32 - 1, integer=True)
-    fd_step = _number(fd_step, "fd_step", lo=0, hi=0.1, open_lo=True)
-    if max_fd_coordinates is not None:
-        max_fd_coordinates = _number(max_fd_coordinates, "max_fd_coordinates", lo=1, integer=True)
-    directions = _number(directions, "directions", lo=1, hi=100, integer=True)
-    fd_budget_s = _number(fd_budget_s, "fd_budget_s", lo=0, hi=86400, open_lo=True)
-    for flag, value in (("second_order", second_order), ("float32", float32)):
-        if not isinstance(value, bool):
-            raise ValueError(f"{flag} must be true or false; got {value!r}")
-    julia_kwargs = _kwargs(julia_kwargs, "julia_kwargs")
-    torch_kwargs = _kwargs(torch_kwargs, "torch_kwargs")
+    options = _check_options(mode=mode, tolerances=tolerances, seed=seed, fd_step=fd_step, max_fd_coordinates=max_fd_coordinates,
+                             julia_kwargs=julia_kwargs, torch_kwargs=torch_kwargs, directions=directions, fd_budget_s=fd_budget_s,
+                             second_order=second_order, float32=float32)
     arrays = _inputs(inputs)
     core_ndims = _core_ndims(core_ndims, len(arrays))
     if not callable(torch):
@@ -334,8 +322,7 @@ def prepare(*, julia, torch, inputs, mode="zygote", core_ndims=None, tolerances=
         julia_fn = julia
     else:
         raise ValueError(f"julia must be a Julia function name or a callable; got {_short(julia)}")
-    return Setup(julia_fn, torch, julia_kwargs, torch_kwargs, arrays, tol, seed, fd_step, max_fd_coordinates, directions, fd_budget_s,
-                 second_order, float32)
+    return Setup(julia_fn, torch, arrays=arrays, **options)
 
 
 def _is_julia(fn) -> bool:
@@ -556,7 +543,7 @@ def _torch_jvp(side: _Side, values, tangents) -> list:
             for o in outputs:
                 tangent = fwAD.unpack_dual(o).tangent
                 result.append(np.zeros(tuple(o.shape)) if tangent is None else tangent.detach().double().numpy().copy())
-    except Exception as error:  # no forward-mode formula somewhere inside
+    except Exception as error:  # noqa: BLE001  (the user's code may raise anything: no forward-mode formula somewhere inside)
         raise _NotRun(f"no forward-mode AD through it ({type(error).__name__}: {_first_line(error)[:90]})") from None
     side.watch(primals, before, "forward mode")
     return result
@@ -1021,21 +1008,25 @@ def check_spec(spec: dict, path) -> dict:
 
 
 def _check_options(*, mode="zygote", tolerances=None, seed=0, fd_step=1e-6, max_fd_coordinates=None, julia_kwargs=None, torch_kwargs=None,
-                   directions=3, fd_budget_s=10.0, second_order=False, float32=True):
+                   directions=3, fd_budget_s=10.0, second_order=False, float32=True) -> dict:
+    """The options of `gradcheck` checked, as `Setup` takes them (mode is `dprl.julia.function`'s)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    _tolerances(tolerances)
-    _number(seed, "seed", lo=0, hi=2**32 - 1, integer=True)
-    _number(fd_step, "fd_step", lo=0, hi=0.1, open_lo=True)
-    if max_fd_coordinates is not None:
-        _number(max_fd_coordinates, "max_fd_coordinates", lo=1, integer=True)
-    _number(directions, "directions", lo=1, hi=100, integer=True)
-    _number(fd_budget_s, "fd_budget_s", lo=0, hi=86400, open_lo=True)
     for flag, value in (("second_order", second_order), ("float32", float32)):
         if not isinstance(value, bool):
             raise ValueError(f"{flag} must be true or false; got {value!r}")
-    _kwargs(julia_kwargs, "julia_kwargs")
-    _kwargs(torch_kwargs, "torch_kwargs")
+    return {
+        "tolerances": _tolerances(tolerances),
+        "seed": _number(seed, "seed", lo=0, hi=2**32 - 1, integer=True),
+        "fd_step": _number(fd_step, "fd_step", lo=0, hi=0.1, open_lo=True),
+        "max_fd_coordinates": None if max_fd_coordinates is None else _number(max_fd_coordinates, "max_fd_coordinates", lo=1, integer=True),
+        "directions": _number(directions, "directions", lo=1, hi=100, integer=True),
+        "fd_budget_s": _number(fd_budget_s, "fd_budget_s", lo=0, hi=86400, open_lo=True),
+        "julia_kwargs": _kwargs(julia_kwargs, "julia_kwargs"),
+        "torch_kwargs": _kwargs(torch_kwargs, "torch_kwargs"),
+        "second_order": second_order,
+        "float32": float32,
+    }
 
 
 def _import_syntax(target):
@@ -1056,7 +1047,7 @@ def resolve_spec(spec: dict) -> dict:
             raise ValueError(f"spec {path} called exit({error.code})") from None
         except ImportError as error:
             raise ValueError(f"spec {path}: cannot import {error.name or ''}: {error}") from None
-        except Exception as error:  # the spec's own code failed
+        except Exception as error:  # noqa: BLE001  (the spec's own code, which may raise anything)
             raise ValueError(f"spec {path} raised {type(error).__name__}: {_first_line(error)}") from None
         spec = {k: v for k, v in names.items() if k in SPEC_KEYS}
         if getattr(spec.get("torch"), "__module__", None) in ("<run_path>", "__gradcheck_spec__"):

@@ -141,6 +141,9 @@ def test_a_function_without_forward_mode_says_so_in_its_rows():
     for check in ("JVP: PyTorch vs Julia ForwardDiff", "dot product <w,Jv> vs <J'w,v>: Julia"):
         row = _row(report, check)
         assert row.verdict == "not run" and "no forward-mode AD through it" in row.note
+    assert _row(report, "<w,Jv> PyTorch vs <J'w,v> Julia").verdict == "pass"  # the other side's forward mode still meets it
+    wrong = _check(julia=_sin(jvp=False, backward_factor=1.01), torch=torch.sin, inputs={"x": np.linspace(-1, 1, 4)})
+    assert _row(wrong, "<w,Jv> PyTorch vs <J'w,v> Julia").verdict == "FAIL"
     assert "not run" in report.table()
 
 
@@ -511,6 +514,7 @@ def test_the_crosschecks_trebuchet_case_written_with_gradcheck_passes(jl):
     assert _row(report, "dot product <w,Jv> vs <J'w,v>: Julia").verdict == "pass"  # ForwardDiff's JVP against its Jacobian
     jvp = _row(report, "JVP: PyTorch vs Julia ForwardDiff")  # the PyTorch shoot's implicit step has no forward-mode rule
     assert jvp.verdict == "not run" and "PyTorch" in jvp.note
+    assert _row(report, "<w,Jv> Julia vs <J'w,v> PyTorch").verdict == "pass"  # Julia's forward mode meets PyTorch's reverse mode
 
 
 @pytest.mark.julia

@@ -14,7 +14,8 @@ it matters):
 - forward mode: Julia's JVP by ForwardDiff through the function itself (never its rrule) against
   PyTorch's forward-mode AD (`torch.autograd.forward_ad`), in seeded random directions v; and on
   each side the dot-product test ⟨w, J v⟩ = ⟨Jᵀw, v⟩ of forward against reverse mode, at rounding
-  level (the scale is Σ|wᵢ (Jv)ᵢ|, since rounding follows the terms, not their sum);
+  level (the scale is Σ|wᵢ (Jv)ᵢ|, since rounding follows the terms, not their sum); where only
+  one side has a forward mode, its ⟨w, J v⟩ against the other side's ⟨Jᵀw, v⟩;
 - finite differences: each side's gradient against its own central differences on every input
   coordinate (or a seeded sample when `fd_budget_s` cannot pay for all), and along the random
   directions, as `torch.autograd.gradcheck`'s fast mode and JAX's `check_grads` do;
@@ -190,8 +191,8 @@ def _draw(key, value, rng):
         raise ValueError(f"{key}.{kind} must be [{'lo, hi' if kind == 'uniform' else 'mean, std'}]; got {bounds!r}")
     a, b = (_number(x, f"{key}.{kind}") for x in bounds)
     if kind == "uniform":
-        if not a < b:
-            raise ValueError(f"{key}.uniform must be [lo, hi] with lo < hi; got {list(bounds)}")
+        if not a < b or not math.isfinite(b - a):
+            raise ValueError(f"{key}.uniform must be [lo, hi] with lo < hi and a finite hi - lo; got {list(bounds)}")
         return rng.uniform(a, b, shape)
     if not b > 0:
         raise ValueError(f"{key}.normal must be [mean, std] with std > 0; got {list(bounds)}")
@@ -817,6 +818,15 @@ def compare(runs: Runs) -> GradcheckReport:
     else:
         reasons = "; ".join(f"{s.stack}: {s.not_run['jvp']}" for s in (J, T) if "jvp" in s.not_run)
         rows.append(_not_run("JVP: PyTorch vs Julia ForwardDiff", "all", reasons))
+        # one side's forward mode can still meet the other side's reverse mode: <w, Jv> against <J'w, v>
+        one = J if "jvp" in J.results else T if "jvp" in T.results else None
+        if one is not None:
+            other = T if one is J else J
+            w = np.concatenate([c.reshape(-1) for c, f in zip(runs.cotangents[0], runs.floats) if f] or [np.zeros(0)])
+            scale = np.abs(one.results["jvp"]) @ np.abs(w) + np.abs(runs.directions) @ np.abs(other.results["gradient"])
+            rows.append(_elementwise(f"<w,Jv> {one.stack} vs <J'w,v> {other.stack}", "all", one.results["jvp"] @ w,
+                                     runs.directions @ other.results["gradient"], tol["jvp"], lambda i: (f"direction {i + 1}", None),
+                                     skip=kink_directions, scale=scale))
     for side in (J, T):
         check = f"dot product <w,Jv> vs <J'w,v>: {side.stack}"
         if "jvp" not in side.results:

@@ -1084,7 +1084,8 @@ def spec_needs_julia(spec: dict) -> bool:
 
 
 def check_json_path(path) -> Path:
-    """A path the report can be written to, checked before the check runs (nothing is created)."""
+    """A path the report can be written to, checked before the check runs by trying: its folder is
+    made, the file is not left behind."""
     path = Path(path).expanduser()
     if str(path) in ("", "."):
         raise ValueError("--json needs a file path")

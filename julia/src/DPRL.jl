@@ -17,6 +17,7 @@ include("train.jl")
 include("bridge.jl")
 include("batched.jl")
 include("modules.jl")
+include("gradcheck.jl")
 
 using .Trebuchet: shoot, shoot_gradient
 export Config, Trebuchet, CartPole, Pendulum, Policies, Train, Batched, Modules, shoot, shoot_gradient

@@ -25,4 +25,5 @@ include_tests(file) = Base.include(@__MODULE__, joinpath(@__DIR__, file))
     include_tests("bridge.jl")
     include_tests("batched.jl")
     include_tests("modules.jl")
+    include_tests("gradcheck.jl")
 end

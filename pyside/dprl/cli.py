@@ -370,20 +370,142 @@ def cmd_crosscheck(args) -> int:
 # dprl gradcheck
 # ----------------------------------------------------------------------------------------------
 def cmd_gradcheck(args) -> int:
-    from dprl import crosscheck, gradcheck
+    # Everything the command line and the specs say is checked before Julia starts (a bad spec is
+    # exit 2 even without Julia) and before torch loads (juliacall must come first).
+    from dprl import gradcheck
 
-    spec = gradcheck.load_spec(args.spec)
-    if args.seed is not None:
-        spec["seed"] = args.seed
-    report = crosscheck.gradcheck(**spec)
-    print(report.table())
     if args.json:
-        print(f"wrote {gradcheck.write_json(report, args.json)}")
-    if not report.passed:
-        failed = [r.pair for r in report.rows if r.verdict != "pass"]
-        print(f"dprl gradcheck: {len(failed)} pairs broke their tolerance: {'; '.join(failed)}", file=sys.stderr)
-        return crosscheck.EXIT_MISMATCH
+        gradcheck.check_json_path(args.json)
+    overrides = _gradcheck_overrides(args)
+    if args.julia or args.torch or args.input:
+        if args.spec:
+            raise ValueError("give either spec files or --julia/--torch/--input, not both")
+        missing = [flag for flag, value in (("--julia", args.julia), ("--torch", args.torch), ("--input", args.input)) if not value]
+        if missing:
+            raise ValueError(f"the quick form needs --julia NAME, --torch module:function and --input (missing {', '.join(missing)})")
+        specs = [gradcheck.check_spec({"julia": args.julia, "torch": args.torch, "inputs": _quick_inputs(args.input), **overrides(None)},
+                                      "(command line)")]
+    elif args.spec:
+        specs = []
+        for path in args.spec:
+            specs.append(gradcheck.read_spec(path, overrides))
+    else:
+        raise ValueError("give a spec file (e.g. comparisons/gradcheck/trebuchet.toml) or --julia NAME --torch module:function --input ...")
+    if any(gradcheck.spec_needs_julia(s) for s in specs):
+        from dprl import julia
+
+        try:
+            julia.start()
+        except julia.JuliaUnavailableError as error:
+            raise CommandError(f"Julia is unavailable: {error}", EXIT_NO_JULIA) from None
+    reports = []
+    for spec in specs:
+        resolved = gradcheck.resolve_spec(spec)
+        if "__python__" in spec:
+            resolved = gradcheck.check_spec({**resolved, **overrides(resolved)}, spec["__python__"])
+        report = gradcheck.gradcheck(**resolved)
+        print(report.table() + ("\n" if len(specs) > 1 else ""))
+        reports.append(report)
+    if args.json:
+        path = gradcheck.check_json_path(args.json)
+        if len(reports) == 1:
+            gradcheck.write_json(reports[0], path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps([r.to_dict() for r in reports], indent=1, default=gradcheck._jsonable))
+        print(f"wrote {path}")
+    failed = [f"{r.julia}: {row.check}" + (f" ({row.part})" if row.part != "all" else "") for r in reports for row in r.failed]
+    if failed:
+        print(f"dprl gradcheck: {len(failed)} checks broke their tolerance: {'; '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _gradcheck_overrides(args):
+    """A function from a spec (or None) to the keys the command line overrides in it."""
+    flags = {"seed": args.seed, "mode": args.mode, "directions": args.directions, "fd_budget_s": args.fd_budget,
+             "max_fd_coordinates": args.max_fd_coordinates, "second_order": True if args.second_order else None,
+             "float32": False if args.no_float32 else None}
+    core = None
+    if args.core_ndims is not None:
+        entries = [None if c.strip() == "whole" else _whole(c, "--core-ndims") for c in args.core_ndims.split(",")]
+        core = entries[0] if len(entries) == 1 else tuple(entries)
+    tolerance_flags = [(check, "rtol", value) for check, value in args.rtol or []] + [(check, "atol", value) for check, value in args.atol or []]
+
+    def overrides(spec):
+        out = {k: v for k, v in flags.items() if v is not None}
+        if args.core_ndims is not None:
+            out["core_ndims"] = core
+        for key, pairs in (("julia_kwargs", args.julia_kwarg), ("torch_kwargs", args.torch_kwarg)):
+            if pairs:
+                out[key] = {**((spec or {}).get(key) or {}), **dict(pairs)}
+        if tolerance_flags:
+            tolerances = dict((spec or {}).get("tolerances") or {})
+            for check, kind, value in tolerance_flags:
+                current = tolerances.get(check, {})
+                current = dict(current) if isinstance(current, dict) else {"rtol": current}
+                current[kind] = value
+                tolerances[check] = current
+            out["tolerances"] = tolerances
+        return out
+
+    return overrides
+
+
+def _whole(text, flag):
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{flag} takes whole numbers >= 0 or 'whole', separated by commas; got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{flag} takes whole numbers >= 0 or 'whole'; got {value}")
+    return value
+
+
+def _quick_inputs(specs) -> dict:
+    """--input NAME=uniform:LO:HI:SHAPE, NAME=normal:MEAN:STD:SHAPE (SHAPE as 64 or 16x2) or NAME=1.0,2.0,3.0."""
+    inputs = {}
+    for text in specs:
+        name, _, value = text.partition("=")
+        if not name.isidentifier() or not value:
+            raise ValueError(f"--input must be NAME=uniform:LO:HI:SHAPE, NAME=normal:MEAN:STD:SHAPE or NAME=1.0,2.0; got {text!r}")
+        if name in inputs:
+            raise ValueError(f"--input {name} is given twice")
+        kind, *fields = value.split(":")
+        if kind in ("uniform", "normal"):
+            if len(fields) not in (2, 3):
+                raise ValueError(f"--input {name}={kind}:A:B:SHAPE takes two numbers and a shape such as 64 or 16x2; got {value!r}")
+            try:
+                bounds = [float(f) for f in fields[:2]]
+            except ValueError:
+                raise ValueError(f"--input {name}: {kind} bounds must be numbers; got {':'.join(fields[:2])!r}") from None
+            shape = [_whole(n, f"--input {name} shape") for n in fields[2].split("x")] if len(fields) == 3 and fields[2] else []
+            inputs[name] = {kind: bounds, "shape": shape}
+        else:
+            try:
+                inputs[name] = [float(v) for v in value.split(",")]
+            except ValueError:
+                raise ValueError(f"--input {name}: not uniform:..., normal:... or numbers separated by commas; got {value!r}") from None
+    return inputs
+
+
+def _check_tolerance(text):
+    from dprl.gradcheck import CHECKS
+
+    check, _, value = text.partition("=")
+    if check not in CHECKS:
+        raise argparse.ArgumentTypeError(f"must be CHECK=VALUE with CHECK one of {', '.join(CHECKS)}; got {text!r}")
+    return check, finite_float(0, None)(value)
+
+
+def _keyword(text):
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"must be NAME=VALUE (VALUE as JSON, or a plain string); got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 
 
 # ----------------------------------------------------------------------------------------------
@@ -495,19 +617,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     grad = commands.add_parser(
         "gradcheck",
-        help="compare any Julia function with any PyTorch function: values, gradients, finite differences",
+        help="check any Julia function against any PyTorch function: values, gradients, forward mode, finite differences",
         description=(
-            "Run the same float64 inputs through a Julia function and a PyTorch function named in SPEC (a .toml "
-            "or .py file: julia, torch, inputs, and optionally mode, core_ndims, tolerances, seed, fd_step, "
-            "max_fd_coordinates, julia_kwargs) and compare values, the two reverse-mode gradients and each "
-            "side's central finite differences by max-norm relative error (default tolerances 1e-9, 1e-8, 1e-5). "
-            "Exit codes: 0 all pairs within tolerance, 1 a tolerance broken, 2 bad spec or inputs, 3 Julia unavailable."
+            "Run the same inputs through a Julia function and a PyTorch function, named in SPEC files (.toml or .py: "
+            "julia, torch, inputs, and optionally mode, core_ndims, tolerances, seed, fd_step, max_fd_coordinates, "
+            "julia_kwargs, torch_kwargs, directions, fd_budget_s, second_order, float32) or on the command line "
+            "(--julia NAME --torch module:function --input x=uniform:-3:3:64), and compare coordinate by coordinate "
+            "(|a - b| <= atol + rtol*|b|): values; both reverse-mode gradients for two cotangents; a second backward pass; "
+            "Julia's ForwardDiff JVP against PyTorch's forward mode and each side's forward against reverse mode "
+            "(dot-product test) in random directions; each side against its own finite differences, per coordinate and "
+            "along the directions; float32 against float64; inputs unchanged; second order with --second-order. "
+            "Where left and right differences disagree a coordinate is reported not differentiable, not failed. "
+            "Exit codes: 0 every check within tolerance, 1 a tolerance broken, 2 bad spec or inputs, 3 Julia unavailable."
         ),
     )
-    grad.add_argument("spec", help="the spec file (.toml or .py), e.g. comparisons/gradcheck/trebuchet.toml")
-    grad.add_argument("--seed", type=seed, help="override the spec's seed (inputs drawn from the spec, cotangents, FD sample)")
-    grad.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH")
-    grad.set_defaults(run=cmd_gradcheck, needs_julia=lambda a: True)
+    grad.add_argument("spec", nargs="*", help="spec files (.toml or .py), e.g. comparisons/gradcheck/trebuchet.toml comparisons/gradcheck/nnlib/*.toml")
+    grad.add_argument("--julia", metavar="NAME", help="quick form: the Julia function, e.g. NNlib.softplus")
+    grad.add_argument("--torch", metavar="MODULE:FUNCTION", help="quick form: the PyTorch function, e.g. torch.nn.functional:softplus")
+    grad.add_argument("--input", action="append", metavar="NAME=SPEC",
+                      help="quick form, one per argument in order: NAME=uniform:LO:HI:SHAPE, NAME=normal:MEAN:STD:SHAPE (SHAPE 64 or 16x2) or NAME=1.0,2.0")
+    grad.add_argument("--mode", choices=["zygote", "forwarddiff"], help="Julia's reverse mode (default zygote; forwarddiff for functions written for it)")
+    grad.add_argument("--core-ndims", metavar="N[,N...]", help="trailing dimensions one Julia call takes, one number or one per input ('whole': passed whole)")
+    grad.add_argument("--julia-kwarg", action="append", type=_keyword, metavar="NAME=VALUE", help="a keyword argument of the Julia function (VALUE as JSON)")
+    grad.add_argument("--torch-kwarg", action="append", type=_keyword, metavar="NAME=VALUE",
+                      help='a keyword argument of the PyTorch function (VALUE as JSON), e.g. approximate=tanh')
+    grad.add_argument("--rtol", action="append", type=_check_tolerance, metavar="CHECK=X",
+                      help="override a check's relative tolerance (values, gradients, jvp, dot_product, backward, finite_differences, float32, second_order)")
+    grad.add_argument("--atol", action="append", type=_check_tolerance, metavar="CHECK=X", help="override a check's absolute tolerance")
+    grad.add_argument("--seed", type=seed, help="override the spec's seed (inputs drawn from the spec, cotangents, directions, FD sample)")
+    grad.add_argument("--directions", type=whole_number(1, 100), help="random directions for JVPs, dot products and directional FD (default 3)")
+    grad.add_argument("--fd-budget", type=finite_float(0, 86400, open_lo=True), metavar="SECONDS",
+                      help="seconds the per-coordinate finite differences may take; every coordinate when they fit (default 10)")
+    grad.add_argument("--max-fd-coordinates", type=positive_int, help="at most this many coordinates get finite differences")
+    grad.add_argument("--second-order", action="store_true", help="also check Hessian-vector products (and gradgradcheck on PyTorch)")
+    grad.add_argument("--no-float32", action="store_true", help="skip the float32 rows")
+    grad.add_argument("--json", metavar="PATH", help="also write the full report as JSON to PATH (checked before the run)")
+    grad.set_defaults(run=cmd_gradcheck, needs_julia=lambda a: False)
 
     reproduce = commands.add_parser(
         "reproduce",

@@ -24,6 +24,7 @@ notes above `train_pendulum_apg`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 
@@ -157,12 +158,16 @@ def decay_gradient(x, factor):
     return _DecayGradient.apply(x, factor)
 
 
-_MIRROR = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)  # observation of (−θ, −θ̇)
+@functools.cache
+def _mirror_signs(dtype, device):
+    """(1, −1, −1), the observation of (−θ, −θ̇), made once per dtype and device: a tensor made at
+    import would pin the trainer to the CPU."""
+    return torch.tensor([1.0, -1.0, -1.0], dtype=dtype, device=device)
 
 
 def mirror(observation):
     """The observation of the mirrored state (−θ, −θ̇): (cos θ, −sin θ, −θ̇)."""
-    return observation * _MIRROR
+    return observation * _mirror_signs(observation.dtype, observation.device)
 
 
 def apg_torque(params, policy, observation):

@@ -12,10 +12,11 @@ angle ~ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of the
   never land: status, distances (relative), gradients (relative to each throw's largest partial,
   and partial by partial), event times and release speeds.
 - compile: the kernel's first call in this process (Triton compiles it then; a warm on-disk
-  cache makes it faster), at batch 4,096, against a later call.
+  cache makes it faster), at batch 4,096 (or the largest of --batches below it), against a
+  later call.
 - trebuchet: the gradient (distance and its three partials, `shoot` then autograd) per second,
   kernel and eager, float64 and float32, with the device memory a throw (peak allocated during
-  the call over the batch, the inputs not counted) and the errors against the CPU float64
+  the call over the batch; the input tensors, made before, not counted) and the errors against the CPU float64
   reference on the first 1,024 throws. Eager rows stop at --eager-max-batch (4 M throws in eager
   float64 need about 130 GiB).
 - apg: one APG Pendulum update (`dprl.train.pendulum.apg_loss` over a 200-step rollout, backward,
@@ -90,11 +91,11 @@ def timed(function, device, repeats: int):
     return best, result
 
 
-def gradient_call(trebuchet, inputs, kernel):
-    """`shoot` on leaves made from `inputs`, and the gradient of the summed distance."""
+def gradient_call(trebuchet, leaves, kernel):
+    """`shoot` on the leaf tensors `leaves`, and the gradient of the summed distance (by
+    torch.autograd.grad, which leaves their .grad alone, so the leaves are reused)."""
     import torch
 
-    leaves = [x.clone().requires_grad_(True) for x in inputs]
     distance = trebuchet.shoot(*leaves, kernel=kernel)
     grads = torch.autograd.grad(distance.sum(), leaves)
     return distance.detach(), torch.stack(grads, dim=1)
@@ -158,11 +159,11 @@ def check(trebuchet, kernel_module, device, n: int) -> dict:
     return out
 
 
-def compile_time(trebuchet, device, dtype) -> dict:
-    """The first kernel call in this process (compiling) against a second one, batch 4,096."""
+def compile_time(trebuchet, device, dtype, batch) -> dict:
+    """The first kernel call in this process (compiling) against a second one."""
     import torch
 
-    inputs = [torch.tensor(c, dtype=dtype, device=device) for c in throws(4096).T]
+    inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in throws(batch).T]
     synchronize(device)
     start = time.perf_counter()
     gradient_call(trebuchet, inputs, True)
@@ -171,7 +172,7 @@ def compile_time(trebuchet, device, dtype) -> dict:
     start = time.perf_counter()
     gradient_call(trebuchet, inputs, True)
     synchronize(device)
-    return {"dtype": str(dtype).replace("torch.", ""), "first_call_s": first, "second_call_s": time.perf_counter() - start}
+    return {"dtype": str(dtype).replace("torch.", ""), "batch": batch, "first_call_s": first, "second_call_s": time.perf_counter() - start}
 
 
 def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad, kernel_ok) -> list[dict]:
@@ -190,7 +191,7 @@ def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad
                 if not kernel and batch > eager_max:
                     row["not_run"] = f"eager above --eager-max-batch {eager_max:,}"
                     continue
-                inputs = [torch.tensor(c, dtype=dtype, device=device) for c in all_rows[:batch].T]
+                inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in all_rows[:batch].T]
                 try:
                     if device.type == "cuda":
                         torch.cuda.empty_cache()
@@ -334,7 +335,7 @@ def main():
     print(f"device {result['device']}, torch {result['torch']}, triton {result['triton']}", flush=True)
     # The kernel's first call must come first, to measure the compile.
     if "compile" in args.parts and kernel_ok:
-        result["compile"] = compile_time(trebuchet, device, torch.float64)
+        result["compile"] = compile_time(trebuchet, device, torch.float64, min(4096, max(args.batches)))
         print(f"  compile: first call {result['compile']['first_call_s']:.2f} s, second {result['compile']['second_call_s'] * 1e3:.2f} ms", flush=True)
     if "check" in args.parts and kernel_ok:
         result["check"] = check(trebuchet, trebuchet_triton, device, args.check_throws)

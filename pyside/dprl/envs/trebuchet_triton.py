@@ -742,15 +742,17 @@ def event_sling(EVENT: tl.constexpr, q_a, q_w, q_s, w_a, w_w, w_s, dq_a, dq_w, d
 # ----------------------------------------------------------------------------------------------
 # The kernel: one lane, one throw
 # ----------------------------------------------------------------------------------------------
-@triton.jit
-def _launch_kernel(order_ptr, wind_ptr, angle_ptr, weight_ptr, release_ptr, out_ptr, n, BLOCK: tl.constexpr, FULL: tl.constexpr):
+# One compiled variant for every batch: the batch size and whether to write the times are
+# plain arguments, not specialised on (a compile takes tens of seconds).
+@triton.jit(do_not_specialize=["n", "full"])
+def _launch_kernel(order_ptr, wind_ptr, angle_ptr, weight_ptr, release_ptr, out_ptr, n, full, BLOCK: tl.constexpr):
     lane = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     live = lane < n
     row = tl.load(order_ptr + lane, mask=live, other=0)
-    wind = tl.load(wind_ptr + row, mask=live, other=0.0).to(tl.float64)
-    angle = tl.load(angle_ptr + row, mask=live, other=45.0).to(tl.float64)
-    weight_lb = tl.load(weight_ptr + row, mask=live, other=200.0).to(tl.float64)
-    release_angle = tl.load(release_ptr + row, mask=live, other=0.5).to(tl.float64)
+    wind = tl.load(wind_ptr + row, mask=live, other=0.0)
+    angle = tl.load(angle_ptr + row, mask=live, other=45.0)
+    weight_lb = tl.load(weight_ptr + row, mask=live, other=200.0)
+    release_angle = tl.load(release_ptr + row, mask=live, other=0.5)
     m_w = weight_lb * POUND
     dm_w = m_w * 0 + POUND  # ∂m_w/∂weight_lb
     cos_r, sin_r = tl.cos(release_angle), tl.sin(release_angle)
@@ -848,7 +850,7 @@ def _launch_kernel(order_ptr, wind_ptr, angle_ptr, weight_ptr, release_ptr, out_
     tl.store(out_ptr + 2 * n + row, d_wind, mask=live)
     tl.store(out_ptr + 3 * n + row, d_angle, mask=live)
     tl.store(out_ptr + 4 * n + row, d_weight, mask=live)
-    if FULL:
+    if full != 0:
         tl.store(out_ptr + 5 * n + row, tl.where(g_found, liftoff, nan), mask=live)
         tl.store(out_ptr + 6 * n + row, tl.where(h_found, release, nan), mask=live)
         tl.store(out_ptr + 7 * n + row, tl.where(l_found, landing, nan), mask=live)
@@ -873,7 +875,7 @@ def interpreting() -> bool:
 def _order(angle_deg, weight_lb):
     """A permutation grouping throws by counterweight (quarter-pound buckets), then angle: the
     ground and hang phases' lengths depend on the counterweight, the release on the angle too."""
-    key = torch.floor(weight_lb.double() * 4) * 128 + angle_deg.double()  # angles lie in (0, 90)
+    key = torch.floor(weight_lb * 4) * 128 + angle_deg  # angles lie in (0, 90)
     return torch.argsort(key)
 
 
@@ -885,12 +887,13 @@ def _run(wind, angle_deg, weight_lb, rows):
     out = torch.empty((rows, n), dtype=torch.float64, device=wind.device)
     if n == 0:
         return out
+    # Float32 throws are simulated in float64 (one compiled variant, and float64's accuracy).
+    wind, angle_deg, weight_lb = (x.double() for x in (wind, angle_deg, weight_lb))
     # The release angle as the reference forms it (Triton has no float64 arcsine outside libdevice).
-    release = torch.asin(torch.sin(torch.deg2rad(angle_deg.double())))
+    release = torch.asin(torch.sin(torch.deg2rad(angle_deg)))
     order = _order(angle_deg, weight_lb)
     grid = (triton.cdiv(n, BLOCK),)
-    _launch_kernel[grid](order, wind, angle_deg, weight_lb, release, out, n, BLOCK=BLOCK, FULL=rows == _ROWS_LAUNCH,
-                         num_warps=NUM_WARPS)
+    _launch_kernel[grid](order, wind, angle_deg, weight_lb, release, out, n, int(rows == _ROWS_LAUNCH), BLOCK=BLOCK, num_warps=NUM_WARPS)
     return out
 
 

@@ -138,7 +138,7 @@ def cmd_train(args) -> int:
 
         name = f"cartpole_{args.version}_seed{args.seed}"
         train, threshold = cartpole.train_seeded, goals.CARTPOLE_VERSIONS[args.version][1]
-        options = {"version": args.version, **_trainer_settings(args, "cartpole")}
+        options = {"version": args.version, "device": args.device, **_trainer_settings(args, "cartpole")}
         episodes = args.episodes or 20
     elif args.method == "apg":
         from dprl.train import pendulum
@@ -147,12 +147,12 @@ def cmd_train(args) -> int:
             raise ValueError(f"--method apg trains Pendulum-v1 only (--variant gymnasium); got --variant {args.variant}")
         name = f"pendulum_apg_seed{args.seed}"
         train, threshold = pendulum.train_seeded_apg, goals.PENDULUM_SOLVED
-        options = {"batch": args.batch, "fine_tune_updates": args.fine_tune, **_trainer_settings(args, "pendulum apg")}
+        options = {"batch": args.batch, "fine_tune_updates": args.fine_tune, "device": args.device, **_trainer_settings(args, "pendulum apg")}
         episodes = args.episodes or APG_UPDATES
     else:
         from dprl.train import pendulum
 
-        options = {"batch": args.batch, **_trainer_settings(args, "pendulum")}
+        options = {"batch": args.batch, "device": args.device, **_trainer_settings(args, "pendulum")}
         name = f"pendulum_{options.get('variant', PendulumConfig.variant)}_seed{args.seed}"
         train, threshold = pendulum.train_seeded, goals.PENDULUM_SOLVED
         episodes = args.episodes or 20
@@ -201,7 +201,7 @@ def train_trebuchet(args, out: Path) -> int:
     if args.backend == "julia" and args.optimizer != "adam":
         raise ValueError("--backend julia trains with --optimizer adam (Levenberg–Marquardt is PyTorch-only)")
     name = f"trebuchet_{args.optimizer}{'_julia' if args.backend == 'julia' else ''}_seed{args.seed}"
-    settings = _trainer_settings(args, f"trebuchet {args.optimizer}")
+    settings = {"device": args.device, **_trainer_settings(args, f"trebuchet {args.optimizer}")}
     settings.setdefault("time_budget", goals.AIMER_TIME_BUDGET_S)
     if args.optimizer == "adam":  # evaluating the 1,000 shots costs about as much as 4,096 training throws
         settings.setdefault("evaluate_every", max(1, 4096 // settings.get("batch_size", AimerConfig.batch_size)))
@@ -400,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--backend", choices=["torch", "julia"], default="torch",
                        help="trebuchet adam: which stack trains (julia: DPRL's train_aimer on one Julia thread, from the same weights "
                             "and shots, evaluated here in PyTorch; needs a Julia runtime) (default torch)")
+    train.add_argument("--device", default="cpu", help="torch device the trainer runs on: cpu (default), cuda, cuda:1, ... "
+                                                       "(the trebuchet's Julia backend: cpu only)")
     train.add_argument("--out", type=output_folder, default="runs", help="output folder (default: runs)")
     settings = train.add_argument_group(
         "trainer settings", "each trainer's config (dprl.config) as flags; a flag left out takes that trainer's default, listed per "

@@ -921,7 +921,7 @@ def throw_misses(winds, targets, angle, weight):
 
 def miss_metrics(miss, landed, targets) -> dict:
     """Mean absolute miss (m), mean and 95th-percentile relative miss (%), and the failed throws."""
-    relative = 100 * miss / torch.as_tensor(targets, dtype=torch.float64)
+    relative = 100 * miss / torch.as_tensor(targets, dtype=torch.float64, device=miss.device)
     return {
         "mean_abs_miss_m": miss.mean().item(),
         "mean_rel_miss_pct": relative.mean().item(),

@@ -70,10 +70,10 @@ def cartpole_window(policy, state, n, params):
 
 @torch.no_grad()
 def cartpole_returns(policy, states, max_steps, params):
-    """Gymnasium returns of a batch of episodes under the sign of the policy (no learning)."""
-    s = torch.as_tensor(states, dtype=torch.float64).clone()
-    alive = torch.ones(s.shape[0], dtype=torch.bool)
-    returns = torch.zeros(s.shape[0], dtype=torch.float64)
+    """Gymnasium returns of a batch of episodes under the sign of the policy (no learning), on its device."""
+    s = torch.as_tensor(states, dtype=torch.float64, device=policies.model_device(policy)).clone()
+    alive = torch.ones(s.shape[0], dtype=torch.bool, device=s.device)
+    returns = torch.zeros(s.shape[0], dtype=torch.float64, device=s.device)
     for _ in range(max_steps):
         if not bool(alive.any()):
             break
@@ -85,18 +85,20 @@ def cartpole_returns(policy, states, max_steps, params):
 
 
 def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleConfig | None = None, *, progress: bool = True,
-                   on_episode=None, **settings) -> TrainingResult:
+                   on_episode=None, device=None, **settings) -> TrainingResult:
     """Rows of `initial_states` start training episodes, each cut into windows of `config.window`
     steps with one Adam update each; rows of `evaluation_states` start the evaluation episodes
     after each. Stops once the evaluation mean reaches `config.solved_score`. `settings` override
     fields of `config` (default CartPoleConfig()).
 
-    `on_episode(result)` is called after every episode (for checkpoints). Ctrl-C returns what was
-    finished, with `finished = False`.
+    `on_episode(result)` is called after every episode (for checkpoints). `device` (default the
+    CPU) runs the policy and the episodes there. Ctrl-C returns what was finished, with
+    `finished = False`.
     """
     config = with_settings(config or CartPoleConfig(), settings)
+    device = policies.resolve_device(device)
     params = cartpole.CartPoleParams()
-    policy = policies.load_weights(policies.cartpole_policy(), weights)
+    policy = policies.load_weights(policies.cartpole_policy(), weights).to(device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
     initial_states = np.asarray(initial_states, dtype=np.float64)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 4)
@@ -106,7 +108,7 @@ def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleC
     bar = tqdm(total=len(initial_states), desc="cartpole", unit="episode", disable=not progress)
     with interruptible(result, bar, lambda: policies.weights(policy)):
         for episode, initial in enumerate(initial_states, start=1):
-            state = torch.as_tensor(initial, dtype=torch.float64)
+            state = torch.as_tensor(initial, dtype=torch.float64, device=device)
             t, done = 0, False
             while not done and t < config.max_steps:
                 loss, state, taken, done = cartpole_window(policy, state, min(config.window, config.max_steps - t), params)

@@ -72,8 +72,8 @@ def assert_agrees(rows, distance_tol, gradient_tol, dtype=torch.float64):
     assert torch.equal(got.status.cpu(), want.status)
     d, w = got.distance.double().cpu(), want.distance.detach()
     assert torch.equal(d.isnan(), w.isnan())
-    finite = ~w.isnan()
-    assert ((d - w).abs() / w.abs())[finite].max().item() <= distance_tol
+    relative = torch.where(w.isnan(), 0.0, (d - w).abs() / w.abs())
+    assert relative.max().item() <= distance_tol
     # Each throw's gradient against its largest partial (a partial can be nearly 0).
     scale = want_grad.abs().max(dim=1, keepdim=True).values.clamp_min(1e-300)
     assert ((got_grad - want_grad).abs() / scale).max().item() <= gradient_tol
@@ -94,12 +94,15 @@ def test_the_kernel_matches_the_eager_reference_on_seeded_throws_and_edges():
 
 @pytest.mark.slow
 def test_throws_that_never_land_or_stop_late_match_the_reference():
-    # Near 15.4 lb the projectile is released below ground (never lands) after 8–23 s on the
-    # ground; at 15.345 lb it is too light only after sliding, so its rest depends on the weight.
-    rows = np.array([(0.0, 45.0, 15.44), (0.0, 45.0, 15.345), (0.0, 45.0, 15.45)])
+    # Near 15.4 lb the projectile is released below ground (never lands) after 8 s on the ground,
+    # some 500 steps: two minutes in the interpreter, so the CPU checks that one throw. At
+    # 15.345 lb it is too light only after sliding (its rest then depends on the weight; eight
+    # minutes in the interpreter), at 15.45 lb it lands behind the pivot.
+    rows = np.array([(0.0, 45.0, 15.44)] + ([(0.0, 45.0, 15.345), (0.0, 45.0, 15.45)] if CUDA else []))
     want, grad = assert_agrees(rows, 1e-12, 1e-9)
-    assert want.status.tolist() == [trebuchet.NO_LANDING, trebuchet.TOO_LIGHT, trebuchet.LANDED]
-    assert grad[0].tolist() == [0.0, 0.0, 0.0] and grad[1, 2] != 0
+    assert want.status[0] == trebuchet.NO_LANDING and grad[0].tolist() == [0.0, 0.0, 0.0]
+    if CUDA:
+        assert want.status.tolist()[1:] == [trebuchet.TOO_LIGHT, trebuchet.LANDED] and grad[1, 2] != 0
 
 
 def test_shoot_through_the_kernel_broadcasts_and_backpropagates_as_eager():

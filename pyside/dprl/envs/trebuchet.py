@@ -859,18 +859,14 @@ def shoot(wind, angle_deg, weight_lb, *, dtype=None, compiled=False, kernel=None
     by the angle, release the projectile below ground). Throws whose weight is too light to lift the projectile return its
     resting place, about 0.68 m, as Trebuchet.jl did. `compiled`, `kernel`: as in `launch`.
     """
-    if kernel is False or not _on_cuda(wind, angle_deg, weight_lb) and kernel is None:
+    if kernel is False or (kernel is None and (compiled or not _on_cuda(wind, angle_deg, weight_lb))):
         result = launch(wind, angle_deg, weight_lb, dtype=dtype, compiled=compiled, kernel=False)
         distance, status = result.distance, result.status
-    else:  # the kernel without the event times
-        shape, flat, kernel = _flat_inputs(wind, angle_deg, weight_lb, dtype, compiled, kernel)
-        if kernel:
-            from dprl.envs import trebuchet_triton
+    else:  # the kernel, without the event times
+        from dprl.envs import trebuchet_triton
 
-            distance, status = (x.reshape(shape) for x in trebuchet_triton.shoot(*flat))
-        else:
-            result = launch(wind, angle_deg, weight_lb, dtype=dtype, compiled=compiled, kernel=False)
-            distance, status = result.distance, result.status
+        shape, flat, _ = _flat_inputs(wind, angle_deg, weight_lb, dtype, compiled, kernel)
+        distance, status = (x.reshape(shape) for x in trebuchet_triton.shoot(*flat))
     never = status == NO_LANDING
     if bool(never.any()):
         w, a, m = (x.detach().expand(status.shape)[never][0].item() for x in _as_tensors(wind, angle_deg, weight_lb, dtype))

@@ -27,8 +27,17 @@ def main():
     parser.add_argument("--method", nargs="+", choices=["dp", "dp_adam", "dp_apg", "dqn", "ppo", "sac", "td3"], help="only these methods (default: all)")
     parser.add_argument("--out", default="comparisons/figures", help="figures and dp_vs_rl.json (default: comparisons/figures)")
     parser.add_argument("--runs", default="comparisons/results/dp_vs_rl_runs", help="per-run results, reused when present")
+    parser.add_argument("--device", default="cpu", help="torch device the DP trainers run on: cpu (default), cuda, cuda:1, ...; the RL "
+                                                        "baselines stay on the CPU. A run made elsewhere than the CPU records its device")
     args = parser.parse_args()
-    summary = dp_vs_rl.run(Path(args.out), quick=args.quick, progress=True, runs=args.runs, envs=args.env, methods_only=args.method)
+    from dprl.train.policies import resolve_device
+
+    try:
+        resolve_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
+    summary = dp_vs_rl.run(Path(args.out), quick=args.quick, progress=True, runs=args.runs, envs=args.env, methods_only=args.method,
+                           device=args.device)
     for line in dp_vs_rl.describe(summary):
         print(line)
     print(f"wrote {Path(args.out) / 'dp_vs_rl.json'}, figures, and runs in {args.runs}")

@@ -243,3 +243,9 @@ def test_train_pendulum_apg_writes_result_and_refuses_the_2019_variant(tmp_path)
     assert saved["trainer"] == "pendulum_apg" and len(saved["losses"]) == 2 and saved["env_steps"] == [2 * 4 * 200]
     refused = dprl("train", "pendulum-apg", "--variant", "gymjl2019", "--out", str(tmp_path))
     assert refused.returncode == 2 and "--variant" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_a_training_device_this_machine_lacks_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["train", "cartpole", "--device", "bogus", "--episodes", "1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "device must be a torch device this machine has" in err and "'bogus'" in err

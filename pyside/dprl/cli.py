@@ -184,17 +184,17 @@ def cmd_train(args) -> int:
         from dprl.train import cartpole
 
         name, train, threshold = f"cartpole_{args.version}_seed{args.seed}", cartpole.train_seeded, goals.CARTPOLE_VERSIONS[args.version][1]
-        count, options = args.episodes, {"version": args.version}
+        count, options = args.episodes, {"version": args.version, "device": args.device}
     elif args.trainer == "pendulum-apg":
         from dprl.train import pendulum
 
         name, train, threshold = f"pendulum_apg_seed{args.seed}", pendulum.train_seeded_apg, goals.PENDULUM_SOLVED
-        count, options = args.updates, {"batch": args.batch_size, "fine_tune_updates": args.fine_tune}
+        count, options = args.updates, {"batch": args.batch_size, "fine_tune_updates": args.fine_tune, "device": args.device}
     else:
         from dprl.train import pendulum
 
         name, train, threshold = f"pendulum_{settings.get('variant', PendulumConfig.variant)}_seed{args.seed}", pendulum.train_seeded, goals.PENDULUM_SOLVED
-        count, options = args.rounds, {"batch": args.batch_size}
+        count, options = args.rounds, {"batch": args.batch_size, "device": args.device}
     path = _run_path(args, name)
 
     def checkpoint(result):
@@ -232,7 +232,7 @@ def train_trebuchet(args, settings: dict) -> int:
         result.save(path)
 
     result = aimer.train_seeded(args.seed, optimizer=optimizer, samples=args.samples, start=args.start, backend=backend,
-                                stop_at=goals.AIMER_GOAL, on_evaluation=checkpoint, **settings)
+                                stop_at=goals.AIMER_GOAL, on_evaluation=checkpoint, device=args.device, **settings)
     checkpoint(result)
     _stop_if_diverged(result, path)
     if not result.finished:  # Ctrl-C: keep the JSON, skip the plots and the GIF (seconds), exit at once
@@ -307,6 +307,8 @@ def _add_train_parsers(commands) -> None:
         if name in ("cartpole", "pendulum", "pendulum-apg"):
             sub.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes at each evaluation (default 100)")
         sub.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own choice)")
+        sub.add_argument("--device", default="cpu", help="torch device the trainer runs on: cpu (default), cuda, cuda:1, ..."
+                                                         + (" (the Julia backend: cpu only)" if name == "trebuchet" else ""))
         sub.add_argument("--out", type=output_folder, default="runs", help="output folder (default: runs)")
         sub.add_argument("--force", action="store_true", help="overwrite an earlier run's result of the same name instead of writing NAME-2.json")
         add_config_flags(sub.add_argument_group("trainer settings", f"the fields of dprl.config.{config_class.__name__}"),

@@ -40,8 +40,10 @@ PENDULUM_EVALUATION_EPISODES = 1000
 _SCORED_ON_DP_STARTS = {"pendulum_dp", "sac", "td3", "ppo_pendulum"}
 
 
-def methods(budget: dict, progress: bool) -> dict:
-    """{env: {label: (file key, budget key, train(seed) -> TrainingResult)}}, DP first."""
+def methods(budget: dict, progress: bool, device: str = "cpu") -> dict:
+    """{env: {label: (file key, budget key, train(seed) -> TrainingResult)}}, DP first. `device`:
+    where the DP trainers run (the RL baselines run on the CPU, as Stable-Baselines3's MLP
+    policies are fastest there)."""
     from dprl.rl.baselines import train_baseline
     from dprl.train import cartpole, pendulum
     from dprl.train import trebuchet as aimer
@@ -54,26 +56,33 @@ def methods(budget: dict, progress: bool) -> dict:
 
     return {
         "cartpole": {
-            "DP (straight-through sign, BPTT)": ("dp", "cartpole_dp", lambda s: cartpole.train_seeded(s, budget["cartpole_dp"], solved_score=1e9, progress=progress)),
+            "DP (straight-through sign, BPTT)": ("dp", "cartpole_dp", lambda s: cartpole.train_seeded(s, budget["cartpole_dp"], solved_score=1e9, progress=progress,
+                                                                                                                device=device)),
             "DQN (zoo)": ("dqn", "dqn", rl("dqn", "cartpole", budget["dqn"])),
             "PPO (zoo)": ("ppo", "ppo_cartpole", rl("ppo", "cartpole", budget["ppo_cartpole"])),
         },
         "pendulum": {
             "DP (BPTT, 64 episodes a round)": ("dp", "pendulum_dp", lambda s: pendulum.train_seeded(s, budget["pendulum_dp"], evaluation_episodes=PENDULUM_EVALUATION_EPISODES,
-                                                                                             progress=progress)),
+                                                                                             progress=progress, device=device)),
             PENDULUM_APG: ("dp_apg", "pendulum_apg", lambda s: pendulum.train_seeded_apg(s, budget["pendulum_apg"], fine_tune_updates=budget["pendulum_apg_fine_tune"],
-                                                                                                  evaluation_episodes=PENDULUM_EVALUATION_EPISODES, progress=progress)),
+                                                                                                  evaluation_episodes=PENDULUM_EVALUATION_EPISODES, progress=progress,
+                                                                                                  device=device)),
             "SAC (zoo)": ("sac", "sac", rl("sac", "pendulum", budget["sac"])),
             "TD3 (zoo)": ("td3", "td3", rl("td3", "pendulum", budget["td3"])),
             "PPO (zoo)": ("ppo", "ppo_pendulum", rl("ppo", "pendulum", budget["ppo_pendulum"])),
         },
         "trebuchet": {
-            "DP (Levenberg–Marquardt, 2,048 shots)": ("dp", "trebuchet_dp_s", lambda s: aimer.train_seeded(s, optimizer="lm", time_budget=budget["trebuchet_dp_s"], progress=progress)),
+            "DP (Levenberg–Marquardt, 2,048 shots)": ("dp", "trebuchet_dp_s", lambda s: aimer.train_seeded(s, optimizer="lm", time_budget=budget["trebuchet_dp_s"], progress=progress,
+                                                                                                               device=device)),
             "DP (Adam, batch 64)": ("dp_adam", "trebuchet_dp_s", lambda s: aimer.train_seeded(s, optimizer="adam", batch_size=64, samples=200_000, evaluate_every=20,
-                                                                          time_budget=budget["trebuchet_dp_s"], progress=progress)),
+                                                                          time_budget=budget["trebuchet_dp_s"], progress=progress, device=device)),
             "SAC (bandit)": ("sac", "sac_trebuchet", rl("sac", "trebuchet", budget["sac_trebuchet"])),
         },
     }
+
+
+# The DP trainers' budget keys: their runs record a device other than the CPU.
+_DP_BUDGETS = {"cartpole_dp", "pendulum_dp", "pendulum_apg", "trebuchet_dp_s"}
 
 
 def first_reaching(result, threshold, env: str = "cartpole"):
@@ -84,10 +93,12 @@ def first_reaching(result, threshold, env: str = "cartpole"):
     return None, None
 
 
-def _signature(budget_key: str, budget: dict, quick: bool) -> dict:
-    """What a kept run must have been made with to be reused: the budget, and for the APG trainer
-    its fine-tune (a change of recipe reruns it)."""
+def _signature(budget_key: str, budget: dict, quick: bool, device: str = "cpu") -> dict:
+    """What a kept run must have been made with to be reused: the budget, for the APG trainer
+    its fine-tune (a change of recipe reruns it), and the device where it is not the CPU."""
     signature = {"quick": quick, budget_key: budget[budget_key]}
+    if device != "cpu" and budget_key in _DP_BUDGETS:
+        signature["device"] = device
     if budget_key in _SCORED_ON_DP_STARTS:
         signature["evaluation"] = f"the DP's {PENDULUM_EVALUATION_EPISODES} evaluation starts"
     if budget_key == "pendulum_apg":
@@ -168,18 +179,20 @@ def _cached_or_run(path: Path, signature: dict, train, seed, expected: dict | No
     return result
 
 
-def method_runs(env: str, label: str, quick: bool = False, progress: bool = False, runs="comparisons/results/dp_vs_rl_runs") -> list:
+def method_runs(env: str, label: str, quick: bool = False, progress: bool = False, runs="comparisons/results/dp_vs_rl_runs",
+                device: str = "cpu") -> list:
     """One method's runs over the comparison's seeds, reusing (or adding) the files `run` keeps."""
     budget = BUDGETS[quick]
-    key, budget_key, train = methods(budget, progress)[env][label]
-    signature = _signature(budget_key, budget, quick)
+    key, budget_key, train = methods(budget, progress, device)[env][label]
+    signature = _signature(budget_key, budget, quick, device)
     return [_cached_or_run(Path(runs) / f"{env}_{key}_seed{s}.json", signature, train, s, identity(env, key, s)) for s in range(budget["seeds"])]
 
 
-def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, methods_only=None) -> dict:
+def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, methods_only=None, device: str = "cpu") -> dict:
     """Train every method over the seeds (or reuse finished runs in `runs`), draw the figures into
     `out` and write `out/dp_vs_rl.json`; returns the summary. `envs` and `methods_only` (file keys
-    such as "dp" or "sac") restrict it, e.g. to run parts in parallel processes."""
+    such as "dp" or "sac") restrict it, e.g. to run parts in parallel processes; `device` is where
+    the DP trainers run."""
     from dprl import plots
     from dprl.goals import best_score
     from dprl.rl.baselines import SCORE_LABELS
@@ -187,7 +200,7 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, 
     out = Path(out)
     runs = Path(runs) if runs is not None else out / "dp_vs_rl_runs"
     budget = BUDGETS[quick]
-    table = methods(budget, progress)
+    table = methods(budget, progress, device)
     envs = list(envs or table)
     unknown = set(envs) - set(table)
     if unknown:
@@ -198,7 +211,7 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, 
         for label, (key, budget_key, train) in table[env].items():
             if methods_only and key not in methods_only:
                 continue
-            signature = _signature(budget_key, budget, quick)
+            signature = _signature(budget_key, budget, quick, device)
             groups[env][label] = [_cached_or_run(runs / f"{env}_{key}_seed{s}.json", signature, train, s, identity(env, key, s))
                                   for s in range(budget["seeds"])]
     summary = {}

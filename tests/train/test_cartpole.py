@@ -87,3 +87,19 @@ def test_corrupt_result_file_is_a_value_error(tmp_path):
     path.write_text(json.dumps({"trainer": "cartpole"})[:-3])
     with pytest.raises(ValueError, match="not a readable dprl training result"):
         TrainingResult.load(path)
+
+
+def test_an_explicit_cpu_device_repeats_the_default_run_and_a_bad_one_is_refused():
+    weights = policies.initial_weights(policies.cartpole_policy, 0)
+    runs = [trainer.train_cartpole(weights, starts(0, 2), starts(100, 5), max_steps=30, progress=False, **device) for device in ({}, {"device": "cpu"})]
+    assert runs[0].losses == runs[1].losses and runs[0].scores == runs[1].scores
+    with pytest.raises(ValueError, match="device must be"):
+        trainer.train_cartpole(weights, starts(0, 1), starts(100, 1), progress=False, device="bogus")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_training_on_cuda_follows_the_cpu_run():
+    weights = policies.initial_weights(policies.cartpole_policy, 0)
+    cpu, cuda = (trainer.train_cartpole(weights, starts(0, 2), starts(100, 5), max_steps=30, progress=False, device=d) for d in ("cpu", "cuda"))
+    np.testing.assert_allclose(cuda.losses, cpu.losses, rtol=1e-9)
+    assert cuda.scores == cpu.scores

@@ -166,3 +166,30 @@ def test_apg_gives_the_same_first_losses_on_both_stacks(jl):
     np.testing.assert_allclose(ours.losses, theirs["losses"], rtol=1e-9)
     np.testing.assert_allclose(ours.scores, theirs["scores"], rtol=1e-9)
     np.testing.assert_allclose(ours.weights[-1][0], theirs["weights"][-1][0], rtol=1e-7, atol=1e-12)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+def test_the_mirror_keeps_the_observations_dtype_and_device():
+    observation = torch.tensor([[0.5, 0.25, -2.0]], dtype=torch.float32)
+    mirrored = trainer.mirror(observation)
+    assert mirrored.dtype == torch.float32 and mirrored.tolist() == [[0.5, -0.25, 2.0]]
+
+
+def test_apg_and_bptt_on_an_explicit_cpu_device_repeat_the_default_runs():
+    weights = policies.glorot_weights(policies.pendulum_policy, 0)
+    runs = [trainer.train_pendulum_apg(weights, states(3, 3, 4), states(4, 5), horizon=10, evaluate_every=3, progress=False, **device)
+            for device in ({}, {"device": "cpu"})]
+    assert runs[0].losses == runs[1].losses and runs[0].scores == runs[1].scores
+    runs = [trainer.train_pendulum(weights, states(3, 2, 4), states(4, 5), steps=8, progress=False, **device) for device in ({}, {"device": "cpu"})]
+    assert runs[0].losses == runs[1].losses and runs[0].scores == runs[1].scores
+
+
+@needs_cuda
+def test_apg_on_cuda_follows_the_cpu_run():
+    weights = policies.glorot_weights(policies.pendulum_policy, 0)
+    cpu, cuda = (trainer.train_pendulum_apg(weights, states(3, 3, 16), states(4, 8), horizon=20, evaluate_every=3, progress=False, device=d)
+                 for d in ("cpu", "cuda"))
+    np.testing.assert_allclose(cuda.losses, cpu.losses, rtol=1e-9)
+    np.testing.assert_allclose(cuda.scores, cpu.scores, rtol=1e-9)

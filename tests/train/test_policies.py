@@ -38,3 +38,12 @@ def test_bad_weights_are_value_errors(layers, message):
     good = policies.initial_weights(policies.cartpole_policy, seed=0)
     with pytest.raises(ValueError, match=message):
         policies.load_weights(policies.cartpole_policy(), layers(good))
+
+
+def test_a_trainers_device_is_checked_and_defaults_to_the_cpu():
+    assert policies.resolve_device(None) == torch.device("cpu") == policies.resolve_device("cpu")
+    with pytest.raises(ValueError, match="device must be a torch device this machine has.*'bogus'"):
+        policies.resolve_device("bogus")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device must be.*'cuda'"):
+            policies.resolve_device("cuda")

@@ -785,7 +785,7 @@ def _in_flight(u, p):
     return flight_derivative(u, p["wind"])
 
 
-def launch(wind, angle_deg, weight_lb, *, dtype=None, compiled=False):
+def launch(wind, angle_deg, weight_lb, *, dtype=None, compiled=False, kernel=None):
     """Simulate a batch of throws; inputs broadcast together. Differentiable in all three.
 
     A throw that never lands gets a NaN distance; one whose weight is too light, the
@@ -803,15 +803,17 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None, compiled=False):
     relative. Inductor fits its kernels' threading to the batch of the first compiled call
     (with and without autograd each): make that a large batch. Compiled first at batch 64, a
     gradient at 65,536 ran 1.5× slower than compiled first at 16,384.
+
+    `kernel`: CUDA tensors run the fused Triton kernel of `trebuchet_triton` (one thread a throw,
+    forward-mode gradients) unless `kernel=False` or `compiled=True`; `kernel=True` insists on it.
+    Its event times and release speed carry no gradient; the distance does.
     """
-    if not isinstance(compiled, bool):
-        raise ValueError(f"compiled must be True or False; got {compiled!r}")
-    wind, angle_deg, weight_lb = _as_tensors(wind, angle_deg, weight_lb, dtype)
-    check_inputs(wind, angle_deg, weight_lb)
-    shape = wind.shape
-    # Contiguous: a compiled step is specialised to its inputs' strides, and a column of a
-    # transposed (n, 3) array would compile it again.
-    wind, angle_deg, weight_lb = (x.reshape(-1).contiguous() for x in (wind, angle_deg, weight_lb))
+    shape, (wind, angle_deg, weight_lb), kernel = _flat_inputs(wind, angle_deg, weight_lb, dtype, compiled, kernel)
+    if kernel:
+        from dprl.envs import trebuchet_triton
+
+        fields = (x.reshape(shape) for x in trebuchet_triton.launch(wind, angle_deg, weight_lb))
+        return Throw(*fields)
     params = {
         "weight": weight_lb * POUND,
         "release_angle": torch.asin(torch.sin(torch.deg2rad(angle_deg))),
@@ -849,23 +851,30 @@ def launch(wind, angle_deg, weight_lb, *, dtype=None, compiled=False):
     )
 
 
-def shoot(wind, angle_deg, weight_lb, *, dtype=None, compiled=False):
+def shoot(wind, angle_deg, weight_lb, *, dtype=None, compiled=False, kernel=None):
     """Landing distance (m) of each throw; differentiable in wind, angle and weight.
 
     Inputs broadcast together; the result has their shape. Raises ValueError for out-of-range
     inputs and for throws that never land (counterweights from about 15.35 lb to 15.41–15.46 lb,
     by the angle, release the projectile below ground). Throws whose weight is too light to lift the projectile return its
-    resting place, about 0.68 m, as Trebuchet.jl did. `compiled`: as in `launch`.
+    resting place, about 0.68 m, as Trebuchet.jl did. `compiled`, `kernel`: as in `launch`.
     """
-    result = launch(wind, angle_deg, weight_lb, dtype=dtype, compiled=compiled)
-    never = result.status == NO_LANDING
+    if kernel is False or (kernel is None and (compiled or not _on_cuda(wind, angle_deg, weight_lb))):
+        result = launch(wind, angle_deg, weight_lb, dtype=dtype, compiled=compiled, kernel=False)
+        distance, status = result.distance, result.status
+    else:  # the kernel, without the event times
+        from dprl.envs import trebuchet_triton
+
+        shape, flat, _ = _flat_inputs(wind, angle_deg, weight_lb, dtype, compiled, kernel)
+        distance, status = (x.reshape(shape) for x in trebuchet_triton.shoot(*flat))
+    never = status == NO_LANDING
     if bool(never.any()):
-        w, a, m = (x.detach().expand(result.status.shape)[never][0].item() for x in _as_tensors(wind, angle_deg, weight_lb, dtype))
+        w, a, m = (x.detach().expand(status.shape)[never][0].item() for x in _as_tensors(wind, angle_deg, weight_lb, dtype))
         raise ValueError(
             f"the throw at wind={w!r} m/s, angle_deg={a!r}, weight_lb={m!r} never lands "
             "(released below ground level or stuck for 60 s); the original simulator loops forever here"
         )
-    return result.distance
+    return distance
 
 
 # ----------------------------------------------------------------------------------------------
@@ -908,7 +917,7 @@ def throw_misses(winds, targets, angle, weight):
 
 def miss_metrics(miss, landed, targets) -> dict:
     """Mean absolute miss (m), mean and 95th-percentile relative miss (%), and the failed throws."""
-    relative = 100 * miss / torch.as_tensor(targets, dtype=torch.float64)
+    relative = 100 * miss / torch.as_tensor(targets, dtype=torch.float64, device=miss.device)
     return {
         "mean_abs_miss_m": miss.mean().item(),
         "mean_rel_miss_pct": relative.mean().item(),
@@ -954,6 +963,30 @@ def _compiled(step):
             return compiled(*args)
 
     return call
+
+
+def _on_cuda(*values):
+    return any(torch.is_tensor(v) and v.device.type == "cuda" for v in values)
+
+
+def _flat_inputs(wind, angle_deg, weight_lb, dtype, compiled, kernel):
+    """`launch`'s inputs checked, broadcast and flattened: (batch shape, flat inputs, whether the
+    Triton kernel runs them)."""
+    if not isinstance(compiled, bool):
+        raise ValueError(f"compiled must be True or False; got {compiled!r}")
+    if kernel not in (None, True, False):
+        raise ValueError(f"kernel must be None (the Triton kernel for CUDA tensors), True or False; got {kernel!r}")
+    if kernel and compiled:
+        raise ValueError("kernel=True and compiled=True exclude each other: choose one fast path")
+    wind, angle_deg, weight_lb = _as_tensors(wind, angle_deg, weight_lb, dtype)
+    check_inputs(wind, angle_deg, weight_lb)
+    shape = wind.shape
+    # Contiguous: a compiled step is specialised to its inputs' strides, and a column of a
+    # transposed (n, 3) array would compile it again.
+    flat = tuple(x.reshape(-1).contiguous() for x in (wind, angle_deg, weight_lb))
+    if kernel is None:
+        kernel = wind.device.type == "cuda" and not compiled
+    return shape, flat, kernel
 
 
 def placeholder_aim(angle, weight):

@@ -71,10 +71,10 @@ def cartpole_window(policy, state, n, params):
 
 @torch.no_grad()
 def cartpole_returns(policy, states, max_steps, params):
-    """Gymnasium returns of a batch of episodes under the sign of the policy (no learning)."""
-    s = torch.as_tensor(states, dtype=torch.float64).clone()
-    alive = torch.ones(s.shape[0], dtype=torch.bool)
-    returns = torch.zeros(s.shape[0], dtype=torch.float64)
+    """Gymnasium returns of a batch of episodes under the sign of the policy (no learning), on its device."""
+    s = torch.as_tensor(states, dtype=torch.float64, device=policies.model_device(policy)).clone()
+    alive = torch.ones(s.shape[0], dtype=torch.bool, device=s.device)
+    returns = torch.zeros(s.shape[0], dtype=torch.float64, device=s.device)
     for _ in range(max_steps):
         if not bool(alive.any()):
             break
@@ -86,7 +86,7 @@ def cartpole_returns(policy, states, max_steps, params):
 
 
 def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleConfig | None = None, *, progress: bool = True,
-                   on_episode=None, policy=None, **settings) -> TrainingResult:
+                   on_episode=None, policy=None, device=None, **settings) -> TrainingResult:
     """Rows of `initial_states` start training episodes, each cut into windows of `config.window`
     steps with one Adam update each; rows of `evaluation_states` start the evaluation episodes
     after each. Stops once the evaluation mean reaches `config.solved_score`. `settings` override
@@ -95,13 +95,16 @@ def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleC
     `on_episode(result)` is called after every episode (for checkpoints). Ctrl-C returns what was
     finished, with `finished = False`. `policy` (a module mapping states (..., 4) to (..., 1), such
     as `dprl.julia.module` of the Julia policy) is trained in place of the PyTorch policy loaded
-    with `weights`, which must then be None.
+    with `weights`, which must then be None. `device` (default the CPU) runs the policy loaded
+    from `weights` and the episodes there.
     """
     config = with_settings(config or CartPoleConfig(), settings)
+    device = policies.resolve_device(device)
     params = cartpole.CartPoleParams()
     if (policy is None) == (weights is None):
         raise ValueError("give either weights (the PyTorch policy's (weight, bias) pairs) or policy (a module), not both or neither")
-    policy = policies.load_weights(policies.cartpole_policy(), weights) if policy is None else policy
+    if policy is None:
+        policy = policies.load_weights(policies.cartpole_policy(), weights).to(device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
     initial_states = np.asarray(initial_states, dtype=np.float64)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 4)
@@ -111,7 +114,7 @@ def train_cartpole(weights, initial_states, evaluation_states, config: CartPoleC
     bar = tqdm(total=len(initial_states), desc="cartpole", unit="episode", disable=not progress)
     with interruptible(result, bar, lambda: policies.weights(policy)):
         for episode, initial in enumerate(initial_states, start=1):
-            state = torch.as_tensor(initial, dtype=torch.float64)
+            state = torch.as_tensor(initial, dtype=torch.float64, device=device)
             t, done = 0, False
             while not done and t < config.max_steps:
                 loss, state, taken, done = cartpole_window(policy, state, min(config.window, config.max_steps - t), params)

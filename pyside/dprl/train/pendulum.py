@@ -24,6 +24,7 @@ notes above `train_pendulum_apg`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 
@@ -65,15 +66,15 @@ def clip_global_norm(parameters, max_norm):
 
 
 def pendulum_returns(policy, states, steps, params):
-    """Returns of a batch of `steps`-long episodes under the policy (no learning)."""
-    return _returns(lambda o: torque(params, policy(o)[:, 0]), states, steps, params)
+    """Returns of a batch of `steps`-long episodes under the policy (no learning), on its device."""
+    return _returns(lambda o: torque(params, policy(o)[:, 0]), states, steps, params, policies.model_device(policy))
 
 
 @torch.no_grad()
-def _returns(act, states, steps, params):
+def _returns(act, states, steps, params, device=None):
     """Returns of a batch of `steps`-long episodes when `act(observations)` picks the torques."""
-    s = torch.as_tensor(states, dtype=torch.float64).clone()
-    total = torch.zeros(s.shape[0], dtype=torch.float64)
+    s = torch.as_tensor(states, dtype=torch.float64, device=device).clone()
+    total = torch.zeros(s.shape[0], dtype=torch.float64, device=s.device)
     for _ in range(steps):
         s, r, _ = pendulum.step(params, s, act(pendulum.observe(params, s)))
         total += r
@@ -81,15 +82,17 @@ def _returns(act, states, steps, params):
 
 
 def train_pendulum(weights, initial_states, evaluation_states, config: PendulumConfig | None = None, *, progress: bool = True,
-                   on_episode=None, **settings) -> TrainingResult:
+                   on_episode=None, device=None, **settings) -> TrainingResult:
     """`initial_states` (E, B, 2) start E training rounds of B parallel episodes of `config.steps`
     steps ((E, 2) means B = 1), each cut into windows with one Adam update each; after each round
     the mean return over the rows of `evaluation_states` (N, 2) is recorded. `settings` override
     fields of `config` (default PendulumConfig()); those left as None come from the variant's
-    preset, and max_grad_norm=math.inf turns the clip off. Ctrl-C returns what finished."""
+    preset, and max_grad_norm=math.inf turns the clip off. `device` (default the CPU) runs the
+    policy and the rollouts there. Ctrl-C returns what finished."""
     config = resolve_preset(with_settings(config or PendulumConfig(), settings))
+    device = policies.resolve_device(device)
     params = pendulum.PendulumParams(variant=config.variant)
-    policy = policies.load_weights(policies.pendulum_policy(), weights)
+    policy = policies.load_weights(policies.pendulum_policy(), weights).to(device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
     initial_states = np.asarray(initial_states, dtype=np.float64)
     if initial_states.ndim == 2:
@@ -104,7 +107,7 @@ def train_pendulum(weights, initial_states, evaluation_states, config: PendulumC
     bar = tqdm(total=rounds, desc=f"pendulum ({config.variant})", unit="round", disable=not progress)
     with interruptible(result, bar, lambda: policies.weights(policy)):
         for episode, initial in enumerate(initial_states, start=1):
-            state = torch.as_tensor(initial, dtype=torch.float64)
+            state = torch.as_tensor(initial, dtype=torch.float64, device=device)
             for first in range(0, steps, config.window):
                 value, state = pendulum_window(policy, state, min(config.window, steps - first), params, config.loss)
                 optimizer.zero_grad()
@@ -159,12 +162,16 @@ def decay_gradient(x, factor):
     return _DecayGradient.apply(x, factor)
 
 
-_MIRROR = torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64)  # observation of (−θ, −θ̇)
+@functools.cache
+def _mirror_signs(dtype, device):
+    """(1, −1, −1), the observation of (−θ, −θ̇), made once per dtype and device: a tensor made at
+    import would pin the trainer to the CPU."""
+    return torch.tensor([1.0, -1.0, -1.0], dtype=dtype, device=device)
 
 
 def mirror(observation):
     """The observation of the mirrored state (−θ, −θ̇): (cos θ, −sin θ, −θ̇)."""
-    return observation * _MIRROR
+    return observation * _mirror_signs(observation.dtype, observation.device)
 
 
 def apg_torque(params, policy, observation):
@@ -189,8 +196,8 @@ def apg_loss(policy, states, horizon, params, decay):
 
 
 def apg_returns(policy, states, steps, params):
-    """Returns of a batch of `steps`-long episodes under `apg_torque` (no learning)."""
-    return _returns(lambda o: apg_torque(params, policy, o), states, steps, params)
+    """Returns of a batch of `steps`-long episodes under `apg_torque` (no learning), on the policy's device."""
+    return _returns(lambda o: apg_torque(params, policy, o), states, steps, params, policies.model_device(policy))
 
 
 # Why this method, from short seeded runs (seed 0, 1,000 evaluation episodes, 2 shared cores):
@@ -254,20 +261,21 @@ def apg_returns(policy, states, steps, params):
 #   24×48 network's −142.8 and −145.3, so it is not the network's capacity. A 128×128 network fails
 #   in the first phase at its learning rate 1e-2 (seed 3: best −486.9; no lower rate tried).
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
-                       on_episode=None, **settings) -> TrainingResult:
+                       on_episode=None, device=None, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`
     (U, B, 2), each the mean cost of B fresh `config.horizon`-step episodes backpropagated through
     the whole episode, the gradient through each step's state multiplied by
     `config.gradient_decay`. Every `config.evaluate_every` updates (and after the last) the mean
     200-step return over the rows of `evaluation_states` (N, 2) is recorded; env_steps counts
     every simulated training step. `settings` override fields of `config` (default APGConfig()).
-    Ctrl-C returns what finished."""
+    `device` (default the CPU) runs the policy and the rollouts there. Ctrl-C returns what finished."""
     config = with_settings(config or APGConfig(), settings)
+    device = policies.resolve_device(device)
     batches = np.asarray(batches, dtype=np.float64)
     if batches.ndim != 3 or batches.shape[-1] != 2 or batches.shape[0] < 1 or batches.shape[1] < 1:
         raise ValueError(f"batches must have shape (U, B, 2) with U, B ≥ 1; got {batches.shape}")
     params = pendulum.PendulumParams(variant="gymnasium")
-    policy = policies.load_weights(policies.pendulum_policy(), weights)
+    policy = policies.load_weights(policies.pendulum_policy(), weights).to(device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 2)
     updates, batch = batches.shape[:2]
@@ -277,7 +285,7 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
     bar = tqdm(total=updates, desc="pendulum (apg)", unit="update", disable=not progress)
     with interruptible(result, bar, lambda: policies.weights(policy)):
         for k, starts in enumerate(batches, start=1):
-            value = apg_loss(policy, torch.as_tensor(starts), config.horizon, params, config.gradient_decay)
+            value = apg_loss(policy, torch.as_tensor(starts, device=device), config.horizon, params, config.gradient_decay)
             optimizer.zero_grad()
             value.backward()
             if not math.isinf(config.max_grad_norm):

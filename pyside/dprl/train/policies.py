@@ -88,3 +88,23 @@ def initial_weights(factory, seed: int):
         return weights(factory())
     finally:
         torch.random.set_rng_state(generator_state)
+
+
+def resolve_device(device) -> torch.device:
+    """A trainer's `device` (None: the CPU) as a torch.device; ValueError naming it when it is no
+    device, or not one this machine has."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        device = torch.device(device)
+        torch.empty(0, device=device)
+    except (RuntimeError, TypeError, AssertionError) as error:
+        raise ValueError(f"device must be a torch device this machine has, such as 'cpu' or 'cuda' (where CUDA is available); "
+                         f"got {str(device)!r} ({str(error).splitlines()[0]})") from None
+    return device
+
+
+def model_device(model) -> torch.device | None:
+    """The device a model's parameters live on; None for a policy that is a plain function."""
+    parameters = model.parameters() if isinstance(model, nn.Module) else ()
+    return next((p.device for p in parameters), None)

@@ -56,9 +56,9 @@ def aimer_loss(model, winds, targets, scaled=False, shoot=trebuchet.shoot):
 
 @torch.no_grad()
 def misses(model, winds, targets, scaled=False):
-    """`throw_misses` of the network's aim for each (wind, target)."""
-    winds = torch.as_tensor(winds, dtype=torch.float64)
-    targets = torch.as_tensor(targets, dtype=torch.float64)
+    """`throw_misses` of the network's aim for each (wind, target), on the network's device."""
+    winds = torch.as_tensor(winds, dtype=torch.float64, device=policies.model_device(model))
+    targets = torch.as_tensor(targets, dtype=torch.float64, device=winds.device)
     return trebuchet.throw_misses(winds, targets, *aim(model, winds, targets, scaled))
 
 
@@ -68,7 +68,7 @@ def evaluate(model, winds, targets, scaled=False) -> dict:
 
 
 def train_aimer(weights, winds, targets, config: AimerConfig | None = None, *, evaluation=None, stop_at: dict | None = None,
-                progress: bool = True, on_evaluation=None, **settings) -> TrainingResult:
+                progress: bool = True, on_evaluation=None, device=None, **settings) -> TrainingResult:
     """Adam on the mean squared miss, one pass over (winds, targets) in batches of
     `config.batch_size` (at most `config.max_updates` updates), from the (weight, bias) pairs
     `weights`. `settings` override fields of `config` (default AimerConfig()).
@@ -76,10 +76,12 @@ def train_aimer(weights, winds, targets, config: AimerConfig | None = None, *, e
     Every `config.evaluate_every` updates the misses on `evaluation` = (winds, targets) are
     recorded and `on_evaluation(result)` called (a checkpoint); training stops past
     `config.time_budget` seconds, or once every metric in `stop_at` is at or below its bound (e.g.
-    `dprl.goals.AIMER_GOAL`). Ctrl-C returns what finished."""
+    `dprl.goals.AIMER_GOAL`). `device` (default the CPU) runs the network and the throws there
+    (on CUDA the throws run `dprl.envs.trebuchet_triton`'s kernel). Ctrl-C returns what finished."""
     config = with_settings(config or AimerConfig(), settings)
-    model = policies.load_weights(policies.aimer_policy(), weights)
-    winds, targets = _shot_tensors(winds, targets)
+    device = policies.resolve_device(device)
+    model = policies.load_weights(policies.aimer_policy(), weights).to(device)
+    winds, targets = _shot_tensors(winds, targets, device)
     updates = -(-len(winds) // config.batch_size)
     if config.max_updates is not None:
         updates = min(updates, config.max_updates)
@@ -110,9 +112,9 @@ def train_aimer(weights, winds, targets, config: AimerConfig | None = None, *, e
 # ----------------------------------------------------------------------------------------------
 # PyTorch only: the evaluation's bookkeeping, the Julia trainer driven from Python, seeded runs
 # ----------------------------------------------------------------------------------------------
-def _shot_tensors(winds, targets):
-    winds = torch.as_tensor(np.asarray(winds, dtype=np.float64))
-    targets = torch.as_tensor(np.asarray(targets, dtype=np.float64))
+def _shot_tensors(winds, targets, device=None):
+    winds = torch.as_tensor(np.asarray(winds, dtype=np.float64), device=device)
+    targets = torch.as_tensor(np.asarray(targets, dtype=np.float64), device=device)
     if winds.shape != targets.shape or winds.ndim != 1:
         raise ValueError(f"winds and targets must be 1-D of one length; got {tuple(winds.shape)} and {tuple(targets.shape)}")
     return winds, targets
@@ -227,6 +229,10 @@ def train_seeded(seed: int, *, optimizer: str = "lm", samples: int | None = None
         raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
     if backend == "julia" and optimizer != "adam":
         raise ValueError(f"the Julia backend trains with adam only (Levenberg–Marquardt is PyTorch's); got optimizer={optimizer!r}")
+    if backend == "julia" and kwargs.get("device") not in (None, "cpu"):
+        raise ValueError(f"the Julia backend trains on the CPU only; got device={kwargs['device']!r}")
+    if backend == "julia":
+        kwargs.pop("device", None)
     start = start or ("heavy" if optimizer == "lm" else "plain")
     if start not in ("heavy", "plain"):
         raise ValueError(f"start must be 'heavy' or 'plain'; got {start!r}")

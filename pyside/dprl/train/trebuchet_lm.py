@@ -87,7 +87,7 @@ class _LevenbergMarquardt:
         residual, jacobian = self.residuals(jacobian=True)
         loss = (residual**2).mean().item()
         gram = jacobian @ jacobian.T
-        identity = torch.eye(len(residual), dtype=residual.dtype)
+        identity = torch.eye(len(residual), dtype=residual.dtype, device=residual.device)
         for _ in range(8):
             # The dual form: δ = −Jᵀ (J Jᵀ + λI)⁻¹ r, a symmetric positive-definite solve the size of the batch.
             factor = torch.linalg.cholesky(gram + self.damping * identity)
@@ -114,15 +114,16 @@ class _LevenbergMarquardt:
 
 
 def train_aimer_lm(weights, winds, targets, config: LevenbergMarquardtConfig | None = None, *, evaluation=None,
-                   stop_at: dict | None = None, progress: bool = True, on_evaluation=None, **settings) -> TrainingResult:
+                   stop_at: dict | None = None, progress: bool = True, on_evaluation=None, device=None, **settings) -> TrainingResult:
     """Levenberg–Marquardt steps on all of (winds, targets) at once, up to `config.max_updates`,
     from the (weight, bias) pairs `weights`; `settings` override fields of `config` (default
     LevenbergMarquardtConfig()). Evaluation, `stop_at`, `on_evaluation` and Ctrl-C as in
     `dprl.train.trebuchet.train_aimer`; its episodes count every simulated throw, rejected trial
-    steps included."""
+    steps included. `device` (default the CPU) runs the network and the throws there."""
     config = with_settings(config or LevenbergMarquardtConfig(), settings)
-    model = policies.load_weights(policies.aimer_policy(), weights)
-    winds, targets = _shot_tensors(winds, targets)
+    device = policies.resolve_device(device)
+    model = policies.load_weights(policies.aimer_policy(), weights).to(device)
+    winds, targets = _shot_tensors(winds, targets, device)
     lm = _LevenbergMarquardt(model, winds, targets, config.scaled)
     result = TrainingResult(trainer="trebuchet", config={"optimizer": "lm", **dataclasses.asdict(config), "batch_size": len(winds),
                                                          "samples": len(winds), "stop_at": stop_at}, extra={"metrics": [], "updates": []})

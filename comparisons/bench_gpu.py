@@ -1,0 +1,364 @@
+"""The PyTorch half on a GPU: the fused trebuchet kernel against eager PyTorch, the APG Pendulum
+update, and the batched CartPole and Pendulum steps.
+
+    python comparisons/bench_gpu.py [--device cuda] [--batches 4096 65536 1048576 4194304]
+        [--eager-max-batch 1048576] [--apg-batches 256 1024 4096 16384 65536]
+        [--step-batch 16777216] [--check-throws 4096] [--repeats 3] [--out FILE]
+
+Parts (the trebuchet throws are comparisons/bench_stacks.py's seeded ones: wind ~ N(0, 5²) m/s,
+angle ~ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
+- check: the kernel (`dprl.envs.trebuchet_triton`, float64) against the eager float64 reference
+  on the CPU, on the first --check-throws throws plus throws too light to lift off and throws that
+  never land: status, distances (relative), gradients (relative to each throw's largest partial,
+  and partial by partial), event times and release speeds.
+- compile: the kernel's first call in this process (Triton compiles it then; a warm on-disk
+  cache makes it faster), at batch 4,096 (or the largest of --batches below it), against a
+  later call.
+- trebuchet: the gradient (distance and its three partials, `shoot` then autograd) per second,
+  kernel and eager, float64 and float32, with the device memory a throw (peak allocated during
+  the call over the batch; the input tensors, made before, not counted) and the errors against the CPU float64
+  reference on the first 1,024 throws. Eager rows stop at --eager-max-batch (4 M throws in eager
+  float64 need about 130 GiB).
+- apg: one APG Pendulum update (`dprl.train.pendulum.apg_loss` over a 200-step rollout, backward,
+  gradient clip, Adam step), seconds per update, float64, eager.
+- steps: one batched step of CartPole and of Pendulum (`dprl.envs.cartpole.step`,
+  `dprl.envs.pendulum.step`), steps per second, float64 and float32.
+
+Goals (issue 28, one H200): float64 gradients at ≥ 10 M/s at a batch of ≥ 1 M; batch 4,096 in
+≤ 2 ms; ≤ 128 bytes of device memory a throw; distances within 2e-12 and gradients within 1e-9
+of the CPU float64 reference; the APG update at batch 16,384 in ≤ 35 ms; the first call in
+≤ 60 s. Without a CUDA device (and no --device) it writes "not run: no CUDA device". With
+--device cpu it runs the eager rows on the CPU (the kernel only under TRITON_INTERPRET=1, and
+slowly): a dry run of the script, not a benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 14  # comparisons/bench_stacks.py's throws
+DEFAULT_BATCHES = [4096, 65536, 1048576, 4194304]
+DEFAULT_APG_BATCHES = [256, 1024, 4096, 16384, 65536]
+ERROR_THROWS = 1024
+APG_HORIZON = 200
+APG_DECAY = 0.985
+# Too light at once and after sliding (15.345 lb), never landing (15.38–15.44 lb at 45°), landing behind the pivot.
+EDGE_THROWS = [(0.0, 45.0, 8.0), (0.0, 45.0, 1.0), (0.0, 45.0, 15.345), (0.0, 45.0, 15.35), (0.0, 45.0, 15.38), (0.0, 45.0, 15.42),
+               (0.0, 45.0, 15.44), (0.0, 45.0, 15.45), (3.0, 40.0, 180.0)]
+GOALS = {
+    "gradients_per_s_float64_at_1M": 10e6,
+    "seconds_at_4096": 2e-3,
+    "bytes_per_throw": 128,
+    "distance_rel_error": 2e-12,
+    "gradient_rel_error": 1e-9,
+    "apg_update_s_at_16384": 35e-3,
+    "compile_s": 60.0,
+}
+
+
+def throws(n: int, seed: int = SEED) -> np.ndarray:
+    """(n, 3) seeded throws: wind, angle_deg, weight_lb (bench_stacks.py's)."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack([5 * rng.standard_normal(n), rng.uniform(15, 75, n), rng.uniform(100, 300, n)])
+
+
+def synchronize(device):
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(function, device, repeats: int):
+    """(best seconds of `repeats` calls, the last call's result), after one untimed call."""
+    result = function()
+    best = math.inf
+    for _ in range(repeats):
+        synchronize(device)
+        start = time.perf_counter()
+        result = function()
+        synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def gradient_call(trebuchet, leaves, kernel):
+    """`shoot` on the leaf tensors `leaves`, and the gradient of the summed distance (by
+    torch.autograd.grad, which leaves their .grad alone, so the leaves are reused)."""
+    import torch
+
+    distance = trebuchet.shoot(*leaves, kernel=kernel)
+    grads = torch.autograd.grad(distance.sum(), leaves)
+    return distance.detach(), torch.stack(grads, dim=1)
+
+
+def reference(trebuchet, rows: np.ndarray):
+    """CPU float64 eager: (launch result, gradient (n, 3)), the gradient of landed throws only."""
+    import torch
+
+    leaves = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in rows.T]
+    result = trebuchet.launch(*leaves, kernel=False)
+    landed = torch.where(torch.isfinite(result.distance), result.distance, torch.zeros_like(result.distance))
+    grads = torch.autograd.grad(landed.sum(), leaves)
+    return result, torch.stack(grads, dim=1).detach()
+
+
+def errors(distance, gradient, ref_distance, ref_gradient) -> dict:
+    """Worst relative errors: distances; gradients relative to each throw's largest partial, and
+    partial by partial (against at least 1e-300)."""
+    import torch
+
+    distance, gradient = distance.double().cpu(), gradient.double().cpu()
+    finite = torch.isfinite(ref_distance)
+    d = ((distance - ref_distance).abs() / ref_distance.abs())[finite]
+    scale = ref_gradient.abs().max(dim=1).values.clamp_min(1e-300)
+    diff = (gradient - ref_gradient).abs()
+    by_throw = (diff.max(dim=1).values / scale)[finite]
+    by_partial = (diff / ref_gradient.abs().clamp_min(1e-300))[finite]
+    return {"distance_rel_error_max": d.max().item(), "gradient_rel_error_max": by_throw.max().item(),
+            "gradient_partial_rel_error_max": by_partial.max().item(),
+            "gradient_partial_rel_error_p99": torch.quantile(by_partial.flatten(), 0.99).item(),
+            "nan_pattern_matches": bool((distance.isnan() == ref_distance.isnan()).all())}
+
+
+def check(trebuchet, kernel_module, device, n: int) -> dict:
+    """The kernel (float64, on `device`) against the CPU float64 eager reference."""
+    import torch
+
+    rows = np.vstack([throws(n), np.array(EDGE_THROWS)])
+    ref, ref_grad = reference(trebuchet, rows)
+    inputs = [torch.tensor(c, dtype=torch.float64, device=device) for c in rows.T]
+    leaves = [x.clone().requires_grad_(True) for x in inputs]
+    fields = kernel_module.launch(*leaves)
+    landed = torch.where(torch.isfinite(fields[0]), fields[0], torch.zeros_like(fields[0]))
+    grad = torch.stack(torch.autograd.grad(landed.sum(), leaves), dim=1)
+    out = {"throws": len(rows), "edge_throws": EDGE_THROWS}
+    out.update(errors(fields[0].detach(), grad, ref.distance.detach(), ref_grad))
+    out["status_matches"] = bool((fields[1].cpu() == ref.status).all())
+    out["status_counts"] = {name: int((ref.status == code).sum()) for code, name in trebuchet.STATUS_NAMES.items()}
+    for name, got, want in zip(("liftoff_time", "release_time", "landing_time", "release_speed"), fields[2:],
+                               (ref.liftoff_time, ref.release_time, ref.landing_time, ref.release_speed)):
+        got = got.detach().cpu()
+        same_nan = bool((got.isnan() == want.isnan()).all())
+        diff = (got - want.detach()).abs().nan_to_num(0.0)
+        out[f"{name}_abs_error_max"] = diff.max().item()
+        out[f"{name}_nan_pattern_matches"] = same_nan
+    light = ref.status == trebuchet.TOO_LIGHT
+    out["too_light_gradient_abs_error_max"] = (grad.cpu() - ref_grad).abs()[light].max().item() if bool(light.any()) else None
+    never = ref.status == trebuchet.NO_LANDING
+    out["never_lands_gradient_is_zero"] = bool((grad.cpu()[never] == 0).all()) if bool(never.any()) else None
+    return out
+
+
+def compile_time(trebuchet, device, dtype, batch) -> dict:
+    """The first kernel call in this process (compiling) against a second one."""
+    import torch
+
+    inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in throws(batch).T]
+    synchronize(device)
+    start = time.perf_counter()
+    gradient_call(trebuchet, inputs, True)
+    synchronize(device)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    gradient_call(trebuchet, inputs, True)
+    synchronize(device)
+    return {"dtype": str(dtype).replace("torch.", ""), "batch": batch, "first_call_s": first, "second_call_s": time.perf_counter() - start}
+
+
+def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad, kernel_ok) -> list[dict]:
+    import torch
+
+    all_rows = throws(max(batches))
+    out = []
+    for kernel in (True, False):
+        for dtype in (torch.float64, torch.float32):
+            for batch in batches:
+                row = {"path": "kernel" if kernel else "eager", "dtype": str(dtype).replace("torch.", ""), "batch": batch}
+                out.append(row)
+                if kernel and not kernel_ok:
+                    row["not_run"] = "the kernel needs CUDA (or TRITON_INTERPRET=1)"
+                    continue
+                if not kernel and batch > eager_max:
+                    row["not_run"] = f"eager above --eager-max-batch {eager_max:,}"
+                    continue
+                inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in all_rows[:batch].T]
+                try:
+                    if device.type == "cuda":
+                        torch.cuda.empty_cache()
+                        torch.cuda.reset_peak_memory_stats(device)
+                        base = torch.cuda.memory_allocated(device)
+                    seconds, (distance, gradient) = timed(lambda: gradient_call(trebuchet, inputs, kernel), device, repeats)
+                    if device.type == "cuda":
+                        row["bytes_per_throw"] = (torch.cuda.max_memory_allocated(device) - base) / batch
+                except torch.OutOfMemoryError as error:
+                    row["not_run"] = f"out of device memory: {str(error).splitlines()[0]}"
+                    continue
+                row["seconds"] = seconds
+                row["gradients_per_s"] = batch / seconds
+                k = min(ERROR_THROWS, batch)
+                row.update(errors(distance[:k], gradient[:k], ref.distance[:k].detach(), ref_grad[:k]))
+                print(f"  trebuchet {row['path']:6} {row['dtype']:7} {batch:>9,}: {row['gradients_per_s']:>14,.0f} gradients/s "
+                      f"({seconds * 1e3:.3f} ms), {row.get('bytes_per_throw', float('nan')):.0f} B/throw, "
+                      f"distance err {row['distance_rel_error_max']:.1e}, gradient err {row['gradient_rel_error_max']:.1e}", flush=True)
+                del inputs, distance, gradient
+    return out
+
+
+def apg_rows(device, batches, repeats) -> list[dict]:
+    import torch
+
+    from dprl.envs import pendulum
+    from dprl.train import pendulum as train
+    from dprl.train import policies
+
+    params = pendulum.PendulumParams(variant="gymnasium")
+    out = []
+    for batch in batches:
+        policy = policies.load_weights(policies.pendulum_policy(), policies.glorot_weights(policies.pendulum_policy, 0)).to(device)
+        optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
+        starts = torch.as_tensor(train.start_states(np.random.default_rng(0), batch), device=device)
+
+        def update():
+            loss = train.apg_loss(policy, starts, APG_HORIZON, params, APG_DECAY)
+            optimizer.zero_grad()
+            loss.backward()
+            train.clip_global_norm(policy.parameters(), 1.0)
+            optimizer.step()
+            return loss
+
+        seconds, loss = timed(update, device, repeats)
+        out.append({"batch": batch, "seconds": seconds, "loss": loss.item()})
+        print(f"  apg update {batch:>7,}: {seconds * 1e3:.1f} ms", flush=True)
+    return out
+
+
+def step_rows(device, batch, repeats) -> list[dict]:
+    import torch
+
+    from dprl.envs import cartpole, pendulum
+
+    out = []
+    for name, module, params, width in (("cartpole", cartpole, cartpole.CartPoleParams(), 4),
+                                        ("pendulum", pendulum, pendulum.PendulumParams(variant="gymnasium"), 2)):
+        for dtype in (torch.float64, torch.float32):
+            generator = torch.Generator(device=device).manual_seed(0)
+            state = 0.1 * torch.rand(batch, width, generator=generator, dtype=dtype, device=device)
+            action = torch.rand(batch, generator=generator, dtype=dtype, device=device)
+            seconds, _ = timed(lambda: module.step(params, state, action), device, repeats)
+            out.append({"env": name, "dtype": str(dtype).replace("torch.", ""), "batch": batch, "seconds": seconds, "steps_per_s": batch / seconds})
+            print(f"  {name} step {str(dtype):14} {batch:>11,}: {batch / seconds:,.0f} steps/s", flush=True)
+            del state, action
+    return out
+
+
+def goals(result: dict) -> dict:
+    """Each goal: the measured figure, the goal, and whether it was met (None: not measured, or
+    measured elsewhere than on CUDA, where the goals do not apply)."""
+    def row(path, dtype, batch):
+        return next((r for r in result.get("trebuchet", []) if r["path"] == path and r["dtype"] == dtype and r["batch"] == batch and "seconds" in r), None)
+
+    out = {}
+    big = [r for r in result.get("trebuchet", []) if r["path"] == "kernel" and r["dtype"] == "float64" and r["batch"] >= 1 << 20 and "seconds" in r]
+    rate = max((r["gradients_per_s"] for r in big), default=None)
+    out["float64 kernel gradients/s at batch >= 1M"] = (rate, GOALS["gradients_per_s_float64_at_1M"], None if rate is None else rate >= GOALS["gradients_per_s_float64_at_1M"])
+    small = row("kernel", "float64", 4096)
+    seconds = small["seconds"] if small else None
+    out["float64 kernel seconds at batch 4,096"] = (seconds, GOALS["seconds_at_4096"], None if seconds is None else seconds <= GOALS["seconds_at_4096"])
+    largest = max(big, key=lambda r: r["batch"], default=None)
+    per = largest.get("bytes_per_throw") if largest else None
+    out["float64 kernel device bytes a throw (largest batch)"] = (per, GOALS["bytes_per_throw"], None if per is None else per <= GOALS["bytes_per_throw"])
+    checked = result.get("check")
+    for key, goal in (("distance_rel_error_max", "distance_rel_error"), ("gradient_rel_error_max", "gradient_rel_error")):
+        value = checked.get(key) if isinstance(checked, dict) else None
+        out[f"check {key}"] = (value, GOALS[goal], None if value is None else value <= GOALS[goal])
+    apg = next((r for r in result.get("apg", []) if r["batch"] == 16384), None)
+    value = apg["seconds"] if apg else None
+    out["APG update seconds at batch 16,384"] = (value, GOALS["apg_update_s_at_16384"], None if value is None else value <= GOALS["apg_update_s_at_16384"])
+    first = result.get("compile", {}).get("first_call_s") if isinstance(result.get("compile"), dict) else None
+    out["kernel first call (compile) seconds"] = (first, GOALS["compile_s"], None if first is None else first <= GOALS["compile_s"])
+    scored = result.get("device_type", "cuda") == "cuda"
+    return {k: {"measured": v[0], "goal": v[1], "met": v[2] if scored else None} for k, v in out.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default=None, help="torch device to run on (default: cuda where there is one, else nothing runs)")
+    parser.add_argument("--batches", type=int, nargs="+", default=DEFAULT_BATCHES, help="trebuchet gradient batches")
+    parser.add_argument("--eager-max-batch", type=int, default=1 << 20, help="largest batch for the eager trebuchet rows")
+    parser.add_argument("--apg-batches", type=int, nargs="+", default=DEFAULT_APG_BATCHES, help="APG update batches")
+    parser.add_argument("--step-batch", type=int, default=1 << 24, help="states in the batched CartPole and Pendulum steps")
+    parser.add_argument("--check-throws", type=int, default=4096, help="seeded throws in the kernel's check against the CPU reference")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case, after one untimed call; the best is kept")
+    parser.add_argument("--parts", nargs="+", default=["check", "compile", "trebuchet", "apg", "steps"],
+                        choices=["check", "compile", "trebuchet", "apg", "steps"], help="which parts to run")
+    parser.add_argument("--out", default=str(ROOT / "comparisons" / "results" / "bench_gpu.json"))
+    args = parser.parse_args()
+    for name in ("batches", "apg_batches"):
+        if any(b < 1 for b in getattr(args, name)):
+            print(f"--{name.replace('_', '-')} must be positive integers", file=sys.stderr)
+            sys.exit(2)
+    if args.step_batch < 1 or args.check_throws < 1 or args.repeats < 1 or args.eager_max_batch < 1:
+        print("--step-batch, --check-throws, --repeats and --eager-max-batch must be at least 1", file=sys.stderr)
+        sys.exit(2)
+
+    import torch
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = "python comparisons/bench_gpu.py " + " ".join(sys.argv[1:])
+    if args.device is None and not torch.cuda.is_available():
+        out.write_text(json.dumps({"command": command.strip(), "not_run": "no CUDA device", "goals": GOALS}, indent=2))
+        print(f"not run: no CUDA device (wrote {out})")
+        return
+    try:
+        device = torch.device(args.device or "cuda")
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as error:
+        print(f"--device {args.device!r} is not usable here: {str(error).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)
+
+    from dprl.envs import trebuchet, trebuchet_triton
+
+    kernel_ok = device.type == "cuda" or trebuchet_triton.interpreting()
+    result = {"command": command.strip(), "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or device.type,
+              "device_type": device.type, "torch": torch.__version__, "triton": __import__("triton").__version__, "seed": SEED,
+              "kernel_block": trebuchet_triton.BLOCK, "kernel_num_warps": trebuchet_triton.NUM_WARPS}
+    started = time.perf_counter()
+    print(f"device {result['device']}, torch {result['torch']}, triton {result['triton']}", flush=True)
+    # The kernel's first call must come first, to measure the compile.
+    if "compile" in args.parts and kernel_ok:
+        result["compile"] = compile_time(trebuchet, device, torch.float64, min(4096, max(args.batches)))
+        print(f"  compile: first call {result['compile']['first_call_s']:.2f} s, second {result['compile']['second_call_s'] * 1e3:.2f} ms", flush=True)
+    if "check" in args.parts and kernel_ok:
+        result["check"] = check(trebuchet, trebuchet_triton, device, args.check_throws)
+        print("  check: " + json.dumps(result["check"]), flush=True)
+    if "trebuchet" in args.parts:
+        ref, ref_grad = reference(trebuchet, throws(min(ERROR_THROWS, max(args.batches))))
+        result["trebuchet"] = trebuchet_rows(trebuchet, device, args.batches, args.eager_max_batch, args.repeats, ref, ref_grad, kernel_ok)
+    if "apg" in args.parts:
+        result["apg"] = apg_rows(device, args.apg_batches, args.repeats)
+    if "steps" in args.parts:
+        result["steps"] = step_rows(device, args.step_batch, args.repeats)
+    result["goals"] = goals(result)
+    result["wall_s"] = time.perf_counter() - started
+    lines = ["", f"{'goal':52} {'measured':>14} {'goal':>10}  met"]
+    for name, g in result["goals"].items():
+        value = "not measured" if g["measured"] is None else f"{g['measured']:.4g}"
+        lines.append(f"{name:52} {value:>14} {g['goal']:>10.3g}  {'-' if g['met'] is None else ('yes' if g['met'] else 'no')}")
+    print("\n".join(lines))
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

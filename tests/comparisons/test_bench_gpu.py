@@ -1,0 +1,55 @@
+"""comparisons/bench_gpu.py: what it writes without a GPU, its errors against the reference, and how it scores the goals."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).parents[2]
+_SPEC = importlib.util.spec_from_file_location("bench_gpu", ROOT / "comparisons" / "bench_gpu.py")
+bench = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(bench)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is here: the benchmark would run")
+def test_without_a_cuda_device_it_writes_not_run(tmp_path):
+    out = tmp_path / "bench_gpu.json"
+    done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "bench_gpu.py"), "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0 and "not run: no CUDA device" in done.stdout
+    assert json.loads(out.read_text())["not_run"] == "no CUDA device"
+
+
+def test_bad_options_exit_2_with_one_line():
+    done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "bench_gpu.py"), "--batches", "0"], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.strip() == "--batches must be positive integers"
+
+
+def test_errors_are_relative_and_skip_throws_that_did_not_land():
+    ref = torch.tensor([10.0, float("nan"), 20.0], dtype=torch.float64)
+    ref_grad = torch.tensor([[1.0, -2.0, 4.0], [0.0, 0.0, 0.0], [1e-8, 2.0, 1.0]], dtype=torch.float64)
+    got = ref + torch.tensor([1e-11, 0.0, 0.0], dtype=torch.float64)
+    got_grad = ref_grad + torch.tensor([[0.0, 0.0, 4e-9], [0.0, 0.0, 0.0], [1e-12, 0.0, 0.0]], dtype=torch.float64)
+    e = bench.errors(got, got_grad, ref, ref_grad)
+    assert e["distance_rel_error_max"] == pytest.approx(1e-12)
+    assert e["gradient_rel_error_max"] == pytest.approx(1e-9)  # 4e-9 against the throw's largest partial, 4
+    assert e["gradient_partial_rel_error_max"] == pytest.approx(1e-4)  # 1e-12 against a partial of 1e-8
+    assert e["nan_pattern_matches"]
+
+
+def test_goals_are_scored_from_the_measured_rows_and_unmeasured_ones_stay_none():
+    result = {"trebuchet": [{"path": "kernel", "dtype": "float64", "batch": 4096, "seconds": 1.5e-3, "gradients_per_s": 2.7e6},
+                            {"path": "kernel", "dtype": "float64", "batch": 1 << 20, "seconds": 0.2, "gradients_per_s": 5.2e6, "bytes_per_throw": 100.0}],
+              "apg": [{"batch": 16384, "seconds": 0.05}]}
+    goals = bench.goals(result)
+    assert goals["float64 kernel gradients/s at batch >= 1M"] == {"measured": 5.2e6, "goal": 10e6, "met": False}
+    assert goals["float64 kernel seconds at batch 4,096"]["met"] is True
+    assert goals["float64 kernel device bytes a throw (largest batch)"]["met"] is True
+    assert goals["APG update seconds at batch 16,384"]["met"] is False
+    assert goals["kernel first call (compile) seconds"] == {"measured": None, "goal": 60.0, "met": None}
+    assert goals["check distance_rel_error_max"]["measured"] is None
+    # A dry run on the CPU reports its figures but scores no goal.
+    assert all(g["met"] is None for g in bench.goals({**result, "device_type": "cpu"}).values())

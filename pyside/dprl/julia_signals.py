@@ -66,10 +66,11 @@ def prepare() -> None:
     """Before `import juliacall`: ask for Julia's signal handling unless the user chose, and
     remember Python's SIGINT handler (Julia replaces it at start)."""
     global _previous_handler
+    if not _on_main_thread():
+        return  # only the main thread can give SIGINT back to Python: leave juliacall's default
     if "juliacall-handle-signals" not in sys._xoptions:
         os.environ.setdefault(ENV, "yes")
-    if _on_main_thread():
-        _previous_handler = signal.getsignal(signal.SIGINT)
+    _previous_handler = signal.getsignal(signal.SIGINT)
 
 
 def handles_signals() -> bool:
@@ -116,7 +117,7 @@ def install(module) -> None:
             end
         end
         UInt(@cfunction(dprl_drain, Cint, ()))""")
-    _drain = ctypes.CFUNCTYPE(ctypes.c_int)(int(drain))
+    _drain = ctypes.PYFUNCTYPE(ctypes.c_int)(int(drain))  # holding the GIL, as juliacall's calls do
     _libc = ctypes.CDLL(None, use_errno=True)
     _libc.sigaction.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
     _libc.pthread_sigmask.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
@@ -124,8 +125,12 @@ def install(module) -> None:
     _libc.sigemptyset(_sigint_set)
     _libc.sigaddset(_sigint_set, signal.SIGINT)
     _julia_action = _current_action()
-    handler = _previous_handler if callable(_previous_handler) else signal.default_int_handler
-    signal.signal(signal.SIGINT, handler)
+    if _previous_handler == signal.SIG_IGN:
+        # a process that ignores SIGINT keeps ignoring it, in Julia too: Julia's listener
+        # re-raises SIGINT on itself, finds it ignored, and drops it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler if _previous_handler is None else _previous_handler)
     _python_action = _current_action()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _installed = True

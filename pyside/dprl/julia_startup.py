@@ -117,4 +117,4 @@ def quiet_stderr():
         reason = next((line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR: ")), None)
         if reason is None:
             raise failed
-        raise RuntimeError(f"{reason} ({failed})") from failed
+        raise RuntimeError(f"{reason.rstrip(':')} ({failed})") from failed

@@ -182,3 +182,23 @@ def test_prepare_asks_for_julias_signal_handling_unless_the_user_chose(monkeypat
     monkeypatch.setenv(julia_signals.ENV, "no")
     julia_signals.prepare()
     assert os.environ[julia_signals.ENV] == "no"
+
+
+@pytest.mark.julia
+def test_a_process_that_ignores_sigint_keeps_ignoring_it_in_julia(jl, tmp_path):
+    script = tmp_path / "ignored.py"
+    script.write_text(textwrap.dedent("""
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from dprl import julia
+        julia.start()
+        print("calling", file=sys.stderr, flush=True)
+        from dprl import julia_signals
+        with julia_signals.interruptible("sleep"):
+            slept = julia.start().seval("t -> (sleep(t); t)")(3.0)
+        print("slept", slept, flush=True)
+        print("shot", julia.shoot(-2.0, 45.0, 200.0), flush=True)
+    """))
+    code, err, out, _ = _interrupt([sys.executable, str(script)], "calling", tmp_path, settle=0.5, presses=2)
+    assert code == 0, err
+    assert "slept 3.0" in out and "shot 74.7" in out, (out, err)

@@ -56,7 +56,7 @@ def interrupt_latency(threads: int) -> float:
         time.sleep(1.0)  # let the call run (and compile)
         sent = time.monotonic()  # CLOCK_MONOTONIC is shared by both processes
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        out, _ = process.communicate(timeout=60)
         return float(out.split()[0]) - sent
     finally:
         if process.poll() is None:

@@ -37,7 +37,6 @@ Ctrl-C is seen when the Julia call returns.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import ctypes
 import os
 import signal
@@ -159,15 +158,16 @@ class interruptible:
     KeyboardInterrupt (module docstring); `name` says what was running, for its message. A class
     rather than a generator: it wraps every crossing, and costs half as much so."""
 
-    __slots__ = ("name", "outermost")
+    __slots__ = ("entered", "name", "outermost")
 
     def __init__(self, name: str = "Julia"):
         self.name = name
-        self.outermost = False
+        self.entered = self.outermost = False
 
     def __enter__(self):
         global _depth
         if _installed and threading.current_thread() is threading.main_thread():
+            self.entered = True
             # a nested call (Julia -> Python callback -> Julia) leaves SIGINT with Julia
             self.outermost = _depth == 0
             if self.outermost:
@@ -177,7 +177,7 @@ class interruptible:
 
     def __exit__(self, kind, error, traceback):
         global _depth
-        if not (_installed and threading.current_thread() is threading.main_thread()):
+        if not self.entered:
             return False
         _depth -= 1
         if self.outermost:
@@ -197,5 +197,5 @@ def _wraps_interrupt(error: BaseException) -> bool:
         return False
     try:
         return bool(_is_interrupt(exception))
-    except Exception:
+    except Exception:  # noqa: BLE001 -- an exception Julia cannot classify is no interrupt
         return False

@@ -46,7 +46,12 @@ def probe_timeout() -> float:
 def check() -> None:
     """Raise JuliaUnavailableError (one line) when the Julia executable does not answer
     `--version` in time or the prepared project cannot hold DPRL."""
-    from dprl.julia import HOW_TO_PROVIDE, JuliaUnavailableError, locate_julia, prepared_project
+    from dprl.julia import (
+        HOW_TO_PROVIDE,
+        JuliaUnavailableError,
+        locate_julia,
+        prepared_project,
+    )
 
     timeout = probe_timeout()
     prepared = prepared_project()
@@ -58,7 +63,8 @@ def check() -> None:
     if executable is None:
         return  # juliapkg finds or installs one (or says it cannot)
     try:
-        done = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         raise JuliaUnavailableError(f"{executable} --version did not answer within {timeout:g} s "
                                     f"(set {TIMEOUT_ENV} to wait longer). To fix: {HOW_TO_PROVIDE}") from None
@@ -100,7 +106,7 @@ def quiet_stderr():
         failed = None
         try:
             yield
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 -- juliacall raises bare Exceptions; re-raised below
             failed = error
         finally:
             sys.stderr.flush()

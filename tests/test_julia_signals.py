@@ -201,3 +201,36 @@ def test_a_process_that_ignores_sigint_keeps_ignoring_it_in_julia(jl, tmp_path):
     code, err, out, _ = _interrupt([sys.executable, str(script)], "calling", tmp_path, settle=0.5, presses=2)
     assert code == 0, err
     assert "slept 3.0" in out and "shot 74.7" in out, (out, err)
+
+
+@pytest.mark.julia
+def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_at_once(jl, tmp_path):
+    """The aimer's Julia training calls Python at each evaluation; Ctrl-C there is Python's,
+    not held until the callback returns to Julia."""
+    script = tmp_path / "callback.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        from dprl import julia
+        julia.start()
+        import numpy as np
+        from dprl.train import policies
+        weights = policies.glorot_weights(policies.aimer_policy, 0)
+        rng = np.random.default_rng(1)
+        def report(update, layers):
+            if update == 3:
+                print("in callback", file=sys.stderr, flush=True)
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:  # busy Python code, no sleep to be woken from
+                    pass
+            return update >= 6
+        try:
+            julia.train_aimer(weights, 5 * rng.standard_normal(20), rng.uniform(20, 100, 20), evaluate_every=3, on_evaluation=report)
+            print("returned", flush=True)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", time.monotonic(), flush=True)
+        print("after", julia.shoot(-2.0, 45.0, 200.0), flush=True)
+    """))
+    code, err, out, seconds = _interrupt([sys.executable, str(script)], "in callback", tmp_path, settle=0.5)
+    assert code == 0, err
+    assert "KeyboardInterrupt" in out and "after 74.7" in out, (out, err)
+    assert seconds < 3.0, seconds

@@ -221,6 +221,7 @@ def _julia_callback(function):
     """A Python callable as a Julia function whose result Julia reads as a Bool (PythonCall hands
     Julia a `Py` otherwise)."""
     module = start()
+    function = julia_signals.from_julia(function)  # hook (julia_signals): Ctrl-C in the callback is Python's
     global _bool_callback
     if _bool_callback is None:
         module.seval("import PythonCall")

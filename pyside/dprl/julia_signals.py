@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import os
 import signal
 import sys
@@ -189,6 +190,28 @@ class interruptible:
         if self.outermost and _drain():
             raise KeyboardInterrupt(f"interrupted in {self.name}")
         return False
+
+
+def from_julia(function):
+    """`function` made a Python callback for Julia: while it runs, SIGINT is Python's again, so
+    Ctrl-C raises KeyboardInterrupt in it at once (Julia gets it back as a PyException, which
+    `interruptible` maps back to KeyboardInterrupt) instead of waiting for Julia's next safepoint
+    after it returns; a Julia call inside it hands over afresh."""
+
+    @functools.wraps(function)
+    def callback(*args, **kwargs):
+        global _depth
+        if not (_installed and _depth and threading.current_thread() is threading.main_thread()):
+            return function(*args, **kwargs)
+        depth, _depth = _depth, 0
+        _hand_to_python()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _hand_to_julia()
+            _depth = depth
+
+    return callback
 
 
 def _wraps_interrupt(error: BaseException) -> bool:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dprl import julia_signals, julia_startup
+
 JULIA_SOURCES = Path(__file__).resolve().parent / "julia_src"
 HOW_TO_PROVIDE = (
     "install Julia 1.10 or 1.11 (https://julialang.org/downloads) and put `julia` on PATH, "
@@ -144,10 +146,15 @@ def _start():
             RuntimeWarning,
             stacklevel=3,
         )
-    import juliacall
+    julia_startup.check()  # hook (julia_startup): a launcher that never answers, a project without DPRL
+    julia_signals.prepare()  # hook (julia_signals): Julia handles signals; remember Python's SIGINT handler
+    with julia_startup.quiet_stderr():  # hook (julia_startup): Julia's start-up trace becomes one line
+        import juliacall
 
     module = juliacall.newmodule("DPRLBridge")
-    module.seval("using DPRL")
+    julia_signals.install(module)  # hook (julia_signals): Ctrl-C handover between Python and Julia
+    with julia_signals.interruptible("using DPRL"):  # hook (julia_signals)
+        module.seval("using DPRL")
     return module
 
 
@@ -220,7 +227,8 @@ def _call(name: str, *args, **kwargs):
     if function is None:  # looked up once: seval parses its string on every call
         function = _functions[name] = module.seval(f"DPRL.{name}")
     try:
-        return function(*args, **kwargs)
+        with julia_signals.interruptible(f"DPRL.{name}"):  # hook (julia_signals): Ctrl-C stops the call
+            return function(*args, **kwargs)
     except juliacall.JuliaError as error:
         exception = error.exception
         kind = str(module.seval("e -> string(nameof(typeof(e)))")(exception))
@@ -294,6 +302,7 @@ def _julia_callback(function):
     """A Python callable as a Julia function whose result Julia reads as a Bool (PythonCall hands
     Julia a `Py` otherwise)."""
     module = start()
+    function = julia_signals.from_julia(function)  # hook (julia_signals): Ctrl-C in the callback is Python's
     global _bool_callback
     if _bool_callback is None:
         module.seval("import PythonCall")

@@ -50,7 +50,7 @@ import difflib
 import numpy as np
 import torch
 
-from dprl import julia
+from dprl import julia, julia_signals
 
 MODES = ("zygote", "forwarddiff")
 FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -347,7 +347,8 @@ class _Bridge(torch.autograd.Function):
         core = None if call.core is None else tuple(call.core)
         differentiable = tuple(isinstance(a, torch.Tensor) for a in call.args)
         try:
-            state = forward(call.fn.julia_function, call.julia_args(tensors), core, tuple(call.batch), call.mode, differentiable, **call.kwargs)
+            with julia_signals.interruptible(call.fn.name):  # hook (julia_signals): Ctrl-C stops the call
+                state = forward(call.fn.julia_function, call.julia_args(tensors), core, tuple(call.batch), call.mode, differentiable, **call.kwargs)
         except juliacall.JuliaError as error:
             call.raise_julia(error, "forward")
         call.state = state
@@ -416,7 +417,8 @@ class _Bridge(torch.autograd.Function):
             else:
                 cotangents.append(_numpy(g))
         try:
-            grads = _bridge("backward")(call.state, tuple(cotangents))
+            with julia_signals.interruptible(call.fn.name):  # hook (julia_signals): Ctrl-C stops the call
+                grads = _bridge("backward")(call.state, tuple(cotangents))
         except juliacall.JuliaError as error:
             call.raise_julia(error, "backward")
         out = []

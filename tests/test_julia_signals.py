@@ -1,0 +1,236 @@
+"""Ctrl-C and Julia's fatal errors during Julia calls (dprl.julia_signals): real SIGINTs sent to
+`dprl` and to the Python API in fresh processes, each bounded in time."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+# A Julia function that never returns (it allocates, so Julia has safepoints to throw at), one
+# that never returns without ever allocating (no safepoint), and one that recurses forever.
+JULIA_DEFINITIONS = """
+import juliacall
+juliacall.Main.seval("function dprl_forever(x); s = 0.0; while true; s += sum(rand(3)); end; x; end")
+juliacall.Main.seval("function dprl_spin(x); s = 0.0; while true; s += sin(s); end; x; end")
+juliacall.Main.seval("dprl_recurse(x) = dprl_recurse(x) + 1.0")
+"""
+WAIT = 120  # seconds a process may take to start Julia and compile before it is killed
+
+
+def _wait_for(process, log, marker, deadline):
+    while marker not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, log.read_text()
+    assert marker in log.read_text(), f"no {marker!r} within {WAIT} s: {log.read_text()}"
+
+
+def _interrupt(argv, marker, tmp_path, *, env=None, presses=1, settle=1.0, timeout=30):
+    """Run argv, wait for `marker` on its stderr and `settle` seconds more (so the Julia call is
+    running), send SIGINT `presses` times 0.1 s apart; (exit code, stderr, stdout, seconds from the
+    first SIGINT to exit). The process is killed if it outlives `timeout`."""
+    log, out = tmp_path / "stderr.txt", tmp_path / "stdout.txt"
+    with log.open("w") as stderr, out.open("w") as stdout:
+        process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env, cwd=tmp_path)
+        try:
+            _wait_for(process, log, marker, time.monotonic() + WAIT)
+            time.sleep(settle)
+            sent = time.monotonic()
+            for press in range(presses):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+                time.sleep(0.1)
+            code = process.wait(timeout=timeout)
+            seconds = time.monotonic() - sent
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return code, log.read_text(), out.read_text(), seconds
+
+
+API_SCRIPT = JULIA_DEFINITIONS + textwrap.dedent("""
+    import sys, time
+    import torch
+    from dprl import julia
+    name = sys.argv[1]
+    f = julia.function(name)
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    print("calling", flush=True, file=sys.stderr)
+    try:
+        f(x)
+        print("returned", flush=True)
+    except KeyboardInterrupt as error:
+        print("KeyboardInterrupt:", error, flush=True)
+    # Julia stays usable, and Ctrl-C in Python code is Python's again
+    print("after", julia.shoot(-2.0, 45.0, 200.0), flush=True)
+    print("python", flush=True, file=sys.stderr)
+    try:
+        time.sleep(60)
+    except KeyboardInterrupt:
+        print("sleep interrupted", flush=True)
+""")
+
+
+def _api(tmp_path, name, threads, presses=1):
+    script = tmp_path / "api.py"
+    script.write_text("from dprl import julia\njulia.start()\n" + API_SCRIPT)
+    env = {**os.environ, "PYTHON_JULIACALL_THREADS": str(threads)}
+    env.pop("PYTHON_JULIACALL_HANDLE_SIGNALS", None)  # dprl's default: Julia handles signals
+    log, out = tmp_path / "stderr.txt", tmp_path / "stdout.txt"
+    with log.open("w") as stderr, out.open("w") as stdout:
+        process = subprocess.Popen([sys.executable, str(script), name], stdout=stdout, stderr=stderr, env=env, cwd=tmp_path)
+        try:
+            _wait_for(process, log, "calling", time.monotonic() + WAIT)
+            time.sleep(1.0)
+            sent = time.monotonic()
+            for _ in range(presses):
+                process.send_signal(signal.SIGINT)
+                time.sleep(0.1)
+            deadline = time.monotonic() + 30
+            while "KeyboardInterrupt" not in out.read_text() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            seconds = time.monotonic() - sent
+            _wait_for(process, log, "python", time.monotonic() + 30)
+            time.sleep(0.5)
+            process.send_signal(signal.SIGINT)
+            code = process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return code, out.read_text(), log.read_text(), seconds
+
+
+@pytest.mark.julia
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, tmp_path, threads):
+    code, out, err, seconds = _api(tmp_path, "dprl_forever", threads)
+    assert "KeyboardInterrupt: interrupted in Main.dprl_forever" in out, (out, err)
+    assert seconds < 3.0, seconds
+    assert "after 74.7" in out and "sleep interrupted" in out, (out, err)
+    assert code == 0 and "signal (" not in err and "fatal" not in err, err
+
+
+@pytest.mark.julia
+def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, tmp_path):
+    """A loop that never allocates gives Julia no safepoint; Julia throws there only when
+    Ctrl-C comes several times within about a second (its force-throw)."""
+    code, out, err, seconds = _api(tmp_path, "dprl_spin", 1, presses=6)
+    assert "KeyboardInterrupt: interrupted in Main.dprl_spin" in out, (out, err)
+    assert seconds < 3.0, seconds
+    assert "after 74.7" in out and code == 0, (out, err)
+
+
+@pytest.mark.julia
+def test_ctrl_c_in_dprl_gradcheck_inside_julia_is_exit_130_with_one_line(jl, tmp_path):
+    spec = tmp_path / "forever.py"
+    spec.write_text(JULIA_DEFINITIONS + textwrap.dedent("""
+        import sys
+        julia = "dprl_forever"
+        def torch(x):
+            return x * 1.0
+        inputs = {"x": [1.0, 2.0, 3.0]}
+        print("spec loaded", file=sys.stderr, flush=True)
+    """))
+    code, err, _, seconds = _interrupt([sys.executable, "-m", "dprl.cli", "gradcheck", str(spec)], "spec loaded", tmp_path, settle=2.0)
+    lines = [line for line in err.splitlines() if line.strip() and line != "spec loaded"]
+    assert code == 130, err
+    assert lines == ["dprl gradcheck: interrupted; nothing was written"], err
+    assert seconds < 3.0, seconds
+
+
+@pytest.mark.julia
+def test_a_julia_stack_overflow_is_an_error_naming_the_function(jl, tmp_path):
+    script = tmp_path / "overflow.py"
+    script.write_text("from dprl import julia\njulia.start()\n" + JULIA_DEFINITIONS + textwrap.dedent("""
+        import torch
+        f = julia.function("dprl_recurse")
+        try:
+            f(torch.ones(2, dtype=torch.float64))
+        except julia.JuliaError as error:
+            print("error:", str(error).splitlines()[0])
+        print("after", julia.shoot(-2.0, 45.0, 200.0))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "error: Main.dprl_recurse(x) raised StackOverflowError" in done.stdout, done.stdout
+    assert "after 74.7" in done.stdout
+
+
+def test_interruptible_does_nothing_before_julia_handles_signals(monkeypatch):
+    from dprl import julia_signals
+
+    monkeypatch.setattr(julia_signals, "_installed", False)
+    with julia_signals.interruptible("nothing"):
+        value = 1
+    assert value == 1
+    with pytest.raises(ValueError), julia_signals.interruptible("nothing"):
+        raise ValueError("passes through")
+
+
+def test_prepare_asks_for_julias_signal_handling_unless_the_user_chose(monkeypatch):
+    from dprl import julia_signals
+
+    monkeypatch.delenv(julia_signals.ENV, raising=False)
+    julia_signals.prepare()
+    assert os.environ[julia_signals.ENV] == "yes"
+    monkeypatch.setenv(julia_signals.ENV, "no")
+    julia_signals.prepare()
+    assert os.environ[julia_signals.ENV] == "no"
+
+
+@pytest.mark.julia
+def test_a_process_that_ignores_sigint_keeps_ignoring_it_in_julia(jl, tmp_path):
+    script = tmp_path / "ignored.py"
+    script.write_text(textwrap.dedent("""
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from dprl import julia
+        julia.start()
+        print("calling", file=sys.stderr, flush=True)
+        from dprl import julia_signals
+        with julia_signals.interruptible("sleep"):
+            slept = julia.start().seval("t -> (sleep(t); t)")(3.0)
+        print("slept", slept, flush=True)
+        print("shot", julia.shoot(-2.0, 45.0, 200.0), flush=True)
+    """))
+    code, err, out, _ = _interrupt([sys.executable, str(script)], "calling", tmp_path, settle=0.5, presses=2)
+    assert code == 0, err
+    assert "slept 3.0" in out and "shot 74.7" in out, (out, err)
+
+
+@pytest.mark.julia
+def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_at_once(jl, tmp_path):
+    """The aimer's Julia training calls Python at each evaluation; Ctrl-C there is Python's,
+    not held until the callback returns to Julia."""
+    script = tmp_path / "callback.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        from dprl import julia
+        julia.start()
+        import numpy as np
+        from dprl.train import policies
+        weights = policies.glorot_weights(policies.aimer_policy, 0)
+        rng = np.random.default_rng(1)
+        def report(update, layers):
+            if update == 3:
+                print("in callback", file=sys.stderr, flush=True)
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:  # busy Python code, no sleep to be woken from
+                    pass
+            return update >= 6
+        try:
+            julia.train_aimer(weights, 5 * rng.standard_normal(20), rng.uniform(20, 100, 20), evaluate_every=3, on_evaluation=report)
+            print("returned", flush=True)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", time.monotonic(), flush=True)
+        print("after", julia.shoot(-2.0, 45.0, 200.0), flush=True)
+    """))
+    code, err, out, seconds = _interrupt([sys.executable, str(script)], "in callback", tmp_path, settle=0.5)
+    assert code == 0, err
+    assert "KeyboardInterrupt" in out and "after 74.7" in out, (out, err)
+    assert seconds < 3.0, seconds

@@ -108,8 +108,8 @@ def start(threads: int | str | None = None):
 
     `threads` (an int >= 1 or "auto") sets juliacall's PYTHON_JULIACALL_THREADS before Julia starts,
     and with more than one thread PYTHON_JULIACALL_HANDLE_SIGNALS=yes (juliacall asks for it then;
-    Ctrl-C no longer interrupts Julia code). Julia's thread count is fixed when it starts: asking
-    for another count later warns and keeps the running one."""
+    `dprl.julia_signals` hands Ctrl-C to Julia during its calls either way). Julia's thread count
+    is fixed when it starts: asking for another count later warns and keeps the running one."""
     global _module, _failure, _pid
     if threads is not None:
         _request_threads(threads)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dprl import julia
+from dprl import julia, julia_signals
 
 DTYPES = {"Float32": torch.float32, "Float64": torch.float64}
 # Julia exceptions that mean the input did not fit the model, reported as ValueError
@@ -186,7 +186,8 @@ class _ModelCall(torch.autograd.Function):
         import juliacall
 
         try:
-            result = module._forward(module.julia_model, x.detach().T.numpy(), record)
+            with julia_signals.interruptible(f"model {module._describe}"):  # Ctrl-C stops the call
+                result = module._forward(module.julia_model, x.detach().T.numpy(), record)
         except juliacall.JuliaError as error:
             _raise(module, error, "forward", x)
         y = _view(result.output)
@@ -207,7 +208,8 @@ class _ModelCall(torch.autograd.Function):
         if ctx.back is None:
             raise RuntimeError(f"{module._describe} ran without recording a backward pass")
         try:
-            result = module._backward(ctx.back, module._paths, module._arrays, grad.detach().contiguous().T.numpy())
+            with julia_signals.interruptible(f"model {module._describe}"):  # Ctrl-C stops the call
+                result = module._backward(ctx.back, module._paths, module._arrays, grad.detach().contiguous().T.numpy())
         except juliacall.JuliaError as error:
             _raise(module, error, "backward", None)
         gx = torch.zeros(ctx.x_shape, dtype=module.dtype) if result.input is None else _view(result.input).T

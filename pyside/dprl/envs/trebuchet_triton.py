@@ -447,7 +447,7 @@ def on_grid_bracket(EVENT: tl.constexpr, a_q_a, a_q_s, a_w_a, a_w_s, b_q_a, b_q_
     lo = zero
     hi = zero + 1.0
     for i in tl.static_range(INTERP - 1, 0, -1):  # from the last interior point back: the first crossing wins
-        theta: tl.constexpr = i / INTERP
+        theta = i / INTERP
         g = _sling_condition(EVENT, _power(a_q_a, b_q_a, fa_q_a, fb_q_a, theta), _power(a_q_s, b_q_s, fa_q_s, fb_q_s, theta),
                              _power(a_w_a, b_w_a, fa_w_a, fb_w_a, theta), _power(a_w_s, b_w_s, fa_w_s, fb_w_s, theta),
                              vx0, zero + theta * DT, cos_r, sin_r)
@@ -640,7 +640,7 @@ def integrate_flight(x, y, vx, vy, wind, active,
             in_lo = zero
             in_hi = zero + 1.0
             for i in tl.static_range(INTERP - 1, 0, -1):  # from the last point back: the first crossing wins
-                theta: tl.constexpr = i / INTERP
+                theta = i / INTERP
                 crossed = _sign(prev) * _sign(_power(y, ny, vy, nvy, theta) + PIVOT_HEIGHT) < 0
                 inside = inside | crossed
                 in_lo = tl.where(crossed, zero + (i - 1) / INTERP, in_lo)
@@ -893,7 +893,9 @@ def _run(wind, angle_deg, weight_lb, rows):
     release = torch.asin(torch.sin(torch.deg2rad(angle_deg)))
     order = _order(angle_deg, weight_lb)
     grid = (triton.cdiv(n, BLOCK),)
-    _launch_kernel[grid](order, wind, angle_deg, weight_lb, release, out, n, int(rows == _ROWS_LAUNCH), BLOCK=BLOCK, num_warps=NUM_WARPS)
+    # No fused multiply-adds: the reference rounds every product and sum, and the events are sign tests.
+    _launch_kernel[grid](order, wind, angle_deg, weight_lb, release, out, n, int(rows == _ROWS_LAUNCH), BLOCK=BLOCK, num_warps=NUM_WARPS,
+                         enable_fp_fusion=False)
     return out
 
 

@@ -1074,7 +1074,7 @@ def resolve_spec(spec: dict) -> dict:
 
 
 def load_spec(path) -> dict:
-    """The keyword arguments of `gradcheck` from a TOML or Python spec (see the README)."""
+    """The keyword arguments of `gradcheck` from a TOML or Python spec (see docs/gradcheck.md)."""
     return resolve_spec(read_spec(path))
 
 

@@ -226,8 +226,7 @@ def apg_rows(device, batches, repeats, paths=("eager", "graph")) -> list[dict]:
 
     from dprl.envs import pendulum
     from dprl.train import pendulum as train
-    from dprl.train import pendulum_graph
-    from dprl.train import policies
+    from dprl.train import pendulum_graph, policies
 
     params = pendulum.PendulumParams(variant="gymnasium")
     out = []
@@ -266,7 +265,6 @@ def apg_rows(device, batches, repeats, paths=("eager", "graph")) -> list[dict]:
             out.append(row)
             extra = f", loss rel diff vs eager {row['loss_rel_diff_vs_eager_max']:.1e}" if "loss_rel_diff_vs_eager_max" in row else ""
             print(f"  apg update {path:5} {batch:>7,}: {seconds * 1e3:.1f} ms{extra}", flush=True)
-            del policy, optimizer
     return out
 
 

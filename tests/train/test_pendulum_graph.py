@@ -1,8 +1,7 @@
+import dprl.train.pendulum as trainer
 import numpy as np
 import pytest
 import torch
-
-import dprl.train.pendulum as trainer
 from dprl.envs import pendulum
 from dprl.results import Diverged
 from dprl.train import policies

@@ -261,14 +261,15 @@ def apg_returns(policy, states, steps, params):
 #   24×48 network's −142.8 and −145.3, so it is not the network's capacity. A 128×128 network fails
 #   in the first phase at its learning rate 1e-2 (seed 3: best −486.9; no lower rate tried).
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
-                       on_episode=None, device=None, **settings) -> TrainingResult:
+                       on_episode=None, device=None, cuda_graph: bool = True, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`
     (U, B, 2), each the mean cost of B fresh `config.horizon`-step episodes backpropagated through
     the whole episode, the gradient through each step's state multiplied by
     `config.gradient_decay`. Every `config.evaluate_every` updates (and after the last) the mean
     200-step return over the rows of `evaluation_states` (N, 2) is recorded; env_steps counts
     every simulated training step. `settings` override fields of `config` (default APGConfig()).
-    `device` (default the CPU) runs the policy and the rollouts there. Ctrl-C returns what finished."""
+    `device` (default the CPU) runs the policy and the rollouts there; on a CUDA device each update
+    is one CUDA graph (`dprl.train.pendulum_graph`) unless `cuda_graph=False`. Ctrl-C returns what finished."""
     config = with_settings(config or APGConfig(), settings)
     device = policies.resolve_device(device)
     batches = np.asarray(batches, dtype=np.float64)
@@ -276,21 +277,29 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
         raise ValueError(f"batches must have shape (U, B, 2) with U, B ≥ 1; got {batches.shape}")
     params = pendulum.PendulumParams(variant="gymnasium")
     policy = policies.load_weights(policies.pendulum_policy(), weights).to(device)
-    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
+    graphed = device.type == "cuda" and bool(cuda_graph)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, capturable=graphed)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 2)
     updates, batch = batches.shape[:2]
+    if graphed:
+        from dprl.train.pendulum_graph import APGUpdate
+
+        update = APGUpdate(policy, optimizer, batch, config.horizon, params, config.gradient_decay, config.max_grad_norm)
     result = TrainingResult(trainer="pendulum_apg", config={"method": "apg", "variant": "gymnasium", **_json_config(config), "updates": updates,
                                                             "batch": batch, "evaluation_episodes": len(evaluation_states)})
     start = time.perf_counter()
     bar = tqdm(total=updates, desc="pendulum (apg)", unit="update", disable=not progress)
     with interruptible(result, bar, lambda: policies.weights(policy)):
         for k, starts in enumerate(batches, start=1):
-            value = apg_loss(policy, torch.as_tensor(starts, device=device), config.horizon, params, config.gradient_decay)
-            optimizer.zero_grad()
-            value.backward()
-            if not math.isinf(config.max_grad_norm):
-                clip_global_norm(policy.parameters(), config.max_grad_norm)
-            result.losses.append(checked_step(k, policy.parameters(), optimizer.step, value))
+            if graphed:
+                result.losses.append(update(k, starts))
+            else:
+                value = apg_loss(policy, torch.as_tensor(starts, device=device), config.horizon, params, config.gradient_decay)
+                optimizer.zero_grad()
+                value.backward()
+                if not math.isinf(config.max_grad_norm):
+                    clip_global_norm(policy.parameters(), config.max_grad_norm)
+                result.losses.append(checked_step(k, policy.parameters(), optimizer.step, value))
             bar.update(1)
             if not ((k % config.evaluate_every == 0 or k == updates) and len(evaluation_states)):
                 continue

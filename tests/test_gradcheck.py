@@ -497,6 +497,34 @@ def test_a_bad_spec_without_julia_is_bad_input_and_a_good_one_needs_julia(tmp_pa
     assert "Julia is unavailable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("body, message", [
+    ("import torch\nraise RuntimeError('boom')\n", "raised RuntimeError: boom"),
+    ("import torch\njulia = 'sum'\ntorch = torch.sum\ninputs = {'x': {'uniform': [0, 1], 'shape': 'abc'}}\n", "inputs.x.shape must be"),
+    ("import torch\njulia = 'sum'\n", "missing inputs"),
+    ("import no_such_module_dprl\n", "cannot import no_such_module_dprl"),
+])
+def test_a_bad_python_spec_without_julia_is_bad_input(tmp_path, no_julia_env, body, message):
+    """A Python spec is checked by running it; with no Julia that is safe before torch (juliacall never
+    loads), so a bad one is exit 2, not exit 3 (issue 29, item 10)."""
+    spec = tmp_path / "spec.py"
+    spec.write_text(body)
+    result = _dprl([str(spec)], env=no_julia_env)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("body", [
+    "import torch as th\njulia = 'sum'\ntorch = th.sum\ninputs = {'x': [1.0, 2.0]}\n",
+    "import torch as th\nfrom dprl import julia as J\njulia = J.function('sum')\ntorch = th.sum\ninputs = {'x': [1.0, 2.0]}\n",
+])
+def test_a_valid_python_spec_that_needs_julia_is_exit_3_without_it(tmp_path, no_julia_env, body):
+    spec = tmp_path / "spec.py"
+    spec.write_text(body)
+    result = _dprl([str(spec)], env=no_julia_env)
+    assert result.returncode == 3, result.stderr
+    assert "Julia is unavailable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 # ----------------------------------------------------------------------------------------------
 # With Julia
 # ----------------------------------------------------------------------------------------------

@@ -330,3 +330,17 @@ def test_batched_throws_spread_over_two_julia_threads(jl, tmp_path):
     assert "threads 2" in done.stdout
     d, g, s = jl.shoot_gradient_batch(*points.T)
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.column_stack([d, g, s]))
+
+
+@pytest.mark.julia
+def test_start_warns_when_juliacall_came_first_without_signal_handling(jl, tmp_path):
+    """Julia's signal handling is fixed when it starts: after a bare `import juliacall` a Julia stack
+    overflow is a SIGSEGV and Ctrl-C waits for the call, so start() says so (issue 29, item 1)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_JULIACALL_HANDLE_SIGNALS"}
+    code = "import juliacall\nfrom dprl import julia\njulia.start()\nprint('started')\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path, check=False)
+    assert result.returncode == 0 and "started" in result.stdout, result.stderr[-2000:]
+    assert "without PYTHON_JULIACALL_HANDLE_SIGNALS=yes" in result.stderr and "stack overflow kills Python" in result.stderr
+    env["PYTHON_JULIACALL_HANDLE_SIGNALS"] = "yes"  # the user's own juliacall with signal handling: nothing to say
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path, check=False)
+    assert result.returncode == 0 and "signal handling" not in result.stderr, result.stderr[-2000:]

@@ -180,6 +180,27 @@ def test_shapes_and_dtypes_that_disagree_are_named(jl, torch):
 
 
 @pytest.mark.julia
+def test_tensors_julia_cannot_take_are_named_before_the_call(jl, torch):
+    """Sparse and meta tensors, and tensors in keyword arguments or inside lists, used to fail deep in
+    NumPy or in the user's Julia function; each is one ValueError naming the argument (issue 29, item 10)."""
+    total = jl.function("sum")
+    x = torch.eye(3, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"argument 1 \(a\) of Base.sum\(a\) is a torch.sparse_coo tensor; .*to_dense"):
+        total(x.to_sparse())
+    with pytest.raises(ValueError, match=r"argument 1 \(a\) of Base.sum\(a\) is a torch.sparse_csr tensor"):
+        total(x.to_sparse_csr())
+    with pytest.raises(ValueError, match=r"argument 1 \(a\) of Base.sum\(a\) is on the meta device"):
+        total(torch.ones(3, dtype=torch.float64, device="meta"))
+    with pytest.raises(ValueError, match=r"keyword argument dims= of Base.sum\(a\) is or holds a tensor"):
+        total(x, dims=torch.tensor(1))
+    with pytest.raises(ValueError, match=r"keyword argument init= .* is or holds a tensor"):
+        total(x, init=[torch.tensor(0.0, dtype=torch.float64)])
+    with pytest.raises(ValueError, match=r"argument 1 \(a\) of Base.sum\(a\) is a list holding tensors"):
+        total([x, x])
+    assert total(x, dims=1).tolist() == [[1.0, 1.0, 1.0]]  # plain keyword arguments still reach Julia
+
+
+@pytest.mark.julia
 def test_non_finite_outputs_are_an_error_unless_allowed(jl, torch):
     log = jl.function("log", core_ndims=0)
     with pytest.raises(ValueError, match=r"Base.log\(.*\) gave a non-finite value in output 1 \(-inf\) at batch index \(1,\)"):

@@ -393,18 +393,32 @@ def cmd_gradcheck(args) -> int:
             specs.append(gradcheck.read_spec(path, overrides))
     else:
         raise ValueError("give a spec file (e.g. comparisons/gradcheck/trebuchet.toml) or --julia NAME --torch module:function --input ...")
+    def resolve(spec):
+        resolved = gradcheck.resolve_spec(spec)
+        if "__python__" in spec:
+            resolved = gradcheck.check_spec({**resolved, **overrides(resolved)}, spec["__python__"])
+        return resolved
+
+    resolved_specs = None
     if any(gradcheck.spec_needs_julia(s) for s in specs):
         from dprl import julia
 
         try:
             julia.start()
         except julia.JuliaUnavailableError as error:
-            raise CommandError(f"Julia is unavailable: {error}", EXIT_NO_JULIA) from None
+            # A Python spec is only checked by running it, which may import torch, and torch must load
+            # after juliacall; but with no Julia, juliacall never loads, so the order no longer matters
+            # and every spec is run and checked here: a bad spec stays exit 2, and exit 3 means a valid
+            # spec needs the missing Julia. (A subprocess would run the user's code twice.)
+            try:
+                resolved_specs = [resolve(spec) for spec in specs]
+            except julia.JuliaUnavailableError:  # the spec itself calls Julia (julia.function at top level)
+                pass
+            if resolved_specs is None or any(isinstance(r["julia"], str) or gradcheck._is_julia(r["julia"]) for r in resolved_specs):
+                raise CommandError(f"Julia is unavailable: {error}", EXIT_NO_JULIA) from None
     reports = []
-    for spec in specs:
-        resolved = gradcheck.resolve_spec(spec)
-        if "__python__" in spec:
-            resolved = gradcheck.check_spec({**resolved, **overrides(resolved)}, spec["__python__"])
+    for k, spec in enumerate(specs):
+        resolved = resolve(spec) if resolved_specs is None else resolved_specs[k]
         report = gradcheck.gradcheck(**resolved)
         print(report.table() + ("\n" if len(specs) > 1 else ""))
         reports.append(report)

@@ -1048,6 +1048,8 @@ def _import_syntax(target):
 def resolve_spec(spec: dict) -> dict:
     """Step 2 (Julia started if it is needed): a Python spec run, the torch target imported.
     Returns the keyword arguments of `gradcheck`."""
+    from dprl import julia as julia_module  # juliacall itself loads only when something starts Julia
+
     spec = dict(spec)
     if "__python__" in spec:
         path = spec["__python__"]
@@ -1057,6 +1059,8 @@ def resolve_spec(spec: dict) -> dict:
             raise ValueError(f"spec {path} called exit({error.code})") from None
         except ImportError as error:
             raise ValueError(f"spec {path}: cannot import {error.name or ''}: {error}") from None
+        except julia_module.JuliaUnavailableError:
+            raise  # the spec calls Julia and there is none: not the spec's fault (exit 3 on the command line)
         except Exception as error:  # noqa: BLE001  (the spec's own code, which may raise anything)
             raise ValueError(f"spec {path} raised {type(error).__name__}: {_first_line(error)}") from None
         spec = {k: v for k, v in names.items() if k in SPEC_KEYS}

@@ -146,6 +146,16 @@ def _start():
             RuntimeWarning,
             stacklevel=3,
         )
+    if "juliacall" in sys.modules and not julia_signals.handles_signals():
+        # Julia started with juliacall's default before dprl could ask for its signal handling, and that
+        # is fixed at start: say so once rather than let a stack overflow end the process with SIGSEGV.
+        warnings.warn(
+            f"juliacall was imported before dprl.julia.start() without {julia_signals.ENV}=yes, so Julia runs without "
+            "its signal handling: Ctrl-C waits for each Julia call to return, and a Julia stack overflow kills Python "
+            "(SIGSEGV). Call dprl.julia.start() instead of importing juliacall, or set that variable first.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     julia_startup.check()  # hook (julia_startup): a launcher that never answers, a project without DPRL
     julia_signals.prepare()  # hook (julia_signals): Julia handles signals; remember Python's SIGINT handler
     with julia_startup.quiet_stderr():  # hook (julia_startup): Julia's start-up trace becomes one line

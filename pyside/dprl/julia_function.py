@@ -23,6 +23,9 @@ Where data is copied:
   with Float64 constants promotes Float32 inputs to Float64; those outputs are cast back to
   float32 (a copy). An output narrower than its inputs (Float32 from float64 tensors) is an error,
   because it would silently lose precision.
+* Only dense (strided) tensors with data, passed positionally, cross: a sparse or meta tensor, or a
+  tensor in a keyword argument or inside a list, is a ValueError naming the argument (it would
+  otherwise reach Julia as a Python object and fail inside the user's function).
 * ForwardDiff mode copies each sample's differentiable inputs into one vector of dual numbers;
   that is how ForwardDiff works.
 * Because nothing is copied in, a Julia function that mutates an argument (`fill!`,
@@ -116,7 +119,14 @@ class JuliaFunction:
         names = self.argnames(len(args))
         positions = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor)]
         dtypes = {args[i].dtype for i in positions}
+        _refuse_hidden_tensors(self, args, kwargs, positions)
         for i in positions:
+            if args[i].layout != torch.strided:
+                raise ValueError(f"argument {i + 1} ({names[i]}) of {self.signature(len(args))} is a {args[i].layout} tensor; "
+                                 "tensors must be dense (torch.strided): use .to_dense()")
+            if args[i].is_meta:
+                raise ValueError(f"argument {i + 1} ({names[i]}) of {self.signature(len(args))} is on the meta device, which holds no data; "
+                                 "give a tensor on the CPU or a GPU")
             if args[i].dtype not in FLOAT_DTYPES:
                 raise ValueError(f"argument {i + 1} ({names[i]}) of {self.signature(len(args))} is a {args[i].dtype} tensor; "
                                  "tensors must be float32 or float64 (pass other values as plain Python values)")
@@ -168,6 +178,32 @@ class JuliaFunction:
         for i in batched:
             out[i] = args[i].expand(tuple(batch) + tuple(args[i].shape[args[i].ndim - core[i]:]))
         return out, batch
+
+
+def _tensors_inside(value, depth=0) -> bool:
+    """Whether a list, tuple, set or dict (nested, as PythonCall would convert it) holds a tensor."""
+    if isinstance(value, torch.Tensor):
+        return True
+    if depth > 20:
+        return False
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    return isinstance(value, (list, tuple, set, frozenset)) and any(_tensors_inside(v, depth + 1) for v in value)
+
+
+def _refuse_hidden_tensors(fn: JuliaFunction, args, kwargs, positions):
+    """Only positional tensors cross as arrays with gradients; a tensor anywhere else would reach Julia as a
+    Python object (a PyIterable) and fail deep inside the user's function, so it is refused here by name."""
+    n = len(args)
+    for key, value in kwargs.items():
+        if _tensors_inside(value):
+            raise ValueError(f"keyword argument {key}= of {fn.signature(n)} is or holds a tensor; keyword arguments reach Julia as "
+                             "constants: pass tensors positionally, or a plain value (tensor.item(), tensor.tolist())")
+    names = fn.argnames(n)
+    for i, a in enumerate(args):
+        if i not in positions and _tensors_inside(a):
+            raise ValueError(f"argument {i + 1} ({names[i]}) of {fn.signature(n)} is a {type(a).__name__} holding tensors; "
+                             "pass each tensor as its own argument (or torch.stack them into one)")
 
 
 def _not_found(name, where, missing, defined) -> str:

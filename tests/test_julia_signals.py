@@ -11,10 +11,12 @@ import time
 import pytest
 
 # A Julia function that never returns (it allocates, so Julia has safepoints to throw at), one
-# that never returns without ever allocating (no safepoint), and one that recurses forever.
+# that waits once for a minute (a root task blocked in `sleep`), one that never returns without
+# ever allocating (no safepoint), and one that recurses forever.
 JULIA_DEFINITIONS = """
 import juliacall
 juliacall.Main.seval("function dprl_forever(x); s = 0.0; while true; s += sum(rand(3)); end; x; end")
+juliacall.Main.seval("function dprl_wait(x); sleep(60.0); x; end")
 juliacall.Main.seval("function dprl_spin(x); s = 0.0; while true; s += sin(s); end; x; end")
 juliacall.Main.seval("dprl_recurse(x) = dprl_recurse(x) + 1.0")
 """
@@ -114,10 +116,10 @@ def _api(tmp_path, name, threads, presses=1):
 
 
 @pytest.mark.julia
-@pytest.mark.parametrize("threads", [1, 2])
-def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, tmp_path, threads):
-    code, out, err, seconds = _api(tmp_path, "dprl_forever", threads)
-    assert "KeyboardInterrupt: interrupted in Main.dprl_forever" in out, (out, err)
+@pytest.mark.parametrize(("name", "threads"), [("dprl_forever", 1), ("dprl_forever", 2), ("dprl_wait", 1)])
+def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, tmp_path, name, threads):
+    code, out, err, seconds = _api(tmp_path, name, threads)
+    assert f"KeyboardInterrupt: interrupted in Main.{name}" in out, (out, err)
     assert seconds < 3.0, seconds
     assert "after 74.7" in out and "sleep interrupted" in out, (out, err)
     assert code == 0 and "signal (" not in err and "fatal" not in err, err

@@ -1,6 +1,6 @@
 """Batched environment throughput: raw steps per second of the pure PyTorch step functions.
 
-    python comparisons/bench_envs.py [--batches 1 1000 1000000] [--dtype float32] [--out FILE]
+    python comparisons/bench_envs.py [--batches 1 1000 1000000] [--dtype float32] [--device cpu] [--out FILE]
 
 CartPole and Pendulum at each batch size (random actions, done rows reset by mask, no policy),
 against Gymnasium's own NumPy `CartPoleVectorEnv` stepped in the same run. Prints a table and
@@ -10,6 +10,10 @@ Then the single Gymnasium environments, `gym.make("dprl/CartPole-v1")` and `dprl
 against Gymnasium's own `CartPole-v1` and `Pendulum-v1` made the same way (wrappers included),
 stepped one at a time with random actions and reset at each episode's end. Goal (issue 14): one
 step within 3× of Gymnasium's own.
+
+--device runs the PyTorch rows on that device (the same seeded states, drawn on the CPU and
+moved); Gymnasium's rows are NumPy and stay on the CPU. A run on another device writes its own
+file (bench_envs_<device>.json) unless --out is given.
 """
 
 import argparse
@@ -23,44 +27,54 @@ import numpy as np
 import torch
 
 from dprl.envs import cartpole, pendulum
+from dprl.train.policies import resolve_device
 
 GOAL = 10_000_000
 SINGLE_GOAL_RATIO = 3.0  # our single-environment step time over Gymnasium's
 
 
-def steps_per_second(step, batch, seconds=1.0):
+def _synchronize(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def steps_per_second(step, batch, seconds=1.0, device="cpu"):
     step()  # warm-up
+    _synchronize(device)
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         step()
         count += 1
+    _synchronize(device)  # queued GPU work is part of the time
     return count * batch / (time.perf_counter() - start)
 
 
-def torch_cartpole(batch, dtype):
+def torch_cartpole(batch, dtype, device="cpu"):
     params = cartpole.CartPoleParams()
     generator = torch.Generator().manual_seed(0)
-    state = cartpole.reset_state(params, generator, (batch,), dtype=dtype)
-    actions = torch.where(torch.rand(batch, generator=generator) < 0.5, -1.0, 1.0).to(dtype)
-    fresh = cartpole.reset_state(params, generator, (batch,), dtype=dtype)
+    state = cartpole.reset_state(params, generator, (batch,), dtype=dtype).to(device)
+    actions = torch.where(torch.rand(batch, generator=generator) < 0.5, -1.0, 1.0).to(dtype).to(device)
+    fresh = cartpole.reset_state(params, generator, (batch,), dtype=dtype).to(device)
 
     def step():
         nonlocal state
         state, _, done = cartpole.step(params, state, actions)
         state = torch.where(done[:, None], fresh, state)
+        return state
 
     return step
 
 
-def torch_pendulum(batch, dtype):
+def torch_pendulum(batch, dtype, device="cpu"):
     params = pendulum.PendulumParams()
     generator = torch.Generator().manual_seed(0)
-    state = pendulum.reset_state(params, generator, (batch,), dtype=dtype)
-    actions = (4 * torch.rand(batch, generator=generator) - 2).to(dtype)
+    state = pendulum.reset_state(params, generator, (batch,), dtype=dtype).to(device)
+    actions = (4 * torch.rand(batch, generator=generator) - 2).to(dtype).to(device)
 
     def step():
         nonlocal state
         state, _, _ = pendulum.step(params, state, actions)
+        return state
 
     return step
 
@@ -106,20 +120,28 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 1000, 1_000_000])
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--seconds", type=float, default=1.0, help="time per case")
-    parser.add_argument("--out", default="comparisons/results/bench_envs.json")
+    parser.add_argument("--device", default="cpu", help="torch device of the PyTorch rows (default cpu)")
+    parser.add_argument("--out", default=None, help="JSON file (default comparisons/results/bench_envs.json, "
+                        "or bench_envs_<device>.json for another device)")
     args = parser.parse_args()
+    try:
+        device_type = resolve_device(args.device).type
+    except ValueError as error:
+        parser.error(f"--device: {error}")
+    if args.out is None:
+        args.out = "comparisons/results/bench_envs.json" if device_type == "cpu" else f"comparisons/results/bench_envs_{device_type}.json"
     dtype = getattr(torch, args.dtype)
     rows = []
     for batch in args.batches:
         with torch.no_grad():
             row = {
                 "batch": batch,
-                "cartpole_torch": steps_per_second(torch_cartpole(batch, dtype), batch, args.seconds),
-                "pendulum_torch": steps_per_second(torch_pendulum(batch, dtype), batch, args.seconds),
+                "cartpole_torch": steps_per_second(torch_cartpole(batch, dtype, args.device), batch, args.seconds, args.device),
+                "pendulum_torch": steps_per_second(torch_pendulum(batch, dtype, args.device), batch, args.seconds, args.device),
                 "cartpole_gymnasium_numpy": steps_per_second(gymnasium_cartpole(batch), batch, args.seconds),
             }
         rows.append(row)
-    print(f"{'batch':>9} | {'CartPole torch':>15} | {'Pendulum torch':>15} | {'CartPole Gymnasium NumPy':>25}   (steps/s, {args.dtype})")
+    print(f"{'batch':>9} | {'CartPole torch':>15} | {'Pendulum torch':>15} | {'CartPole Gymnasium NumPy':>25}   (steps/s, {args.dtype}, torch on {args.device})")
     print("-" * 78)
     for r in rows:
         print(f"{r['batch']:>9,} | {r['cartpole_torch']:>15,.0f} | {r['pendulum_torch']:>15,.0f} | {r['cartpole_gymnasium_numpy']:>25,.0f}")
@@ -136,7 +158,8 @@ def main():
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
-        "command": "python comparisons/bench_envs.py", "dtype": args.dtype, "torch": torch.__version__,
+        "command": "python comparisons/bench_envs.py" + ("" if device_type == "cpu" else f" --device {args.device}"),
+        "dtype": args.dtype, "device": args.device, "torch": torch.__version__,
         "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "machine": platform.machine(),
         "rows": rows, "goal_cartpole_steps_per_s": GOAL, "goal_met": met,
         "single": single, "single_goal_ratio": SINGLE_GOAL_RATIO, "single_goal_met": single_met,

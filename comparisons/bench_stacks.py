@@ -1,6 +1,6 @@
 """The two stacks raced on the same trebuchet throws: throws per second, forward and with gradient.
 
-    python comparisons/bench_stacks.py [--batches 1 64 4096 16384 65536] [--repeats 3] [--compile-timeout 1800] [--out FILE]
+    python comparisons/bench_stacks.py [--batches 1 64 4096 16384 65536] [--repeats 3] [--compile-timeout 1800] [--device cpu] [--out FILE]
 
 Rows (float64 but for one, the same seeded throws for every row: wind ~ N(0, 5²) m/s, angle ~
 U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
@@ -30,6 +30,10 @@ Goals (issue 14, on 2 cores): Julia ≥ 15,000 gradients/s on 2 threads at batch
 ≥ 100,000 gradients/s at its best batch (reported for the best row and for the best float64
 row); DPRL within 1.5× of plain Julia and under 1 KB a forward throw. Timings on a shared
 machine are noisy: read the ratios.
+
+--device puts PyTorch's eager rows on that device (on CUDA, `shoot` runs the Triton kernel) and
+then writes bench_stacks_<device>.json unless --out is given; the compiled rows are CPU rows
+(Inductor's C++ kernels) and read "not run" there. Julia's rows run on the CPU either way.
 """
 
 from __future__ import annotations
@@ -149,7 +153,7 @@ def run_julia(threads: int, batches, repeats) -> dict:
 # ----------------------------------------------------------------------------------------------
 # PyTorch
 # ----------------------------------------------------------------------------------------------
-def torch_rows(batches, repeats, shoot=None, threads=None, dtype=None) -> list[dict]:
+def torch_rows(batches, repeats, shoot=None, threads=None, dtype=None, device="cpu") -> list[dict]:
     import torch
 
     from dprl.envs import trebuchet
@@ -157,7 +161,9 @@ def torch_rows(batches, repeats, shoot=None, threads=None, dtype=None) -> list[d
     shoot = shoot or trebuchet.shoot
     if threads is not None:
         torch.set_num_threads(threads)
-    points = torch.from_numpy(throws(max(batches))).to(dtype or torch.float64)
+    points = torch.from_numpy(throws(max(batches))).to(dtype or torch.float64).to(device)
+    # a GPU call returns before its work is done: the time is taken once the device is idle
+    synchronize = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
     rows = []
     for batch in batches:
         wind, angle, weight = points[:batch].T.contiguous()
@@ -165,10 +171,12 @@ def torch_rows(batches, repeats, shoot=None, threads=None, dtype=None) -> list[d
         def forward():
             with torch.no_grad():
                 shoot(wind, angle, weight)
+            synchronize()
 
         def with_gradient():
             leaves = [x.clone().requires_grad_(True) for x in (wind, angle, weight)]
             shoot(*leaves).sum().backward()
+            synchronize()
 
         warm = batch <= WARM_BATCH
         rows.append({"batch": batch, "forward_throws_per_s": batch / best_seconds(forward, repeats, warm),
@@ -288,7 +296,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case; the best is kept")
     parser.add_argument("--compile-timeout", type=float, default=1800.0, help="seconds before a torch.compile child (compiling and timing its rows) gives up; with a cold cache it compiles for about 5 minutes and took 13 in all on 2 cores")
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
-    parser.add_argument("--out", default="comparisons/results/bench_stacks.json")
+    parser.add_argument("--device", default="cpu", help="torch device of PyTorch's eager rows (default cpu)")
+    parser.add_argument("--out", default=None, help="JSON file (default comparisons/results/bench_stacks.json, or "
+                        "bench_stacks_<device>.json for another device)")
     parser.add_argument("--julia-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--compile-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -296,14 +306,27 @@ def main():
         result = julia_worker(args.batches, args.repeats) if args.julia_worker else compile_worker(args.batches, args.repeats, args.threads)
         print("RESULT " + json.dumps(result), flush=True)
         return
+    from dprl.train.policies import resolve_device
+
+    try:
+        device_type = resolve_device(args.device).type
+    except ValueError as error:
+        parser.error(f"--device: {error}")
+    if args.out is None:
+        args.out = "comparisons/results/bench_stacks.json" if device_type == "cpu" else f"comparisons/results/bench_stacks_{device_type}.json"
+    on = "" if device_type == "cpu" else f" on {args.device}"
 
     julia = {threads: run_julia(threads, args.batches, args.repeats) for threads in (1, 2)}
     stacks = {f"Julia, {t} thread{'s' if t > 1 else ''} (bridge)": j for t, j in julia.items()}
     # Intra-op threads: on a busy machine PyTorch's two threads wait on each other at every one of
     # its small kernels, so one thread can be the faster; both are measured.
     for threads in TORCH_THREADS:
-        stacks[f"PyTorch eager, {threads} thread{'s' if threads > 1 else ''}"] = {"rows": torch_rows(args.batches, args.repeats, threads=threads)}
-    compiled = {threads: run_compile(args.batches, args.repeats, args.compile_timeout, threads) for threads in TORCH_THREADS}
+        stacks[f"PyTorch eager{on}, {threads} thread{'s' if threads > 1 else ''}"] = {
+            "rows": torch_rows(args.batches, args.repeats, threads=threads, device=args.device)}
+    if device_type == "cpu":
+        compiled = {threads: run_compile(args.batches, args.repeats, args.compile_timeout, threads) for threads in TORCH_THREADS}
+    else:
+        compiled = {threads: {"not_run": f"not run: --device {args.device} (the compiled rows are CPU rows)"} for threads in TORCH_THREADS}
     for threads, row in compiled.items():
         stacks[f"PyTorch compiled, {threads} thread{'s' if threads > 1 else ''}"] = row
     for threads, row in compiled.items():
@@ -389,7 +412,9 @@ def main():
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
-        "command": "python comparisons/bench_stacks.py" + ("" if args.batches == DEFAULT_BATCHES else " --batches " + " ".join(map(str, args.batches))),
+        "command": "python comparisons/bench_stacks.py" + ("" if args.batches == DEFAULT_BATCHES else " --batches " + " ".join(map(str, args.batches)))
+                   + ("" if device_type == "cpu" else f" --device {args.device}"),
+        "device": args.device,
         "dtype": "float64 (the float32 row: float32)", "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
         "machine": platform.machine(), "seed": SEED, "stacks": stacks, "crossover_batch": cross,
         "pytorch_best": torch_best, "pytorch_best_float64": torch_best_float64, "goals": goals,

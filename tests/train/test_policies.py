@@ -44,6 +44,8 @@ def test_a_trainers_device_is_checked_and_defaults_to_the_cpu():
     assert policies.resolve_device(None) == torch.device("cpu") == policies.resolve_device("cpu")
     with pytest.raises(ValueError, match="device must be a torch device this machine has.*'bogus'"):
         policies.resolve_device("bogus")
+    with pytest.raises(ValueError, match="'meta' \\(a meta tensor holds no data"):
+        policies.resolve_device("meta")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="device must be.*'cuda'"):
             policies.resolve_device("cuda")

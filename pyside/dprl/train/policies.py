@@ -97,6 +97,8 @@ def resolve_device(device) -> torch.device:
         return torch.device("cpu")
     try:
         device = torch.device(device)
+        if device.type == "meta":
+            raise RuntimeError("a meta tensor holds no data to train or time")
         torch.empty(0, device=device)
     except (RuntimeError, TypeError, AssertionError) as error:
         raise ValueError(f"device must be a torch device this machine has, such as 'cpu' or 'cuda' (where CUDA is available); "

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dprl.envs import trebuchet
+from dprl.envs import trebuchet, trebuchet_fast
 from dprl.goals import AIMER_GOAL
 from dprl.train import policies
 from dprl.train import trebuchet as aimer
@@ -42,13 +42,13 @@ def reach(winds_grid=np.linspace(-20, 20, 81)):
     # light: the farthest throw over angles 5°–60° and counterweights up to 530 lb; high angles give every shorter distance
     angles, weights = np.arange(5.0, 60.0, 1.0), np.array([480.0, 500.0, 520.0, 530.0])
     w, a, m = np.meshgrid(winds_grid, angles, weights, indexing="ij")
-    thrown = trebuchet.launch(torch.tensor(w.ravel()), torch.tensor(a.ravel()), torch.tensor(m.ravel()))
+    thrown = trebuchet_fast.launch(torch.tensor(w.ravel()), torch.tensor(a.ravel()), torch.tensor(m.ravel()))
     distance = np.where(thrown.status.numpy() == trebuchet.LANDED, thrown.distance.numpy(), -np.inf).reshape(w.shape)
     light = (np.full(len(winds_grid), -np.inf), distance.max(axis=(1, 2)))
     # heavy: 3,000 lb, from 89.75° down while distance changes continuously (steps under 3 m per 0.25°)
     angles = np.arange(30.0, 89.76, 0.25)
     w, a = np.meshgrid(winds_grid, angles, indexing="ij")
-    thrown = trebuchet.launch(torch.tensor(w.ravel()), torch.tensor(a.ravel()), torch.full((w.size,), 3000.0, dtype=torch.float64))
+    thrown = trebuchet_fast.launch(torch.tensor(w.ravel()), torch.tensor(a.ravel()), torch.full((w.size,), 3000.0, dtype=torch.float64))
     distance = np.where(thrown.status.numpy() == trebuchet.LANDED, thrown.distance.numpy(), np.nan).reshape(w.shape)
     low, high = distance[:, -1].copy(), np.empty(len(winds_grid))
     for i, row in enumerate(distance):

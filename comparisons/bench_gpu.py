@@ -98,7 +98,9 @@ def gradient_call(trebuchet, leaves, kernel):
     torch.autograd.grad, which leaves their .grad alone, so the leaves are reused)."""
     import torch
 
-    distance = trebuchet.shoot(*leaves, kernel=kernel)
+    from dprl.envs import trebuchet_fast
+
+    distance = trebuchet_fast.shoot(*leaves, kernel=kernel)
     grads = torch.autograd.grad(distance.sum(), leaves)
     return distance.detach(), torch.stack(grads, dim=1)
 
@@ -107,8 +109,10 @@ def reference(trebuchet, rows: np.ndarray):
     """CPU float64 eager: (launch result, gradient (n, 3)), the gradient of landed throws only."""
     import torch
 
+    from dprl.envs import trebuchet_fast
+
     leaves = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in rows.T]
-    result = trebuchet.launch(*leaves, kernel=False)
+    result = trebuchet_fast.launch(*leaves, kernel=False)
     landed = torch.where(torch.isfinite(result.distance), result.distance, torch.zeros_like(result.distance))
     grads = torch.autograd.grad(landed.sum(), leaves)
     return result, torch.stack(grads, dim=1).detach()

@@ -37,7 +37,7 @@ def main():
         return 3
     import torch
 
-    from dprl.envs import trebuchet
+    from dprl.envs import trebuchet_fast
 
     from bench_trebuchet import inputs  # the same seeded throws
 
@@ -63,7 +63,7 @@ def main():
         rows.append({
             "batch": batch,
             "julia_layer_throws_per_s": batch / best_seconds(through(layer), args.repeats),
-            "pytorch_throws_per_s": batch / best_seconds(through(trebuchet.shoot), args.repeats),
+            "pytorch_throws_per_s": batch / best_seconds(through(trebuchet_fast.shoot), args.repeats),
             "numpy_bridge_throws_per_s": batch / best_seconds(numpy_bridge, args.repeats),
         })
 

@@ -12,7 +12,7 @@ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of them):
   of one throw, and, inside Julia with no bridge, DPRL.Trebuchet against a plain Julia
   implementation of the same spec (`julia/bench/plain_trebuchet.jl`) per throw, with the bytes
   one throw allocates.
-- PyTorch eager with 1 and with 2 intra-op threads (this process): `dprl.envs.trebuchet.shoot`,
+- PyTorch eager with 1 and with 2 intra-op threads (this process): `dprl.envs.trebuchet_fast.shoot`,
   the gradient by autograd.
 - PyTorch compiled, 1 and 2 threads (a child process each, cut off after --compile-timeout
   seconds): `shoot(..., compiled=True)`, which runs each ground and hang step, each chunk of
@@ -156,9 +156,9 @@ def run_julia(threads: int, batches, repeats) -> dict:
 def torch_rows(batches, repeats, shoot=None, threads=None, dtype=None, device="cpu") -> list[dict]:
     import torch
 
-    from dprl.envs import trebuchet
+    from dprl.envs import trebuchet_fast
 
-    shoot = shoot or trebuchet.shoot
+    shoot = shoot or trebuchet_fast.shoot
     if threads is not None:
         torch.set_num_threads(threads)
     points = torch.from_numpy(throws(max(batches))).to(dtype or torch.float64).to(device)
@@ -189,12 +189,12 @@ def compile_worker(batches, repeats, threads) -> dict:
     (which compile its steps) at COMPILE_BATCH, then the batches."""
     import torch
 
-    from dprl.envs import trebuchet
+    from dprl.envs import trebuchet_fast
 
     torch.set_num_threads(threads)
 
     def compiled(*inputs):
-        return trebuchet.shoot(*inputs, compiled=True)
+        return trebuchet_fast.shoot(*inputs, compiled=True)
 
     def first_calls(dtype):
         """The first gradient and forward call, which compile the steps; their seconds."""
@@ -383,11 +383,11 @@ def main():
     if "check_distance" in one:
         import torch
 
-        from dprl.envs import trebuchet
+        from dprl.envs import trebuchet_fast
 
         p = torch.from_numpy(throws(max(args.batches))[:64])
         leaves = [x.clone().requires_grad_(True) for x in p.T]
-        distance = trebuchet.shoot(*leaves)
+        distance = trebuchet_fast.shoot(*leaves)
         gradient = torch.stack(torch.autograd.grad(distance.sum(), leaves), dim=1)
         agreement = max(float(np.max(np.abs(distance.detach().numpy() - one["check_distance"]))),
                         float(np.max(np.abs(gradient.numpy() - np.array(one["check_gradient"])))))

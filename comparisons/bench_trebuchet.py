@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from dprl.envs import trebuchet
+from dprl.envs import trebuchet_fast
 
 GOAL_WITH_GRADIENT = 10_000  # throws/s at batch 4096
 
@@ -41,12 +41,12 @@ def measure(batch, repeats, device="cpu"):
 
     def forward():
         with torch.no_grad():
-            trebuchet.shoot(wind, angle, weight)
+            trebuchet_fast.shoot(wind, angle, weight)
         synchronize()
 
     def with_gradient():
         leaves = [x.clone().requires_grad_(True) for x in (wind, angle, weight)]
-        trebuchet.shoot(*leaves).sum().backward()
+        trebuchet_fast.shoot(*leaves).sum().backward()
         synchronize()
 
     return {

@@ -85,7 +85,7 @@ const STATUS_NAMES = Dict(LANDED => "landed", TOO_LIGHT => "weight too light", N
 # ----------------------------------------------------------------------------------------------
 """Arm tip on the ground, weight hanging straight down, sling flat toward +x, at rest.
 State (q_A, q_W, q_S, ω_A, ω_W, ω_S), a 6-tuple."""
-function initial_state(::Type{T}) where {T}
+function initial_state(dtype::Type{T}) where {T}
     theta0 = asin(PIVOT_HEIGHT / LONG_ARM)
     q_arm = pi / 2 + theta0
     return (T(q_arm), T(-q_arm), T(pi - theta0), zero(T), zero(T), zero(T))

@@ -78,10 +78,10 @@ def cmd_shoot(args) -> int:
     else:
         import torch
 
-        from dprl.envs import trebuchet
+        from dprl.envs import trebuchet_fast
 
         inputs = torch.tensor([args.wind, args.angle, args.weight], dtype=torch.float64, requires_grad=args.grad)
-        d = trebuchet.shoot(inputs[0], inputs[1], inputs[2])
+        d = trebuchet_fast.shoot(inputs[0], inputs[1], inputs[2])
         distance, gradient = d.item(), None
         if args.grad:
             (g,) = torch.autograd.grad(d, inputs)

@@ -43,11 +43,11 @@ def trebuchet_gradient(results: Path, quick: bool) -> Path:
     """The blog's gradient of the distance at (wind −2 m/s, 45°, 200 lb), by PyTorch autograd."""
     import torch
 
-    from dprl.envs import trebuchet
+    from dprl.envs import trebuchet_fast
 
     point = torch.tensor([-2.0, 45.0, 200.0], dtype=torch.float64, requires_grad=True)
     start = time.perf_counter()
-    distance = trebuchet.shoot(point[0], point[1], point[2])
+    distance = trebuchet_fast.shoot(point[0], point[1], point[2])
     (gradient,) = torch.autograd.grad(distance, point)
     seconds = time.perf_counter() - start
     gradient = gradient.tolist()

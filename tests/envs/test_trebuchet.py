@@ -1,4 +1,5 @@
-"""The PyTorch trebuchet against the blog's gradient, its own finite differences, and itself batched."""
+"""The PyTorch trebuchet, the reference twin of julia/src/trebuchet.jl, against the blog's gradient,
+its own finite differences, and itself batched (its fast paths: test_trebuchet_fast.py)."""
 
 import math
 
@@ -234,100 +235,6 @@ def test_every_input_in_range_throws_to_a_finite_distance_or_a_clear_error(point
     result = trebuchet.launch(wind, angle, weight)
     landed_or_stopped = result.status != trebuchet.NO_LANDING
     assert bool(torch.isfinite(result.distance[landed_or_stopped]).all())
-
-
-@pytest.mark.slow
-def test_compiled_throws_match_eager_ones_to_rounding():
-    # Seeded throws, one too light to lift off and two released below ground (whose flight
-    # grazes the ground, which the compiled chunks of flight steps leave to `_flight_steps`):
-    # every phase, event and status takes the compiled steps. Inductor reorders the arithmetic,
-    # hence rounding-sized differences only.
-    generator = torch.Generator().manual_seed(14)
-    wind = torch.cat((5 * torch.randn(14, generator=generator, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)))
-    angle = torch.cat((15 + 60 * torch.rand(14, generator=generator, dtype=torch.float64), torch.tensor([45.0, 45.0, 30.0], dtype=torch.float64)))
-    weight = torch.cat((100 + 200 * torch.rand(14, generator=generator, dtype=torch.float64), torch.tensor([10.0, 15.40, 15.38], dtype=torch.float64)))
-    results = []
-    for compiled in (False, True):
-        leaves = [x.clone().requires_grad_(True) for x in (wind, angle, weight)]
-        throw = trebuchet.launch(*leaves, compiled=compiled)
-        throw.distance.sum().backward()
-        results.append((throw, torch.stack([x.grad for x in leaves])))
-    (eager, eager_gradient), (fused, fused_gradient) = results
-    assert torch.equal(fused.status, eager.status)
-    assert eager.status[-3] == trebuchet.TOO_LIGHT and (eager.status[-2:] == trebuchet.NO_LANDING).all()
-    for field in ("distance", "liftoff_time", "release_time", "landing_time", "release_speed"):
-        torch.testing.assert_close(getattr(fused, field), getattr(eager, field), rtol=1e-11, atol=0, equal_nan=True)
-    torch.testing.assert_close(fused_gradient, eager_gradient, rtol=1e-5, atol=1e-12)
-    assert torch.isfinite(eager_gradient).all()
-
-
-@pytest.mark.slow
-def test_a_compiled_step_compiles_every_variant_it_meets_past_dynamos_default_limit():
-    """A step meets more variants than Dynamo's default 8 (with and without autograd, ground and
-    hang, float32 and float64, batch 1 and more); past the limit, new ones would run eagerly."""
-    from torch._dynamo.utils import counters
-
-    def step(x):
-        return x * 2 + 1
-
-    compiled = trebuchet._compiled(step)
-    before = counters["stats"]["unique_graphs"]
-    for dtype in (torch.float16, torch.float32, torch.float64):
-        for shape in ((3,), (3, 2), (3, 2, 2)):
-            assert torch.equal(compiled(torch.ones(shape, dtype=dtype)), torch.full(shape, 3.0, dtype=dtype))
-    assert counters["stats"]["unique_graphs"] - before == 9
-    assert torch._dynamo.config.recompile_limit == 8  # the caller's own setting is left alone
-
-
-def test_the_pointwise_event_test_of_compiled_steps_brackets_as_on_grid_does():
-    # Every step of the ground and hang phases of 64 seeded throws, past their events too:
-    # `_bracket_pointwise` (the compiled steps' test) must give bracket(on_grid(...))'s brackets.
-    generator = torch.Generator().manual_seed(5)
-    params = {
-        "weight": (100 + 200 * torch.rand(64, generator=generator, dtype=torch.float64)) * trebuchet.POUND,
-        "release_angle": torch.deg2rad(15 + 60 * torch.rand(64, generator=generator, dtype=torch.float64)),
-        "wind": torch.zeros(64, dtype=torch.float64),
-    }
-    everyone = torch.ones(64, dtype=torch.bool)
-    ground = trebuchet.integrate(trebuchet._on_ground, trebuchet.liftoff_condition, trebuchet.initial_state((64,)), everyone, params)
-    u_liftoff, _ = trebuchet.event(trebuchet._on_ground, trebuchet.liftoff_condition, ground, params)
-    crossings = interior = 0
-    for derivative, condition, u in ((trebuchet._on_ground, trebuchet.liftoff_condition, trebuchet.initial_state((64,))),
-                                     (trebuchet._in_sling, trebuchet.release_condition, u_liftoff)):
-        f = derivative(u, params)
-        for _ in range(40):
-            u_next = u + trebuchet.DT * f
-            f_next = derivative(u_next, params)
-            expected = trebuchet.bracket(trebuchet.on_grid(condition, u, u_next, f, f_next, params))
-            got = trebuchet._bracket_pointwise(condition, u, u_next, f, f_next, params)
-            for a, b in zip(got, expected):
-                assert torch.equal(a, b)
-            crossings += int(expected[0].sum())
-            interior += int((expected[0] & ((expected[1] > 0) | (expected[2] < 1))).sum())
-            u, f = u_next, f_next
-    assert crossings >= 128 and interior > 0  # each throw's lift-off and release, some inside a step
-
-
-@pytest.mark.slow
-def test_compiled_flight_settles_the_grazing_throws_as_eager_flight_does():
-    # Flight starts (x, y, v_x, v_y) below ground falling (stops at once), below ground rising
-    # (grazes the ground each step until it crosses it), and above it. The compiled chunks hand
-    # the grazing rows back to `_flight_steps`; without that, the first row would never stop.
-    u_start = torch.tensor([[1.0, 1.0, 1.0], [-2.0, -2.0, 3.0], [10.0, 10.0, 10.0], [-1.0, 5.0, 5.0]], dtype=torch.float64)
-    active = torch.ones(3, dtype=torch.bool)
-    params = {"wind": torch.zeros(3, dtype=torch.float64)}
-    eager, fused = (trebuchet._fly(u_start, active, params, compiled) for compiled in (False, True))
-    assert eager.stopped.tolist() == [True, False, False] and eager.found.tolist() == [False, True, True]
-    for field in ("stopped", "found", "steps"):
-        assert torch.equal(getattr(fused, field), getattr(eager, field)), field
-    torch.testing.assert_close(fused.lo, eager.lo, rtol=0, atol=0)
-    torch.testing.assert_close(fused.hi, eager.hi, rtol=0, atol=0)
-    torch.testing.assert_close(fused.u_last[:, 1:], eager.u_last[:, 1:], rtol=1e-12, atol=0)
-
-
-def test_compiled_must_be_a_bool():
-    with pytest.raises(ValueError, match="compiled must be True or False; got 'yes'"):
-        trebuchet.shoot(0.0, 45.0, 200.0, compiled="yes")
 
 
 def test_a_throw_too_light_to_lift_off_has_a_zero_gradient_in_a_batch():

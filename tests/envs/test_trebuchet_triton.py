@@ -1,4 +1,4 @@
-"""The fused Triton kernel against the eager float64 reference: in Triton's interpreter on the CPU
+"""The fused Triton kernel (`trebuchet_fast`'s CUDA path) against the float64 reference: in Triton's interpreter on the CPU
 (every machine with Triton), and on the GPU where there is one."""
 
 import importlib
@@ -28,7 +28,7 @@ if not CUDA:
 else:
     from dprl.envs import trebuchet_triton
 
-from dprl.envs import trebuchet
+from dprl.envs import trebuchet, trebuchet_fast
 
 DEVICE = "cuda" if CUDA else "cpu"
 
@@ -51,16 +51,17 @@ def seeded_throws(n, seed=28):
 
 
 def reference(rows):
-    """CPU float64 eager: the launch and the gradient of the landed distances."""
+    """CPU float64, the reference (`trebuchet.launch`): the launch and the gradient of the landed distances."""
     leaves = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in rows.T]
-    result = trebuchet.launch(*leaves, kernel=False)
+    result = trebuchet.launch(*leaves)
     landed = torch.where(torch.isfinite(result.distance), result.distance, torch.zeros_like(result.distance))
-    return result, torch.stack(torch.autograd.grad(landed.sum(), leaves), dim=1)
+    # materialize_grads: a batch that never flies does not use the wind at all.
+    return result, torch.stack(torch.autograd.grad(landed.sum(), leaves, allow_unused=True, materialize_grads=True), dim=1)
 
 
 def kernel_launch(rows, dtype=torch.float64):
     leaves = [torch.tensor(c, dtype=dtype, device=DEVICE, requires_grad=True) for c in rows.T]
-    result = trebuchet.launch(*leaves, kernel=True)
+    result = trebuchet_fast.launch(*leaves, kernel=True)
     landed = torch.where(torch.isfinite(result.distance), result.distance, torch.zeros_like(result.distance))
     return result, torch.stack(torch.autograd.grad(landed.sum(), leaves), dim=1)
 
@@ -84,7 +85,7 @@ def assert_agrees(rows, distance_tol, gradient_tol, dtype=torch.float64):
     return want, got_grad
 
 
-def test_the_kernel_matches_the_eager_reference_on_seeded_throws_and_edges():
+def test_the_kernel_matches_the_reference_on_seeded_throws_and_edges():
     # One warp's worth of throws: the interpreter runs a program's 32 lanes together.
     rows = np.vstack([seeded_throws(32 - len(EDGES)), EDGES])
     want, grad = assert_agrees(rows, 1e-12, 1e-9)
@@ -112,7 +113,7 @@ def test_shoot_through_the_kernel_broadcasts_and_backpropagates_as_eager():
     grads = []
     for kernel, device in ((True, DEVICE), (False, "cpu")):
         inputs = [x.detach().to(device).requires_grad_(True) for x in (wind, angle, weight)]
-        distance = trebuchet.shoot(*inputs, kernel=kernel)
+        distance = trebuchet_fast.shoot(*inputs, kernel=kernel)
         assert distance.shape == (2, 3)
         (distance * torch.arange(6.0, dtype=torch.float64, device=device).reshape(2, 3)).sum().backward()
         grads.append([x.grad.cpu() for x in inputs] + [distance.detach().cpu()])
@@ -132,7 +133,7 @@ def test_the_throws_are_grouped_by_weight_then_angle():
 ])
 def test_bad_kernel_options_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        trebuchet.shoot(0.0, 45.0, 200.0, **kwargs)
+        trebuchet_fast.shoot(0.0, 45.0, 200.0, **kwargs)
 
 
 def test_cpu_tensors_keep_the_eager_path_by_default(monkeypatch):
@@ -140,8 +141,8 @@ def test_cpu_tensors_keep_the_eager_path_by_default(monkeypatch):
         raise AssertionError("the kernel ran for CPU tensors")
 
     monkeypatch.setattr(trebuchet_triton, "_run", refuse)
-    assert trebuchet.shoot(-2.0, 45.0, 200.0).item() == pytest.approx(74.7284, abs=1e-3)
-    assert trebuchet.launch(-2.0, 45.0, 200.0).status.item() == trebuchet.LANDED
+    assert trebuchet_fast.shoot(-2.0, 45.0, 200.0).item() == pytest.approx(74.7284, abs=1e-3)
+    assert trebuchet_fast.launch(-2.0, 45.0, 200.0).status.item() == trebuchet.LANDED
 
 
 @needs_cuda
@@ -150,8 +151,8 @@ def test_cuda_tensors_run_the_kernel_by_default(monkeypatch):
     run = trebuchet_triton._run
     monkeypatch.setattr(trebuchet_triton, "_run", lambda *args: calls.append(1) or run(*args))
     x = [torch.tensor([v], dtype=torch.float64, device="cuda") for v in (-2.0, 45.0, 200.0)]
-    assert trebuchet.shoot(*x).item() == pytest.approx(74.7284, abs=1e-3)
-    trebuchet.shoot(*x, kernel=False)
+    assert trebuchet_fast.shoot(*x).item() == pytest.approx(74.7284, abs=1e-3)
+    trebuchet_fast.shoot(*x, kernel=False)
     assert calls == [1]
 
 
@@ -173,4 +174,4 @@ def test_on_the_gpu_float32_inputs_are_simulated_in_float64():
 @needs_cuda
 def test_the_kernel_refuses_cpu_tensors_outside_the_interpreter():
     with pytest.raises(ValueError, match="needs CUDA tensors"):
-        trebuchet.shoot(0.0, 45.0, 200.0, kernel=True)
+        trebuchet_fast.shoot(0.0, 45.0, 200.0, kernel=True)

@@ -11,7 +11,7 @@ from gymnasium.vector.utils import batch_space
 
 from dprl.envs import gym_base
 from dprl.envs.trebuchet import shots as aimer_shots
-from dprl.envs.trebuchet import throw_misses
+from dprl.envs.trebuchet_fast import throw_misses
 
 class TrebuchetAimEnv(gym.Env):
     """The aimer's task (docs/original-2019.md §2) as a one-step contextual bandit, for RL agents.
@@ -112,7 +112,7 @@ def _aim_rewards(contexts, actions, action_space):
 
 
 class TrebuchetAimVectorEnv(gym.vector.VectorEnv):
-    """N trebuchet bandits thrown in one batched simulation (`dprl.envs.trebuchet.launch`).
+    """N trebuchet bandits thrown in one batched simulation (`dprl.envs.trebuchet_fast.launch`).
 
     ## Description
     `TrebuchetAimEnv`'s bandit, N times over: N contexts, N throws in one call of the batched

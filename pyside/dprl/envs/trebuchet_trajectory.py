@@ -71,14 +71,13 @@ def simulate(wind: float, angle_deg: float, weight_lb: float) -> Trajectory:
                 track.projectile.append((float(x), float(y)))
             return on_step
 
-        everyone = torch.ones(1, dtype=torch.bool)
-        ground = integrate(lambda u, p: ground_derivative(u, p["weight"]), liftoff_condition, initial_state((1,)), everyone,
-                           params, stop_rule=too_light, on_step=record_sling(1))
+        ground = integrate(lambda u, p: ground_derivative(u, p["weight"]), liftoff_condition, initial_state(batch_shape=(1,)),
+                           params, too_light, on_step=record_sling(1))
         if not bool(ground.found[0]):
             return track
         u_liftoff, t_ground = event(lambda u, p: ground_derivative(u, p["weight"]), liftoff_condition, ground, params)
         offsets.append(float(t_ground[0]))
-        hang = integrate(lambda u, p: hang_derivative(u, p["weight"]), release_condition, u_liftoff, everyone, params, on_step=record_sling(2))
+        hang = integrate(lambda u, p: hang_derivative(u, p["weight"]), release_condition, u_liftoff, params, on_step=record_sling(2))
         if not bool(hang.found[0]):
             return track
         u_release, t_hang = event(lambda u, p: hang_derivative(u, p["weight"]), release_condition, hang, params)
@@ -95,8 +94,8 @@ def simulate(wind: float, angle_deg: float, weight_lb: float) -> Trajectory:
             track.weight.append(weight_at_release)
             track.projectile.append((float(u[0, 0]), float(u[1, 0])))
 
-        integrate(lambda u, p: flight_derivative(u, p["wind"]), landing_condition, start, everyone, params,
-                  stop_rule=below_ground_and_falling, on_step=on_flight)
+        integrate(lambda u, p: flight_derivative(u, p["wind"]), landing_condition, start, params, below_ground_and_falling,
+                  on_step=on_flight)
         if bool(result.status == LANDED):
             track.time[-1] = float(result.landing_time)
             track.projectile[-1] = (float(result.distance), -PIVOT_HEIGHT)

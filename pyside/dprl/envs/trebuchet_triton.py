@@ -1,5 +1,5 @@
-"""The trebuchet as one fused Triton kernel with forward-mode gradients: the fast path of
-``trebuchet.launch`` for CUDA tensors.
+"""The trebuchet as one fused Triton kernel with forward-mode gradients: the path of
+``trebuchet_fast.launch`` for CUDA tensors.
 
 Speed code beside the reference it must agree with (``trebuchet.py``; the functions below follow
 ``julia/src/trebuchet.jl``'s order). One program lane runs one whole throw — ground, hang and
@@ -926,7 +926,7 @@ class _Throws(torch.autograd.Function):
 
 
 def launch(wind, angle_deg, weight_lb):
-    """`trebuchet.launch` on flat, validated inputs (one dtype and device): (distance, status,
+    """`trebuchet_fast.launch` on flat, validated inputs (one dtype and device): (distance, status,
     lift-off, release and landing times, release speed), flat, the distance differentiable."""
     return _Throws.apply(wind, angle_deg, weight_lb, _ROWS_LAUNCH)
 

@@ -81,7 +81,8 @@ def evaluate(model, env_name: str, seed: int, episodes: int, start_states=None) 
 def evaluate_aim(model, normalizer=None) -> dict:
     """The aimer's metrics (`dprl.envs.trebuchet.miss_metrics`) of the deterministic policy on the
     fixed evaluation shots; `normalizer` is the VecNormalize the agent was trained behind."""
-    from dprl.envs.trebuchet import evaluation_shots, miss_metrics, throw_misses
+    from dprl.envs.trebuchet import evaluation_shots, miss_metrics
+    from dprl.envs.trebuchet_fast import throw_misses
 
     winds, targets = evaluation_shots()
     observations = np.stack((winds, targets), axis=1).astype(np.float32)

@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from dprl.config import AimerConfig, LevenbergMarquardtConfig, with_settings
-from dprl.envs import trebuchet
+from dprl.envs import trebuchet, trebuchet_fast
 from dprl.results import TrainingResult, interruptible
 from dprl.train.divergence import checked_step
 from dprl.train import policies
@@ -45,7 +45,7 @@ def aim(model, wind, target, scaled=False):
     return 90 * torch.sigmoid(o[..., 0]), (100 * o[..., 1] if scaled else o[..., 1]) + 200
 
 
-def aimer_loss(model, winds, targets, scaled=False, shoot=trebuchet.shoot):
+def aimer_loss(model, winds, targets, scaled=False, shoot=trebuchet_fast.shoot):
     """Mean squared miss (m²) over a batch, backpropagated through the simulator; an aim that does
     not throw adds nothing. `shoot` is any differentiable (wind, angle_deg, weight_lb) -> distance,
     such as the Julia trebuchet through `dprl.julia.function`."""
@@ -59,7 +59,7 @@ def misses(model, winds, targets, scaled=False):
     """`throw_misses` of the network's aim for each (wind, target), on the network's device."""
     winds = torch.as_tensor(winds, dtype=torch.float64, device=policies.model_device(model))
     targets = torch.as_tensor(targets, dtype=torch.float64, device=winds.device)
-    return trebuchet.throw_misses(winds, targets, *aim(model, winds, targets, scaled))
+    return trebuchet_fast.throw_misses(winds, targets, *aim(model, winds, targets, scaled))
 
 
 def evaluate(model, winds, targets, scaled=False) -> dict:
@@ -262,11 +262,11 @@ def aim_by_gradient_descent(winds, targets, *, steps: int = 100, learning_rate: 
     optimizer = torch.optim.Adam([logit, offset], lr=learning_rate)
     for _ in range(steps):
         valid, angle, weight = trebuchet.placeholder_aim(90 * torch.sigmoid(logit), 200 + 100 * offset)
-        distance = trebuchet.shoot(winds, angle, weight)
+        distance = trebuchet_fast.shoot(winds, angle, weight)
         optimizer.zero_grad()
         torch.where(valid, (distance - targets) ** 2, 0.0).sum().backward()
         optimizer.step()
     with torch.no_grad():
         angle, weight = 90 * torch.sigmoid(logit), (200 + 100 * offset).clamp_min(trebuchet.MIN_WEIGHT_LB + 1)
-        miss = (trebuchet.shoot(winds, angle, weight) - targets).abs()
+        miss = (trebuchet_fast.shoot(winds, angle, weight) - targets).abs()
     return angle.numpy(), weight.numpy(), miss.numpy()

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from dprl.config import LevenbergMarquardtConfig, with_settings
-from dprl.envs import trebuchet
+from dprl.envs import trebuchet, trebuchet_fast
 from dprl.results import TrainingResult, interruptible
 from dprl.train.divergence import checked_step
 from dprl.train import policies
@@ -60,7 +60,7 @@ class _LevenbergMarquardt:
             aimed_angle, aimed_weight, inputs, outputs = self._aims()
         valid, angle, weight = trebuchet.placeholder_aim(aimed_angle, aimed_weight)
         angle, weight = angle.detach().requires_grad_(jacobian), weight.detach().requires_grad_(jacobian)
-        distance = trebuchet.shoot(self.winds, angle, weight)
+        distance = trebuchet_fast.shoot(self.winds, angle, weight)
         self.shots += len(self.winds)
         miss = torch.where(valid, distance - self.targets, self.targets)  # a failed throw misses by the whole target
         # ψ with ψ² = 2·huber(r) for r = 100·miss/target; its slope is 1 inside, c/|ψ| outside

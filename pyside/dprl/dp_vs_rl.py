@@ -399,7 +399,10 @@ def execute_plan(specs, runs, *, jobs: int = 1, ray: str | None = None, threads:
             if (result := _keep(outcome, spec, runs, failures)) is not None:
                 done[spec.name] = result
     elif jobs > 1:
-        from joblib import Parallel, delayed
+        try:
+            from joblib import Parallel, delayed
+        except ImportError:
+            raise ValueError("--jobs above 1 needs joblib: pip install -e \".[rl]\"") from None
 
         outcomes = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(delayed(execute)(s, threads, jobs) for s in specs)
         for outcome in outcomes:

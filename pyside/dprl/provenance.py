@@ -121,3 +121,19 @@ def describe(made) -> str:
     """"<date>, <commit>" of a record, for the report; "unrecorded" parts where it lacks them."""
     made = made if isinstance(made, dict) else {}
     return f"{str(made.get('date', 'an unrecorded date'))[:10]}, commit {made.get('commit', 'unrecorded')}"
+
+
+def of_file(path, payload=None) -> dict:
+    """What is known of where a result file came from: its own record where it carries one, else the
+    date and commit of the git commit that last changed it (files from before records were kept),
+    else nothing ({})."""
+    made = (payload or {}).get("made")
+    if isinstance(made, dict):
+        return made
+    path = Path(path).resolve()
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%cs %h", "--", path.name], cwd=path.parent, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"date": out[0], "commit": out[1], "from_git": True} if len(out) == 2 else {}

@@ -286,7 +286,7 @@ def pendulum(results: Path, quick: bool) -> Path:
                           figures / "pendulum.png", x="env_steps", threshold=goals.PENDULUM_SOLVED,
                           title="Pendulum by backpropagation through time (note: the two environments differ)")
     first = [r.scores[0] for r in blog]
-    best_v1 = [max(r.scores) for r in v1]
+    final_v1 = [r.scores[-1] for r in v1]  # the final policy: a best over evaluations would be chosen on the test episodes
     command = f"python comparisons/bench_pendulum.py --seeds {seeds} --evaluation-episodes {evaluation}"
     rows = [
         {"claim": "Pendulum: BPTT beats the RL leaderboard (−123.11) after a single episode of training",
@@ -295,8 +295,8 @@ def pendulum(results: Path, quick: bool) -> Path:
          "command": command, "holds": f"in {sum(f >= -123.11 for f in first)} of {len(first)} seeds, in its own environment"},
         {"claim": "Issue goal: Pendulum-v1 (torque clipped to ±2 N·m) mean return ≥ −150 within 10 training episodes",
          "published": "—",
-         "measured": f"best after 10 rounds of 64 episodes ({v1[0].env_steps[-1]:,} steps): {', '.join(f'{s:.1f}' for s in best_v1)} per seed; single episodes with 4-step windows stall near −1,430",
-         "command": command, "holds": "yes" if min(best_v1) >= goals.PENDULUM_SOLVED else "no"},
+         "measured": f"final after 10 rounds of 64 episodes ({v1[0].env_steps[-1]:,} steps): {', '.join(f'{s:.1f}' for s in final_v1)} per seed",
+         "command": command, "holds": "yes" if min(final_v1) >= goals.PENDULUM_SOLVED else "no"},
     ]
     return _write(results, "pendulum", {"command": command, "blog_scores": [r.scores for r in blog], "v1_scores": [r.scores for r in v1],
                                        "v1_env_steps": v1[0].env_steps, "rows": rows})

@@ -118,9 +118,10 @@ def stale(made) -> str | None:
 
 
 def describe(made) -> str:
-    """"<date>, <commit>" of a record, for the report; "unrecorded" parts where it lacks them."""
+    """"<date>, commit <commit>" of a record, for the report; "unrecorded" parts where it lacks them."""
     made = made if isinstance(made, dict) else {}
-    return f"{str(made.get('date', 'an unrecorded date'))[:10]}, commit {made.get('commit', 'unrecorded')}"
+    date = str(made["date"])[:10] if made.get("date") else "an unrecorded date"
+    return f"{date}, commit {made.get('commit', 'unrecorded')}"
 
 
 def of_file(path, payload=None) -> dict:

@@ -8,7 +8,8 @@
 Prints, for each environment and method, each seed's final score (the final policy on the test
 episodes) with bootstrap intervals over seeds, and the steps and seconds of the first crossing of
 the evaluation curve at each threshold (CartPole 475; Pendulum −150 and −140; trebuchet a 1 % mean
-relative miss); draws the score against steps and against wall time. Full: 5 seeds, the zoo's
+relative miss); draws the score against steps and against wall time. Full: 5 seeds (10 for the DP
+trainers of CartPole and of Pendulum by BPTT, whose runs take seconds), the zoo's
 budgets (DQN 50k steps, PPO 100k, SAC and TD3 20k; SAC on the trebuchet bandit 50k throws; DP aimer
 60 s; DP APG on Pendulum 200 updates of 256 whole episodes then 200 of 2,048); --quick: 1 seed,
 shorter. Every Pendulum method is scored on the same 1,000 episodes a seed.
@@ -35,7 +36,7 @@ def build_parser() -> Parser:
     parser.add_argument("--method", nargs="+", choices=["dp", "dp_adam", "dp_apg", "dqn", "ppo", "sac", "td3"], help="only these methods (default: all)")
     seeds = parser.add_mutually_exclusive_group()
     seeds.add_argument("--seed", nargs="+", type=whole_number(0, 2**31 - 1), help="only these seeds (a partial comparison)")
-    seeds.add_argument("--seeds", type=positive_int, metavar="K", help="seeds 0..K-1 instead of the budget's (5 full, 1 quick)")
+    seeds.add_argument("--seeds", type=positive_int, metavar="K", help="seeds 0..K-1 for every method instead of the budget's (5, or 10 for the cheap DP runs; 1 quick)")
     parser.add_argument("--out", default="comparisons/figures", help="figures and dp_vs_rl.json (default: comparisons/figures)")
     parser.add_argument("--runs", default="comparisons/results/dp_vs_rl_runs", help="per-run results, reused when present")
     parser.add_argument("--device", default="cpu", help="torch device the DP trainers run on: cpu (default), cuda, cuda:1, ...; the RL "

@@ -104,7 +104,7 @@ def test_the_kept_runs_fit_the_current_budgets_so_a_fresh_clone_reuses_them():
     for env, table in dp_vs_rl.methods(budget, False).items():
         for key, budget_key, _ in table.values():
             signature = dp_vs_rl._signature(budget_key, budget, False)
-            for seed in range(budget["seeds"]):
+            for seed in dp_vs_rl.seeds_of(budget_key):
                 run = TrainingResult.load(kept / f"{env}_{key}_seed{seed}.json")
                 assert run.finished and run.extra["dp_vs_rl"] == signature, f"{env}_{key}_seed{seed}.json would be rerun"
 

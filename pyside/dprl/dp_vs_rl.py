@@ -30,6 +30,15 @@ BUDGETS = {  # seeds; DP episodes (CartPole), rounds (Pendulum) or seconds (treb
     False: {"seeds": 5, "cartpole_dp": 50, "pendulum_dp": 30, "pendulum_apg": 200, "pendulum_apg_fine_tune": 200, "trebuchet_dp_s": 60, "dqn": 50_000, "ppo_cartpole": 100_000,
             "sac": 20_000, "td3": 20_000, "ppo_pendulum": 100_000, "sac_trebuchet": 50_000},
 }
+# Ten seeds where a method's runs take seconds (issue 26): more seeds narrow its intervals at no real cost.
+MORE_SEEDS = {False: {"cartpole_dp": 10, "pendulum_dp": 10}, True: {}}
+
+
+def seeds_of(budget_key: str, quick: bool = False) -> list[int]:
+    """The seeds a method (its budget key) is run over in the comparison."""
+    return list(range(MORE_SEEDS[quick].get(budget_key, BUDGETS[quick]["seeds"])))
+
+
 # The analytic-policy-gradient trainer (dprl.train.pendulum.train_pendulum_apg), evaluated on the
 # same 1,000 seeded episodes as its benchmark (comparisons/bench_pendulum.py).
 PENDULUM_APG = "DP (APG: whole episodes, decayed gradient)"
@@ -203,7 +212,7 @@ def method_runs(env: str, label: str, quick: bool = False, progress: bool = Fals
     key, budget_key, train = methods(budget, progress, device)[env][label]
     signature = _signature(budget_key, budget, quick, device)
     return [_cached_or_run(Path(runs) / f"{env}_{key}_seed{s}.json", signature, train, s, identity(env, key, s), reuse_stale)
-            for s in range(budget["seeds"])]
+            for s in seeds_of(budget_key, quick)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,7 +250,8 @@ _TIME_BUDGETED = {"trebuchet_dp_s"}
 
 
 def plan(quick: bool = False, envs=None, methods_only=None, seeds=None, device: str = "cpu", runs=None) -> list[RunSpec]:
-    """Every run of the comparison (or of the environments, method keys and seeds given), longest
+    """Every run of the comparison (or of the environments, method keys and seeds given; by default
+    each method's `seeds_of`), longest
     first by the durations of the runs kept in `runs` (the median of the same method's kept runs
     where this seed has none; a minute where none is kept)."""
     budget = BUDGETS[quick]
@@ -253,11 +263,11 @@ def plan(quick: bool = False, envs=None, methods_only=None, seeds=None, device: 
     known_keys = {key for env in table.values() for key, _, _ in env.values()}
     if methods_only and (bad := set(methods_only) - known_keys):
         raise ValueError(f"methods must be among {', '.join(sorted(known_keys))}; got {', '.join(sorted(bad))}")
-    seeds = list(range(budget["seeds"])) if seeds is None else list(seeds)
-    if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must be whole numbers ≥ 0; got {seeds}")
+    if seeds is not None and (not list(seeds) or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds)):
+        raise ValueError(f"seeds must be whole numbers ≥ 0; got {list(seeds)}")
     specs = [RunSpec(env, label, key, budget_key, seed, quick, device)
-             for env in envs for label, (key, budget_key, _) in table[env].items() if not methods_only or key in methods_only for seed in seeds]
+             for env in envs for label, (key, budget_key, _) in table[env].items() if not methods_only or key in methods_only
+             for seed in (seeds_of(budget_key, quick) if seeds is None else seeds)]
     durations = _kept_durations(Path(runs)) if runs is not None else {}
     timed = []
     for spec in specs:

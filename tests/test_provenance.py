@@ -52,3 +52,9 @@ def test_describe_and_of_file():
     legacy = provenance.of_file(ROOT / "comparisons" / "results" / "bench_envs.json")  # committed before records were kept
     if legacy:
         assert legacy["from_git"] and re.fullmatch(r"\d{4}-\d\d-\d\d", legacy["date"])
+
+
+@pytest.mark.julia
+def test_a_record_of_work_done_with_julia_names_julia_and_dprl_versions(jl):
+    made = provenance.record(julia=True)
+    assert re.fullmatch(r"1\.\d+\.\d+.*", made["julia"]) and re.fullmatch(r"\d+\.\d+\.\d+.*|unknown", made["dprl_julia"])

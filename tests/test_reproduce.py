@@ -17,7 +17,8 @@ def test_quick_reproduce_writes_report_from_result_files(tmp_path):
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "REPORT.md").read_text()
     assert "Quick run" in report
-    table = [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| claim")]
+    claims = report.split("| claim |", 1)[1].split("\n\n", 1)[0]  # the claims table, before the comparison's and provenance's
+    table = [line for line in claims.splitlines()[2:] if line.startswith("| ")]
     rows = []
     for path in sorted((tmp_path / "results").glob("*.json")):
         payload = json.loads(path.read_text())
@@ -30,7 +31,9 @@ def test_quick_reproduce_writes_report_from_result_files(tmp_path):
         line = next(line for line in table if row["claim"] in line)
         assert row["measured"] in line and f"results/{name}" in line and row["holds"] in line
     gradient = json.loads((tmp_path / "results" / "trebuchet_gradient.json").read_text())
-    assert gradient["rows"][0]["holds"] == "yes"
+    assert gradient["rows"][0]["holds"] == "yes" and gradient["made"]["code"]  # every result file says what made it
+    assert "## DP vs RL, with intervals over seeds" in report and "## Provenance" in report
+    assert result.stdout.rstrip().endswith(f"the report: {tmp_path / 'REPORT.md'}")
     assert abs(gradient["gradient"][0] - 4.02) <= 0.005
 
 

@@ -79,7 +79,7 @@ def julia_versions() -> dict | None:
     if not julia.is_started():
         return None
     module = julia.start()
-    return {"julia": str(module.seval("string(VERSION)")), "dprl_julia": str(module.seval("string(pkgversion(DPRL))"))}
+    return {"julia": str(module.seval("string(VERSION)")), "dprl_julia": str(module.seval("string(something(pkgversion(DPRL), \"unknown\"))"))}
 
 
 def record(*, jobs: int = 1, threads: int | None = None, julia: bool = False) -> dict:

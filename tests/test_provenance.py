@@ -58,3 +58,24 @@ def test_describe_and_of_file():
 def test_a_record_of_work_done_with_julia_names_julia_and_dprl_versions(jl):
     made = provenance.record(julia=True)
     assert re.fullmatch(r"1\.\d+\.\d+.*", made["julia"]) and re.fullmatch(r"\d+\.\d+\.\d+.*|unknown", made["dprl_julia"])
+
+
+def test_the_code_hash_follows_the_sources_that_measure_not_the_report(tmp_path, monkeypatch):
+    package = tmp_path / "pyside" / "dprl"
+    (package / "envs").mkdir(parents=True)
+    (package / "envs" / "pendulum.py").write_text("g = 10.0\n")
+    (package / "report.py").write_text("title = 'a'\n")
+    monkeypatch.setattr(provenance, "PACKAGE", package)
+
+    def fresh():
+        provenance.code_hash.cache_clear()
+        return provenance.code_hash()
+
+    try:
+        first = fresh()
+        (package / "report.py").write_text("title = 'b'\n")
+        assert fresh() == first
+        (package / "envs" / "pendulum.py").write_text("g = 9.81\n")
+        assert fresh() != first
+    finally:
+        provenance.code_hash.cache_clear()

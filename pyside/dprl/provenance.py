@@ -41,18 +41,23 @@ def _installed(name: str) -> str | None:
         return None
 
 
+# The sources that make a measurement (the environments, trainers, baselines, their settings, the
+# comparison's recipes, the Julia bridge and package): a change elsewhere (the report, the command
+# line) leaves kept runs current.
+MEASURING = ["envs", "train", "rl", "config.py", "results.py", "goals.py", "dp_vs_rl.py", "julia*.py", "julia_src/src"]
+
+
 @functools.lru_cache(maxsize=1)
 def code_hash() -> str:
-    """A hash of dprl's Python and Julia sources as they are now: what "the same code" means for
-    reusing a kept run (a commit alone misses uncommitted edits and is absent in an installed copy)."""
+    """A hash of the sources that make a measurement (MEASURING) as they are now: what
+    "the same code" means for reusing a kept run (a commit alone misses uncommitted edits, is
+    absent in an installed copy, and changes with every edit of the report)."""
     digest = hashlib.sha256()
-    roots = [PACKAGE]
-    julia = PACKAGE.parents[1] / "julia" / "src"
-    if julia.is_dir():
-        roots.append(julia)
-    for root in roots:
-        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".jl") and "__pycache__" not in p.parts):
-            digest.update(str(path.relative_to(root)).encode())
+    paths = [p for pattern in MEASURING for match in sorted(PACKAGE.glob(pattern))
+             for p in ([match] if match.is_file() else sorted(match.rglob("*")))]
+    for path in paths:
+        if path.is_file() and path.suffix in (".py", ".jl") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(PACKAGE).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -204,3 +204,19 @@ def test_a_kept_result_from_a_future_schema_is_refused_before_any_work(tmp_path)
     kept_result(tmp_path, "cartpole", {"rows": [], "made": {"schema": 99}})
     with pytest.raises(ValueError, match="cartpole.json was written by a newer dprl"):
         reproduce.run(out=tmp_path, julia="off", only=["trebuchet_gradient"])
+
+
+def test_without_julia_a_live_crosscheck_and_the_2019_aimer_s_julia_half_are_kept_not_remade(tmp_path, monkeypatch):
+    from dprl import julia, reproduce
+    from dprl.train import trebuchet as aimer
+
+    monkeypatch.setattr(julia, "is_started", lambda: False)
+    monkeypatch.setattr(julia, "locate_julia", lambda: "/usr/bin/julia")  # found, but it did not start
+    monkeypatch.setattr(aimer, "train_seeded", lambda *a, **k: pytest.fail("the kept 2019 aimer must not be retrained"))
+    row = {"claim": "c", "published": "—", "measured": "m", "command": "c", "holds": "yes"}
+    for name, payload in (("crosscheck", {"command": "c", "source": "live", "rows": [row]}),
+                          ("aimer_2019", {"command": "c", "julia": {"updates": 100000}, "rows": [row]})):
+        path = kept_result(tmp_path, name, payload)
+        getattr(reproduce, name)(path.parent, quick=True)
+        after = json.loads(path.read_text())
+        assert after["rows"] == [row] and after["kept"]["reason"] == "no Julia (Julia did not start)", name

@@ -41,6 +41,14 @@ def _write(results: Path, name: str, payload: dict, julia: bool = False) -> Path
     return path
 
 
+def _peek(path: Path) -> dict:
+    """A result file's contents where it is a readable one, else {} (it is then remade)."""
+    try:
+        return _read_result(path)
+    except ValueError:
+        return {}
+
+
 def _kept_or(results: Path, name: str, reason: str, instead: dict, measured=lambda payload: payload.get("ran") is not False) -> Path:
     """For a reproduction that cannot run here: the result file it finds, if it holds measurements
     (`measured(payload)`), kept and marked "from <date>, <commit>, not rerun here: <reason>";
@@ -214,7 +222,7 @@ def aimer_2019(results: Path, quick: bool) -> Path:
     torch_command = f"dprl train trebuchet --time-budget {budget:g}"
     payload = {"command": julia_command, "torch_command": torch_command, "time_budget_s": budget}
     kept = results / "aimer_2019.json"
-    if not julia.is_started() and kept.exists() and "julia" in json.loads(kept.read_text()):
+    if not julia.is_started() and "julia" in _peek(kept):
         # The PyTorch half alone says nothing of the claim (the 2019 aimer on its own stack): keep both halves as measured.
         reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
         return _kept_or(results, "aimer_2019", f"no Julia ({reason})", {}, lambda p: "julia" in p)
@@ -462,7 +470,7 @@ def crosscheck(results: Path, quick: bool) -> Path:
     updates = 20 if quick else 200
     claim = "Julia and PyTorch give the same values, gradients and learning curves (trebuchet, CartPole, Pendulum)"
     previous = results / "crosscheck.json"
-    if not julia.is_started() and previous.exists() and json.loads(previous.read_text()).get("source") == "live":
+    if not julia.is_started() and _peek(previous).get("source") == "live":
         # A live comparison is worth more than one against a recording: keep it, marked.
         reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
         return _kept_or(results, "crosscheck", f"no Julia ({reason})", {}, lambda p: p.get("source") == "live")

@@ -220,3 +220,14 @@ def test_without_julia_a_live_crosscheck_and_the_2019_aimer_s_julia_half_are_kep
         getattr(reproduce, name)(path.parent, quick=True)
         after = json.loads(path.read_text())
         assert after["rows"] == [row] and after["kept"]["reason"] == "no Julia (Julia did not start)", name
+
+
+def test_a_ray_address_that_does_not_answer_stops_the_reproduction_before_any_work(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e \".[ray]\")")
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "dprl.cli", "reproduce", "--julia", "off", "--ray", "127.0.0.1:9", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert time.monotonic() - start < 30
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("dprl reproduce: --ray 127.0.0.1:9: no Ray cluster answers there (")
+    assert not (tmp_path / "results").exists()

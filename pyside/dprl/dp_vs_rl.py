@@ -350,7 +350,7 @@ def _keep(outcome: dict, spec: RunSpec, runs: Path, failures: list):
     return TrainingResult.load(path)
 
 
-def _connect_ray(address: str):
+def connect_ray(address: str):
     """Ray, connected to the cluster at `address` ("auto": the one running here), or ValueError in
     one line within seconds when it does not answer or Ray is not installed."""
     try:
@@ -396,7 +396,7 @@ def execute_plan(specs, runs, *, jobs: int = 1, ray: str | None = None, threads:
                          "would get less CPU than alone; lower --jobs")
     done, failures = {}, []
     if ray is not None:
-        engine = _connect_ray(ray)
+        engine = connect_ray(ray)
         remote = engine.remote(num_cpus=threads)(execute)  # Ray reserves the CPUs: a time-budgeted run gets what it had alone
         pending = {remote.remote(s, threads, jobs): s for s in specs}
         while pending:

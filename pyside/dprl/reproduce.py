@@ -542,6 +542,10 @@ def run(out="comparisons", quick=False, julia="auto", only=None, *, jobs: int = 
         raise ValueError(f"--jobs must be a whole number at least 1, got {jobs!r}")
     steps = [f for f in REPRODUCTIONS if (not only or f.__name__ in only) and (julia != "off" or not f.__name__.startswith("julia_"))]
     check_kept_files(out, steps)  # before hours of work, not after
+    if ray is not None and dp_vs_rl in steps:
+        from dprl import dp_vs_rl as comparison
+
+        comparison.connect_ray(ray)  # a cluster that does not answer: one line now, not after the other reproductions
     fanout = {"jobs": jobs, "ray": ray, "threads": threads, "reuse_stale": reuse_stale}
     for function in tqdm(steps, desc="reproduce", unit="claim"):
         path = function(out / "results", quick, **(fanout if function is dp_vs_rl else {}))

@@ -25,9 +25,9 @@ def test_pytorch_side_does_not_import_juliacall():
 
 # The layers, bottom up: a module may import dprl's modules of its own layer or below, never above.
 LAYERS = [
-    {"envs", "schema", "config", "goals", "results", "arguments"},
-    {"train", "rl", "julia", "julia_function", "julia_module", "julia_signals", "julia_startup"},
-    {"crosscheck", "gradcheck", "plots", "dp_vs_rl"},
+    {"envs", "schema", "config", "goals", "results", "arguments", "bootstrap"},
+    {"train", "rl", "julia", "julia_function", "julia_module", "julia_signals", "julia_startup", "provenance"},
+    {"crosscheck", "gradcheck", "plots", "dp_vs_rl", "report"},
     {"reproduce", "cli"},
 ]
 

@@ -17,7 +17,8 @@ def test_quick_reproduce_writes_report_from_result_files(tmp_path):
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "REPORT.md").read_text()
     assert "Quick run" in report
-    table = [line for line in report.splitlines() if line.startswith("| ") and not line.startswith("| claim")]
+    claims = report.split("| claim |", 1)[1].split("\n\n", 1)[0]  # the claims table, before the comparison's and provenance's
+    table = [line for line in claims.splitlines()[2:] if line.startswith("| ")]
     rows = []
     for path in sorted((tmp_path / "results").glob("*.json")):
         payload = json.loads(path.read_text())
@@ -30,7 +31,9 @@ def test_quick_reproduce_writes_report_from_result_files(tmp_path):
         line = next(line for line in table if row["claim"] in line)
         assert row["measured"] in line and f"results/{name}" in line and row["holds"] in line
     gradient = json.loads((tmp_path / "results" / "trebuchet_gradient.json").read_text())
-    assert gradient["rows"][0]["holds"] == "yes"
+    assert gradient["rows"][0]["holds"] == "yes" and gradient["made"]["code"]  # every result file says what made it
+    assert "## DP vs RL, with intervals over seeds" in report and "## Provenance" in report
+    assert result.stdout.rstrip().endswith(f"the report: {tmp_path / 'REPORT.md'}")
     assert abs(gradient["gradient"][0] - 4.02) <= 0.005
 
 
@@ -44,6 +47,9 @@ def test_missing_julia_is_a_row_not_a_crash(tmp_path, no_julia_env):
     check = json.loads((tmp_path / "results" / "crosscheck.json").read_text())
     assert check["source"] == "a recording of Julia's outputs" and check["rows"][0]["holds"] == "yes"
     assert (tmp_path / "REPORT.md").read_text().count("not run: no Julia") == 1
+    # It ends with the claims table (claim, holds, measured in short) and where the report is.
+    assert result.stdout.splitlines()[0].split()[:2] == ["claim", "holds"] and "not run: no Julia" in result.stdout
+    assert result.stdout.rstrip().endswith(f"the report: {tmp_path / 'REPORT.md'}")
 
 
 def test_unknown_reproduction_is_one_clear_line(tmp_path):
@@ -56,13 +62,13 @@ def test_zoo_row_says_by_how_much_a_baseline_misses_the_published_return():
     from dprl.reproduce import zoo_row
 
     def method(final):
-        return {"final": final, "best": [max(final)], "reached": {}}
+        return {"final": final, "reached": {}}
 
     summary = {"cartpole": {"DP (x)": method([500.0]), "DQN (zoo)": method([120.0, 500.0]), "PPO (zoo)": method([480.0, 490.0])},
                "pendulum": {"SAC (zoo)": method([-150.0]), "TD3 (zoo)": method([-160.0]), "PPO (zoo)": method([-172.0])}}
     row = zoo_row(summary)
     assert row["holds"] == "no: PPO cartpole by 10.0, TD3 pendulum by 8.1 (final evaluation)"
-    assert "DQN cartpole: final 500.0 (best seed; median 310.0)" in row["measured"]
+    assert "DQN cartpole: final 500.0 (best seed; median 310.0, 2 seeds)" in row["measured"]
     summary["cartpole"]["PPO (zoo)"] = method([500.0])
     summary["pendulum"]["TD3 (zoo)"] = method([-151.0])
     assert zoo_row(summary)["holds"] == "yes"
@@ -72,14 +78,15 @@ def test_pendulum_goal_row_says_by_how_much_apg_misses_and_how_it_compares_with_
     from dprl.dp_vs_rl import PENDULUM_APG
     from dprl.reproduce import _short_name, pendulum_goal_row
 
-    def method(best, seconds, steps):
-        return {"best": best, "reached": {"-150.0": {"seconds": seconds, "env_steps": steps}}}
+    def method(final, seconds, steps):
+        return {"final": final, "reached": {"-150.0": {"seconds": seconds, "env_steps": steps}}}
 
     summary = {"pendulum": {PENDULUM_APG: method([-139.0, -138.0, -137.5, -145.0, -152.5], [10.0, 12.0, 9.0, 20.0, None], [1, 2, 3, 4, None]),
                             "SAC (zoo)": method([-140.0], [100.0], [5_000])}}
     row = pendulum_goal_row(summary, "python comparisons/dp_vs_rl.py")
     assert row["holds"] == "no" and "≥ −150 in 4/5 seeds" in row["measured"] and "misses −150 by 2.5" in row["measured"]
-    assert "SAC's best per seed is -140.0 (≥ −140 in 1/1)" in row["measured"]
+    assert "SAC's final per seed is -140.0 (≥ −140 in 1/1)" in row["measured"]
+    assert "docs/notes/2026-12-04-pendulum-apg-plateau.md" in row["measured"] and "about 58 of the 1,000" not in row["measured"]
     summary["pendulum"][PENDULUM_APG] = method([-139.0, -138.0, -137.5, -145.0, -149.0], [10.0, 12.0, 9.0, 20.0, 30.0], [1, 2, 3, 4, 5])
     assert pendulum_goal_row(summary, "x")["holds"] == "yes"
     assert "not known to come from one invocation" in row["measured"]  # no record of which invocation made them
@@ -156,3 +163,71 @@ def test_a_ctrl_c_inside_the_2019_aimer_stops_the_reproduction(tmp_path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         reproduce.aimer_2019(tmp_path, quick=True)
     assert not (tmp_path / "aimer_2019.json").exists()
+
+
+def test_a_reproduction_that_cannot_run_here_keeps_the_measurement_it_finds(tmp_path, monkeypatch):
+    """Without Julia, a Julia measurement found is kept, marked "from <date>, <commit>, not rerun
+    here: <reason>"; with none to keep, a "not run" row is written."""
+    from dprl import julia, reproduce
+
+    monkeypatch.setattr(julia, "is_started", lambda: False)
+    monkeypatch.setattr(julia, "locate_julia", lambda: None)
+    fresh = tmp_path / "fresh"
+    assert json.loads(reproduce.julia_trebuchet_gradient(fresh, quick=False).read_text())["ran"] is False
+    measured = {"command": "c", "ran": True, "gradient": [4.0, -1.0, 0.05], "made": {"date": "2026-12-01T20:00:00+00:00", "commit": "abc123"},
+                "rows": [{"claim": "c", "published": "—", "measured": "(4.0223, …)", "command": "c", "holds": "yes"}]}
+    path = kept_result(tmp_path, "julia_trebuchet_gradient", measured)
+    reproduce.julia_trebuchet_gradient(path.parent, quick=False)
+    after = json.loads(path.read_text())
+    assert after["rows"] == measured["rows"] and after["gradient"] == measured["gradient"] and after["made"] == measured["made"]
+    assert after["kept"]["from"] == "2026-12-01, commit abc123" and after["kept"]["reason"] == "no Julia (no Julia found)"
+    from dprl import report
+
+    assert "from 2026-12-01, commit abc123, not rerun here: no Julia (no Julia found). (4.0223" in report.render_text(tmp_path)
+
+
+def test_the_comparison_without_stable_baselines3_keeps_its_summary(tmp_path, monkeypatch):
+    from dprl import reproduce
+
+    monkeypatch.setitem(sys.modules, "stable_baselines3", None)  # import fails as where it is not installed
+    kept = {"command": "c", "summary": {"cartpole": {}}, "rows": [{"claim": "c", "published": "—", "measured": "m", "command": "c", "holds": "yes"}]}
+    path = kept_result(tmp_path, "dp_vs_rl", kept)
+    reproduce.dp_vs_rl(path.parent, quick=False)
+    after = json.loads(path.read_text())
+    assert after["summary"] == kept["summary"] and after["kept"]["reason"] == "Stable-Baselines3 missing (pip install -e \".[rl]\")"
+    assert after["kept"]["from"] == "an unrecorded date and commit"  # no record, and no git history for a file outside the repository
+
+
+def test_a_kept_result_from_a_future_schema_is_refused_before_any_work(tmp_path):
+    from dprl import reproduce
+
+    kept_result(tmp_path, "cartpole", {"rows": [], "made": {"schema": 99}})
+    with pytest.raises(ValueError, match="cartpole.json was written by a newer dprl"):
+        reproduce.run(out=tmp_path, julia="off", only=["trebuchet_gradient"])
+
+
+def test_without_julia_a_live_crosscheck_and_the_2019_aimer_s_julia_half_are_kept_not_remade(tmp_path, monkeypatch):
+    from dprl import julia, reproduce
+    from dprl.train import trebuchet as aimer
+
+    monkeypatch.setattr(julia, "is_started", lambda: False)
+    monkeypatch.setattr(julia, "locate_julia", lambda: "/usr/bin/julia")  # found, but it did not start
+    monkeypatch.setattr(aimer, "train_seeded", lambda *a, **k: pytest.fail("the kept 2019 aimer must not be retrained"))
+    row = {"claim": "c", "published": "—", "measured": "m", "command": "c", "holds": "yes"}
+    for name, payload in (("crosscheck", {"command": "c", "source": "live", "rows": [row]}),
+                          ("aimer_2019", {"command": "c", "julia": {"updates": 100000}, "rows": [row]})):
+        path = kept_result(tmp_path, name, payload)
+        getattr(reproduce, name)(path.parent, quick=True)
+        after = json.loads(path.read_text())
+        assert after["rows"] == [row] and after["kept"]["reason"] == "no Julia (Julia did not start)", name
+
+
+def test_a_ray_address_that_does_not_answer_stops_the_reproduction_before_any_work(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e \".[ray]\")")
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "dprl.cli", "reproduce", "--julia", "off", "--ray", "127.0.0.1:9", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert time.monotonic() - start < 30
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("dprl reproduce: --ray 127.0.0.1:9: no Ray cluster answers there (")
+    assert not (tmp_path / "results").exists()

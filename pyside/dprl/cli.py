@@ -119,10 +119,36 @@ def cmd_julia_info(args) -> int:
 # dprl reproduce
 # ----------------------------------------------------------------------------------------------
 def cmd_reproduce(args) -> int:
-    from dprl import reproduce
+    from dprl import dp_vs_rl, reproduce
+    from dprl.report import claims_table
 
-    report = reproduce.run(out=args.out, quick=args.quick, julia=args.julia, only=args.only)
-    print(f"wrote {report}")
+    try:
+        report = reproduce.run(out=args.out, quick=args.quick, julia=args.julia, only=args.only, jobs=args.jobs, ray=args.ray,
+                               threads=args.threads, reuse_stale=args.reuse_stale)
+    except dp_vs_rl.RunsFailed as error:
+        raise CommandError(f"{error}; REPORT.md was not rewritten", EXIT_FAILED) from None
+    print(claims_table(args.out))
+    print(f"\nthe report: {report}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# dprl report
+# ----------------------------------------------------------------------------------------------
+def cmd_report(args) -> int:
+    from dprl import report
+
+    if args.check:
+        path = Path(args.out) / "REPORT.md"
+        fresh = report.render_text(Path(args.out))
+        if not path.exists() or path.read_text() != fresh:
+            print(f"dprl report: {path} differs from a fresh render of {Path(args.out) / 'results'}; run `dprl report --out {args.out}`", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{path} is a fresh render of {Path(args.out) / 'results'}")
+        return 0
+    path = report.render(args.out)
+    print(report.claims_table(args.out))
+    print(f"\nwrote {path}")
     return 0
 
 
@@ -676,7 +702,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run every available reproduction of the blog's claims, write result JSON and figures "
             "under OUT/results and a report OUT/REPORT.md with each claim, our measurement, the "
-            "command that measured it and whether it holds."
+            "command that measured it and whether it holds; then print the claims table. A reproduction "
+            "that cannot run here (no Julia, no Stable-Baselines3) keeps the result file it finds, marked "
+            "'not rerun here'. Exit codes: 0 done, 1 a comparison run failed (named; the others are kept), "
+            "2 bad input, 130 interrupted."
         ),
     )
     reproduce.add_argument("--quick", action="store_true", help="smaller budgets (a few minutes on 2 CPU cores); the report says so")
@@ -688,7 +717,28 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--only", nargs="+", metavar="NAME",
                            help=f"run only these reproductions ({', '.join(f.__name__ for f in REPRODUCTIONS)}); "
                                 "the report keeps the other rows from their result files")
+    engine = reproduce.add_mutually_exclusive_group()
+    engine.add_argument("--jobs", type=positive_int, default=1,
+                        help="DP-vs-RL runs made at once in worker processes (joblib); default 1: one after another")
+    engine.add_argument("--ray", metavar="ADDRESS", help="make the DP-vs-RL runs as Ray tasks on the cluster at ADDRESS (HOST:PORT or auto; "
+                                                         "pip install -e \".[ray]\")")
+    reproduce.add_argument("--threads", type=positive_int, default=1, help="torch threads of each DP-vs-RL run (default 1)")
+    reproduce.add_argument("--reuse-stale", action="store_true",
+                           help="reuse kept DP-vs-RL runs made by other code instead of rerunning them; the report marks them stale")
     reproduce.set_defaults(run=cmd_reproduce, needs_julia=lambda a: a.julia == "auto")
+
+    report = commands.add_parser(
+        "report",
+        help="render comparisons/REPORT.md again from the result files alone (seconds)",
+        description=(
+            "Render OUT/REPORT.md from the result files under OUT/results, without measuring anything, and print the "
+            "claims table. The same files always give the same text. Exit codes: 0 written (or, with --check, up to "
+            "date), 1 with --check: REPORT.md differs from a fresh render, 2 bad input (a corrupt result file)."
+        ),
+    )
+    report.add_argument("--out", type=output_folder, default="comparisons", help="folder with results/ and REPORT.md (default: comparisons)")
+    report.add_argument("--check", action="store_true", help="write nothing; exit 1 if REPORT.md differs from a fresh render")
+    report.set_defaults(run=cmd_report, needs_julia=lambda a: False)
     return parser
 
 

@@ -32,11 +32,15 @@ X_LABELS = {"episodes": "training episodes", "env_steps": "environment steps", "
 def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "", threshold: float | None = None,
                     ylabel: str = "mean evaluation return", ylog: bool = False) -> Path:
     """One line per group of TrainingResults (its label → list of results over seeds): the mean
-    score against `x`, with the min-max band over seeds."""
+    score against `x`, with the 95 % bootstrap interval of that mean over seeds as its band
+    (dprl.bootstrap.band), not the min–max of a few seeds."""
+    from dprl import bootstrap
+
     plt = pyplot()
     if x not in X_LABELS:
         raise ValueError(f"x must be one of {tuple(X_LABELS)}; got {x!r}")
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    banded = False
     for label, results in groups.items():
         runs = [(np.asarray(getattr(r, x), dtype=float), np.asarray(r.scores, dtype=float)) for r in results if r.scores]
         if x == "env_steps":  # a log axis: the evaluation before any step has no place on it
@@ -46,9 +50,11 @@ def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "",
         grid = np.unique(np.concatenate([xs for xs, _ in runs]))
         # A run that stopped early (solved) keeps its last score.
         filled = np.stack([np.interp(grid, xs, ys, right=ys[-1]) for xs, ys in runs])
-        line, = ax.plot(grid, filled.mean(0), marker="o" if len(grid) < 30 else None, ms=3, label=f"{label} ({len(runs)} seed{'s' * (len(runs) > 1)})")
+        centre, low, high = bootstrap.band(filled)
+        line, = ax.plot(grid, centre, marker="o" if len(grid) < 30 else None, ms=3, label=f"{label} ({len(runs)} seed{'s' * (len(runs) > 1)})")
         if len(runs) > 1:
-            ax.fill_between(grid, filled.min(0), filled.max(0), color=line.get_color(), alpha=0.2)
+            banded = True
+            ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
     if threshold is not None:
         ax.axhline(threshold, color="grey", ls="--", lw=1, label=f"threshold {threshold:g}")
     if x == "env_steps":
@@ -57,7 +63,7 @@ def learning_curves(groups: dict, path, *, x: str = "episodes", title: str = "",
         ax.set_yscale("log")
     ax.set_xlabel(X_LABELS[x])
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(title + ("\n(bands: 95 % bootstrap interval of the mean over seeds)" if banded else ""), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return save(fig, path)

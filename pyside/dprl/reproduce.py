@@ -1,27 +1,26 @@
 """`dprl reproduce`: measure each published claim and write REPORT.md from the result files.
 
 Every reproduction writes one JSON file under OUT/results with its measurements, the command that
-made them and a list of report rows. REPORT.md is rendered from those files alone, so every
-figure in it comes from a result file.
+made them, a list of report rows and its provenance (`dprl.provenance`). REPORT.md is rendered
+from those files alone (`dprl.report`), so every figure in it comes from a result file. A
+reproduction that cannot run here (no Julia, no Stable-Baselines3) keeps the measurements it
+finds, marked "from <date>, <commit>, not rerun here: <reason>", instead of replacing them.
 """
 
 from __future__ import annotations
 
 import json
-import platform
 import time
 from pathlib import Path
 
-from dprl import goals, schema
+from dprl import goals, provenance, schema
+from dprl.report import RESULT_SCHEMA, ROW  # noqa: F401  (the result files' schema lives with their reader)
 
 BLOG_GRADIENT = (4.02, -0.99, 0.051)  # (wind, angle, weight) at wind -2 m/s, 45°, 200 lb
 # The blog prints two significant digits; docs/original-2019.md §1.9 explains why the third component
 # looks truncated rather than rounded, hence its wider, one-sided band.
 GRADIENT_BANDS = ((4.015, 4.025), (-0.995, -0.985), (0.0505, 0.0525))
 
-# What REPORT.md is rendered from: each reproduction's result file, and the benchmarks' files.
-ROW = {"claim": str, "published": str, "measured": str, "command": str, "holds": str}
-RESULT_SCHEMA = {"rows": [ROW], "command?": str, "quick?": bool}
 BENCHMARK_SCHEMA = {"command?": str}
 GRADIENT_SCHEMA = {**RESULT_SCHEMA, "gradient": [schema.NUMBER]}
 
@@ -30,13 +29,41 @@ def _read_result(path: Path, file_schema=RESULT_SCHEMA) -> dict:
     return schema.read(path, file_schema, "reproduction result file")
 
 
-def _write(results: Path, name: str, payload: dict) -> Path:
+def _write(results: Path, name: str, payload: dict, julia: bool = False) -> Path:
+    """Write a result file with its provenance (`julia`: the measurement used Julia, whose versions
+    it then records)."""
+    payload.setdefault("made", provenance.record(julia=julia))
     results.mkdir(parents=True, exist_ok=True)
     path = results / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2))
     tmp.replace(path)  # an interrupted run never leaves half a file
     return path
+
+
+def _peek(path: Path) -> dict:
+    """A result file's contents where it is a readable one, else {} (it is then remade)."""
+    try:
+        return _read_result(path)
+    except ValueError:
+        return {}
+
+
+def _kept_or(results: Path, name: str, reason: str, instead: dict, measured=lambda payload: payload.get("ran") is not False) -> Path:
+    """For a reproduction that cannot run here: the result file it finds, if it holds measurements
+    (`measured(payload)`), kept and marked "from <date>, <commit>, not rerun here: <reason>";
+    otherwise `instead` (a "not run" row) is written."""
+    path = results / f"{name}.json"
+    try:
+        payload = _read_result(path) if path.exists() else None
+    except ValueError:
+        payload = None  # check_kept_files has refused a corrupt file before any work; this one is being replaced
+    if payload is None or not measured(payload):
+        return _write(results, name, instead)
+    made = provenance.of_file(path, payload)
+    kept = payload.get("kept") if isinstance(payload.get("kept"), dict) else {"from": provenance.describe(made) if made else "an unrecorded date and commit"}
+    payload["kept"] = {**kept, "reason": reason, "session": provenance.SESSION}
+    return _write(results, name, payload)
 
 
 def trebuchet_gradient(results: Path, quick: bool) -> Path:
@@ -83,7 +110,8 @@ def julia_trebuchet_gradient(results: Path, quick: bool) -> Path:
     if not julia.is_started():
         reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
         row = {"claim": claim, "published": "—", "measured": f"not run: no Julia ({reason})", "command": command, "holds": "not run"}
-        return _write(results, "julia_trebuchet_gradient", {"command": command, "ran": False, "reason": reason, "rows": [row]})
+        return _kept_or(results, "julia_trebuchet_gradient", f"no Julia ({reason})",
+                        {"command": command, "ran": False, "reason": reason, "rows": [row]})
     import numpy as np
 
     distance, gradient = julia.shoot_gradient(-2.0, 45.0, 200.0)
@@ -102,6 +130,7 @@ def julia_trebuchet_gradient(results: Path, quick: bool) -> Path:
         results,
         "julia_trebuchet_gradient",
         {"distance_m": distance, "gradient": gradient.tolist(), "max_relative_difference": relative, "command": command, "ran": True, "rows": [row]},
+        julia=True,
     )
 
 
@@ -192,6 +221,11 @@ def aimer_2019(results: Path, quick: bool) -> Path:
     julia_command = f"dprl train trebuchet --backend julia --time-budget {budget:g}"
     torch_command = f"dprl train trebuchet --time-budget {budget:g}"
     payload = {"command": julia_command, "torch_command": torch_command, "time_budget_s": budget}
+    kept = results / "aimer_2019.json"
+    if not julia.is_started() and "julia" in _peek(kept):
+        # The PyTorch half alone says nothing of the claim (the 2019 aimer on its own stack): keep both halves as measured.
+        reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
+        return _kept_or(results, "aimer_2019", f"no Julia ({reason})", {}, lambda p: "julia" in p)
     if julia.is_started():
         on_julia = aimer.train_seeded(0, optimizer="adam", backend="julia", time_budget=budget, evaluate_every=4096, progress=False).unless_interrupted()
         payload["julia"] = {"metrics": on_julia.extra["metrics"][-1], "updates": len(on_julia.losses), "seconds": on_julia.wall_time[-1],
@@ -216,7 +250,7 @@ def aimer_2019(results: Path, quick: bool) -> Path:
         holds = "not run"
     payload["rows"] = [{"claim": "The 2019 aimer (Adam, batch 1, 100,000 shots) hits its targets after about five minutes on one core",
                         "published": "about 5 minutes, one core", "measured": measured, "command": julia_command, "holds": holds}]
-    return _write(results, "aimer_2019", payload)
+    return _write(results, "aimer_2019", payload, julia="julia" in payload)
 
 
 def cartpole(results: Path, quick: bool) -> Path:
@@ -260,7 +294,7 @@ def pendulum(results: Path, quick: bool) -> Path:
                           figures / "pendulum.png", x="env_steps", threshold=goals.PENDULUM_SOLVED,
                           title="Pendulum by backpropagation through time (note: the two environments differ)")
     first = [r.scores[0] for r in blog]
-    best_v1 = [max(r.scores) for r in v1]
+    final_v1 = [r.scores[-1] for r in v1]  # the final policy: a best over evaluations would be chosen on the test episodes
     command = f"python comparisons/bench_pendulum.py --seeds {seeds} --evaluation-episodes {evaluation}"
     rows = [
         {"claim": "Pendulum: BPTT beats the RL leaderboard (−123.11) after a single episode of training",
@@ -269,8 +303,8 @@ def pendulum(results: Path, quick: bool) -> Path:
          "command": command, "holds": f"in {sum(f >= -123.11 for f in first)} of {len(first)} seeds, in its own environment"},
         {"claim": "Issue goal: Pendulum-v1 (torque clipped to ±2 N·m) mean return ≥ −150 within 10 training episodes",
          "published": "—",
-         "measured": f"best after 10 rounds of 64 episodes ({v1[0].env_steps[-1]:,} steps): {', '.join(f'{s:.1f}' for s in best_v1)} per seed; single episodes with 4-step windows stall near −1,430",
-         "command": command, "holds": "yes" if min(best_v1) >= goals.PENDULUM_SOLVED else "no"},
+         "measured": f"final after 10 rounds of 64 episodes ({v1[0].env_steps[-1]:,} steps): {', '.join(f'{s:.1f}' for s in final_v1)} per seed",
+         "command": command, "holds": "yes" if min(final_v1) >= goals.PENDULUM_SOLVED else "no"},
     ]
     return _write(results, "pendulum", {"command": command, "blog_scores": [r.scores for r in blog], "v1_scores": [r.scores for r in v1],
                                        "v1_env_steps": v1[0].env_steps, "rows": rows})
@@ -295,9 +329,8 @@ def zoo_row(summary: dict) -> dict:
         method = next((m for m in summary.get(env, {}) if _short_name(m).lower() == algo), None)
         if method is None:
             continue
-        final, best = summary[env][method]["final"], summary[env][method]["best"]
-        parts.append(f"{algo.upper()} {env}: final {max(final):.1f} (best seed; median {np.median(final):.1f}), best evaluation {max(best):.1f}, "
-                     f"zoo {published:g}")
+        final = summary[env][method]["final"]
+        parts.append(f"{algo.upper()} {env}: final {max(final):.1f} (best seed; median {np.median(final):.1f}, {len(final)} seeds), zoo {published:g}")
         if max(final) < published:
             misses.append(f"{algo.upper()} {env} by {published - max(final):.1f}")
     return {"claim": "RL Baselines3 Zoo agents reach the zoo's published returns within its budgets (at least one seed)",
@@ -321,19 +354,24 @@ def made_in(*groups) -> str:
             "`--runs` in a fresh folder measures both in one), so their wall times compare only roughly")
 
 
+PENDULUM_NOTE = "docs/notes/2026-12-04-pendulum-apg-plateau.md"
+
+
 def pendulum_goal_row(summary: dict, command: str) -> dict | None:
     """Issue 15's goals for the DP APG trainer against SAC, from the comparison's summary (None
-    when either is missing)."""
+    when either is missing): final scores per seed, and the first crossing of the evaluation curve
+    at −150 in seconds (medians with their bootstrap intervals where the summary has them)."""
     import numpy as np
 
     from dprl import dp_vs_rl as comparison
+    from dprl.report import interval
 
     apg, sac = summary["pendulum"].get(comparison.PENDULUM_APG), summary["pendulum"].get("SAC (zoo)")
     if apg is None or sac is None:
         return None
-    best = apg["best"]
+    final = apg["final"]
     solved, stretch = goals.PENDULUM_SOLVED, goals.PENDULUM_STRETCH
-    met_150, met_140 = sum(b >= solved for b in best), sum(b >= stretch for b in best)
+    met_150, met_140 = sum(b >= solved for b in final), sum(b >= stretch for b in final)
     key = str(solved)
     dp_s = apg["reached"][key]["seconds"]
     sac_s = [v for v in sac["reached"][key]["seconds"] if v is not None]
@@ -344,36 +382,36 @@ def pendulum_goal_row(summary: dict, command: str) -> dict | None:
     def listed(values, unit):
         return ", ".join(f"{v:,.0f}{unit}" if v is not None else "—" for v in values)
 
-    measured = (f"DP APG best mean return per seed ({comparison.PENDULUM_EVALUATION_EPISODES:,} evaluation episodes): {', '.join(f'{b:.1f}' for b in best)}; "
-                f"≥ −150 in {met_150}/{len(best)} seeds (goal all), ≥ −140 in {met_140}/{len(best)} (goal ≥ 3); "
-                + (f"the worst seed {min(best):.1f}" if min(best) >= solved else f"the worst seed misses −150 by {solved - min(best):.1f}")
-                + (f", the best {max(best):.1f}, {stretch - max(best):.1f} short of −140" if met_140 < goals.PENDULUM_STRETCH_SEEDS else "")
-                + f". On the same episodes SAC's best per seed is {', '.join(f'{b:.1f}' for b in sac['best'])} (≥ −140 in "
-                f"{sum(b >= stretch for b in sac['best'])}/{len(sac['best'])}). To −150: DP APG {listed(dp_s, ' s')} and {listed(dp_steps, ' steps')}; SAC "
+    measured = (f"DP APG final mean return per seed ({comparison.PENDULUM_EVALUATION_EPISODES:,} test episodes): {', '.join(f'{b:.1f}' for b in final)}; "
+                f"≥ −150 in {met_150}/{len(final)} seeds (goal all), ≥ −140 in {met_140}/{len(final)} (goal ≥ 3); "
+                + (f"the worst seed {min(final):.1f}" if min(final) >= solved else f"the worst seed misses −150 by {solved - min(final):.1f}")
+                + (f", the best {max(final):.1f}, {stretch - max(final):.1f} short of −140" if met_140 < goals.PENDULUM_STRETCH_SEEDS else "")
+                + f". On the same episodes SAC's final per seed is {', '.join(f'{b:.1f}' for b in sac['final'])} (≥ −140 in "
+                f"{sum(b >= stretch for b in sac['final'])}/{len(sac['final'])})"
+                + (f"; P(DP APG final > SAC final) {apg['improvement']['SAC (zoo)']['point']:.2f} "
+                   f"[95 % CI {apg['improvement']['SAC (zoo)']['low']:.2f}, {apg['improvement']['SAC (zoo)']['high']:.2f}]"
+                   if "SAC (zoo)" in apg.get("improvement", {}) else "")
+                + f". First crossing of the evaluation curve at −150: DP APG {listed(dp_s, ' s')} and {listed(dp_steps, ' steps')}; SAC "
                 f"{listed(sac['reached'][key]['seconds'], ' s')} and {listed(sac_steps, ' steps')} ({made_in(apg.get('made', []), sac.get('made', []))}; "
-                "every simulated training step counts as an environment step). Where it falls short of the optimum (−136.6) it is in the bottom and two-swing "
-                "starts: the gradient, decayed by 0.985 a step (0.99 in the fine-tune on 2,048 starts an update), sees about 65–100 steps (3–5 s) ahead, less "
-                "than a pumped swing-up needs; without the decay it explodes, and a longer decay on 256 starts an update drifts down or diverges. "
-                "Seed 3's losses are concentrated in its bottom starts: about 58 of the 1,000 begin near the bottom and average about −330, since the first swing falls "
-                "just short and goes round the other way, a discrete choice the local gradient does not flip. Fine-tune variants (Polyak averaging, longer cosine "
-                "schedules, decay 0.995 at batch 4,096, oversampled hard starts, exploration noise) stay within a point of the recipe, and so does a 64×64 network "
-                "instead of 24×48 (seeds 3 and 1: −142.8 and −145.4), so the plateau is not the network's capacity; a closed-loop search with "
-                "imitation lifts all 5 seeds by 0.9–3.0, to −146.7 … −140.2 (none ≥ −140), at 5× the steps (`python comparisons/apg_fine_tune.py`, notes in "
-                "dprl.train.pendulum)")
+                f"every simulated training step counts as an environment step). Why APG plateaus short of the optimum (−136.6): {PENDULUM_NOTE}")
     if done and sac_s:
         measured += (f". Median seconds to −150 over the seeds that reach it: DP APG {float(np.median(done)):.0f} s ({len(done)}/{len(dp_s)} seeds), "
                      f"SAC {float(np.median(sac_s)):.0f} s ({len(sac_s)}/{len(sac['reached'][key]['seconds'])} seeds)")
-    holds = "yes" if met_150 == len(best) and met_140 >= goals.PENDULUM_STRETCH_SEEDS and faster else "no"
+        if "median_seconds" in apg["reached"][key] and "median_seconds" in sac["reached"][key]:
+            measured += (f"; with 95 % bootstrap intervals over seeds: DP APG {interval(apg['reached'][key]['median_seconds'], unit=' s')}, "
+                         f"SAC {interval(sac['reached'][key]['median_seconds'], unit=' s')}")
+    holds = "yes" if met_150 == len(final) and met_140 >= goals.PENDULUM_STRETCH_SEEDS and faster else "no"
     return {"claim": "Issue 15 goal: a DP trainer reaches ≥ −150 on Pendulum-v1 in all 5 seeds (≥ −140 in 3) in less wall time than SAC needs for −150",
             "published": "—", "measured": measured, "command": f"OMP_NUM_THREADS=1 {command} --env pendulum --method dp_apg sac --runs NEW_FOLDER",
             "holds": holds}
 
 
-def dp_vs_rl(results: Path, quick: bool) -> Path:
-    """DP against Stable-Baselines3 (RL Zoo settings) on CartPole-v1, Pendulum-v1 and the trebuchet."""
-    import numpy as np
-
+def dp_vs_rl(results: Path, quick: bool, *, jobs: int = 1, ray: str | None = None, threads: int = 1, reuse_stale: bool = False) -> Path:
+    """DP against Stable-Baselines3 (RL Zoo settings) on CartPole-v1, Pendulum-v1 and the trebuchet:
+    final scores and first crossings of the evaluation curves, with bootstrap intervals over seeds.
+    `jobs`, `ray`, `threads`, `reuse_stale`: as `dprl.dp_vs_rl.run`'s."""
     from dprl import dp_vs_rl as comparison
+    from dprl.report import interval
 
     command = "python comparisons/dp_vs_rl.py" + (" --quick" if quick else "")
     try:
@@ -381,37 +419,43 @@ def dp_vs_rl(results: Path, quick: bool) -> Path:
     except ImportError:
         row = {"claim": "DP needs far fewer episodes than RL", "published": "—", "measured": "not run: Stable-Baselines3 missing (pip install -e \".[rl]\")",
                "command": command, "holds": "not run"}
-        return _write(results, "dp_vs_rl", {"command": command, "rows": [row]})
-    summary = comparison.run(_figures(results), quick=quick, runs=results / ("dp_vs_rl_runs_quick" if quick else "dp_vs_rl_runs"))
+        return _kept_or(results, "dp_vs_rl", "Stable-Baselines3 missing (pip install -e \".[rl]\")", {"command": command, "rows": [row]},
+                        lambda payload: "summary" in payload)
+    summary = comparison.run(_figures(results), quick=quick, runs=results / ("dp_vs_rl_runs_quick" if quick else "dp_vs_rl_runs"),
+                             jobs=jobs, ray=ray, threads=threads, reuse_stale=reuse_stale)
 
     def steps_to(env, threshold):
         parts = []
         for method, s in summary[env].items():
-            reached = s["reached"][str(threshold)]["env_steps"]
-            done = [v for v in reached if v is not None]
-            name = _short_name(method)
-            parts.append(f"{name} {int(np.median(done)):,} steps ({len(done)}/{len(reached)} seeds)" if done else f"{name} not reached in {len(reached)} seed(s)")
+            reached = s["reached"][str(threshold)]
+            n_done = sum(v is not None for v in reached["env_steps"])
+            parts.append(f"{_short_name(method)} {interval(reached['median_env_steps'])} steps ({n_done}/{s['n']} seeds)")
         return ", ".join(parts)
 
-    def best(env):
-        return ", ".join(f"{_short_name(m)} {np.median(s['best']):.2f}" for m, s in summary[env].items())
+    def final(env, digits=2):
+        return ", ".join(f"{_short_name(m)} {interval(s['final_iqm'], digits)}" for m, s in summary[env].items())
 
+    stale = sum(1 for methods in summary.values() for s in methods.values() for why in s["stale"] if why)
+    runs = sum(s["n"] for methods in summary.values() for s in methods.values())
+    caveat = (f" ({stale} of {runs} runs reused from other code with --reuse-stale; see the section below)" if stale else "")
     rows = [
         {"claim": "CartPole: DP in about 5 episodes, RL in hundreds",
          "published": "≈ 5 vs hundreds of episodes",
-         "measured": f"to a 475 mean on CartPole-v1 (median over seeds): {steps_to('cartpole', goals.CARTPOLE_SOLVED)}",
+         "measured": f"first crossing of the evaluation curve at a 475 mean on CartPole-v1, median over seeds [95 % bootstrap CI]: "
+                     f"{steps_to('cartpole', goals.CARTPOLE_SOLVED)}; final score IQM [CI]: {final('cartpole', 1)}{caveat}",
          "command": command, "holds": "see measured"},
         {"claim": "Pendulum: DP beats the leaderboard in one episode, RL needs about 20",
          "published": "1 vs ≈ 20 episodes (200-step)",
-         "measured": f"to −150 on Pendulum-v1 (±2 N·m): {steps_to('pendulum', goals.PENDULUM_SOLVED)}; to −140: {steps_to('pendulum', goals.PENDULUM_STRETCH)}. "
-                     "Caveats: the 2019 pendulum did not clip the torque; the leaderboard's −123 was a lucky window (the optimum is −136.6)",
+         "measured": f"first crossing of the evaluation curve at −150 on Pendulum-v1 (±2 N·m), median [95 % CI]: {steps_to('pendulum', goals.PENDULUM_SOLVED)}; "
+                     f"at −140: {steps_to('pendulum', goals.PENDULUM_STRETCH)}; final score IQM [CI]: {final('pendulum', 1)}. "
+                     f"Caveats: the 2019 pendulum did not clip the torque; the leaderboard's −123 was a lucky window (the optimum is −136.6){caveat}",
          "command": command, "holds": "see measured"},
         *([row] if (row := pendulum_goal_row(summary, command)) else []),
         zoo_row(summary),
         {"claim": "Trebuchet: DP trains the aimer in minutes (the blog gave no RL number)",
          "published": "— (its DDPG script was broken)",
-         "measured": f"to a 1 % mean relative miss (1,000 evaluation shots; a shot is one episode): {steps_to('trebuchet', 1.0)}; "
-                     f"best mean miss (median over seeds, %): {best('trebuchet')}",
+         "measured": f"first crossing of the evaluation curve at a 1 % mean relative miss (1,000 evaluation shots; a shot is one episode), median [95 % CI]: "
+                     f"{steps_to('trebuchet', 1.0)}; final mean miss IQM [CI], %: {final('trebuchet')}{caveat}",
          "command": command, "holds": "see measured"},
     ]
     return _write(results, "dp_vs_rl", {"command": command, "summary": summary, "rows": rows})
@@ -425,6 +469,11 @@ def crosscheck(results: Path, quick: bool) -> Path:
     fixtures = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "crosscheck"
     updates = 20 if quick else 200
     claim = "Julia and PyTorch give the same values, gradients and learning curves (trebuchet, CartPole, Pendulum)"
+    previous = results / "crosscheck.json"
+    if not julia.is_started() and _peek(previous).get("source") == "live":
+        # A live comparison is worth more than one against a recording: keep it, marked.
+        reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
+        return _kept_or(results, "crosscheck", f"no Julia ({reason})", {}, lambda p: p.get("source") == "live")
     if julia.is_started():
         rows, curves = check.live(updates=updates, jl=julia, progress=False)
         command, source = f"dprl crosscheck --updates {updates}", "live"
@@ -444,50 +493,18 @@ def crosscheck(results: Path, quick: bool) -> Path:
                        f"at {worst['max_rel']:.1e} (tolerance {worst['tolerance']:.0e})"
                        + (f"; learning curves part at update {', '.join(str(r['curves_part_at_update']) for r in parted)}" if parted else ""),
            "command": command, "holds": "yes" if not failed else "no"}
-    return _write(results, "crosscheck", {"command": command, "ran": True, "source": source, "comparison": rows, "rows": [row]})
+    return _write(results, "crosscheck", {"command": command, "ran": True, "source": source, "comparison": rows, "rows": [row]}, julia=source == "live")
 
 
 REPRODUCTIONS = [trebuchet_gradient, julia_trebuchet_gradient, crosscheck, trebuchet_aimer, aimer_2019, cartpole, pendulum, dp_vs_rl]
 
 
 
-def render_report(out: Path, quick: bool) -> Path:
-    """REPORT.md from the result files under out/results."""
-    results = out / "results"
-    lines = [
-        "# Reproducing \"Differentiable Programming vs Reinforcement Learning\" (Flux blog, 2019)",
-        "",
-        f"Written by `dprl reproduce{' --quick' if quick else ''}` on {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"Python {platform.python_version()}, {platform.machine()}. Rows marked (quick) were measured with the "
-        "smaller budgets of `--quick`; their figures are indicative.",
-    ]
-    if quick:
-        lines += ["", "**Quick run:** smaller budgets than the full `dprl reproduce`; figures are indicative."]
-    lines += ["", "| claim | published | measured | command | holds | source |", "|---|---|---|---|---|---|"]
-    for function in REPRODUCTIONS:
-        path = results / f"{function.__name__}.json"
-        if not path.exists():
-            continue
-        payload = _read_result(path)
-        for row in payload["rows"]:
-            measured = ("(quick) " if payload.get("quick") else "") + row["measured"]
-            cells = [row["claim"], row["published"], measured, f"`{row['command']}`", row["holds"], f"`results/{path.name}`"]
-            lines.append("| " + " | ".join(cells) + " |")
-    benchmarks = sorted(results.glob("bench_*.json"))
-    if benchmarks:
-        lines += ["", "## Benchmarks", "", "Written by the scripts in `comparisons/`, not by `dprl reproduce`; rerun them with the command shown.", "",
-                  "| benchmark | goal met | headline | command | source |", "|---|---|---|---|---|"]
-        for path in benchmarks:
-            payload = schema.read(path, BENCHMARK_SCHEMA, "benchmark result file")
-            met = payload.get("goal_met", "—")
-            lines.append(f"| {path.stem} | {met if isinstance(met, str) else ('yes' if met else 'no')} | {payload.get('headline', '—')} "
-                         f"| `{payload.get('command', '?')}` | `results/{path.name}` |")
-    figures = sorted((out / "figures").glob("*")) if (out / "figures").exists() else []
-    if figures:
-        lines += ["", "## Figures", ""] + [f"- `figures/{f.name}`" for f in figures]
-    report = out / "REPORT.md"
-    report.write_text("\n".join(lines) + "\n")
-    return report
+def render_report(out: Path, quick: bool = False) -> Path:
+    """REPORT.md from the result files under out/results (`dprl report`; `quick` is read from them)."""
+    from dprl import report
+
+    return report.render(out)
 
 
 def check_kept_files(out: Path, steps) -> None:
@@ -498,7 +515,8 @@ def check_kept_files(out: Path, steps) -> None:
         path = results / f"{function.__name__}.json"
         if function not in steps and path.exists():
             try:
-                _read_result(path, GRADIENT_SCHEMA if function is trebuchet_gradient else RESULT_SCHEMA)
+                payload = _read_result(path, GRADIENT_SCHEMA if function is trebuchet_gradient else RESULT_SCHEMA)
+                provenance.check_schema(payload.get("made"), path)
             except ValueError as error:
                 raise ValueError(f"{error}; rerun it with `dprl reproduce --only {function.__name__}`, or delete it") from None
     for path in sorted(results.glob("bench_*.json")):
@@ -508,9 +526,11 @@ def check_kept_files(out: Path, steps) -> None:
             raise ValueError(f"{error}; rerun `python comparisons/{path.stem}.py`, or delete it") from None
 
 
-def run(out="comparisons", quick=False, julia="auto", only=None) -> Path:
+def run(out="comparisons", quick=False, julia="auto", only=None, *, jobs: int = 1, ray: str | None = None, threads: int = 1,
+        reuse_stale: bool = False) -> Path:
     """Run the reproductions (all, or those named in `only`) and render the report from every
-    result file present, so a partial rerun keeps the other rows."""
+    result file present, so a partial rerun keeps the other rows. `jobs`, `ray`, `threads` and
+    `reuse_stale` go to the DP-vs-RL comparison (`dprl.dp_vs_rl.run`)."""
     out = Path(out)
     from tqdm import tqdm
 
@@ -518,11 +538,19 @@ def run(out="comparisons", quick=False, julia="auto", only=None) -> Path:
     unknown = sorted(set(only or []) - set(names))
     if unknown:
         raise ValueError(f"--only takes {', '.join(names)}; got {', '.join(unknown)}")
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"--jobs must be a whole number at least 1, got {jobs!r}")
     steps = [f for f in REPRODUCTIONS if (not only or f.__name__ in only) and (julia != "off" or not f.__name__.startswith("julia_"))]
     check_kept_files(out, steps)  # before hours of work, not after
+    if ray is not None and dp_vs_rl in steps:
+        from dprl import dp_vs_rl as comparison
+
+        comparison.connect_ray(ray)  # a cluster that does not answer: one line now, not after the other reproductions
+    fanout = {"jobs": jobs, "ray": ray, "threads": threads, "reuse_stale": reuse_stale}
     for function in tqdm(steps, desc="reproduce", unit="claim"):
-        path = function(out / "results", quick)
+        path = function(out / "results", quick, **(fanout if function is dp_vs_rl else {}))
         payload = _read_result(path)
-        payload["quick"] = quick  # each row states the budget it was measured under
-        _write(out / "results", path.stem, payload)
+        if payload.get("kept", {}).get("session") != provenance.SESSION:  # a kept file keeps the budget it was measured under
+            payload["quick"] = quick  # each row states the budget it was measured under
+            _write(out / "results", path.stem, payload)
     return render_report(out, quick)

@@ -200,66 +200,9 @@ def apg_returns(policy, states, steps, params):
     return _returns(lambda o: apg_torque(params, policy, o), states, steps, params, policies.model_device(policy))
 
 
-# Why this method, from short seeded runs (seed 0, 1,000 evaluation episodes, 2 shared cores):
-# - BPTT through whole 200-step episodes from 256 fresh start states, 2·tanh torque, Adam 1e-2,
-#   global clip 1: the gradient norm jumps to 1e3–1e5 along chaotic swings; best −210, then
-#   it falls back to −1,200.
-# - The same with the gradient through each step's state multiplied by 0.98 (the decay of
-#   Wiedemann et al., "Training efficient controllers via analytic policy gradient", 2023): the
-#   norm stays near 0.05 and it reaches −155 in ~150 updates; 0.95 plateaus at −157, 0.9 at −180,
-#   0.99 is slower (−155 after 300). Batch 1,024, cosine decay of the learning rate and a 64×64
-#   network all plateau at −153 to −156.
-# - A SHAC-like actor-critic (32-step windows, a learned value at the window's end, γ 0.99 or
-#   0.995): the same plateau (−156 after 800 updates), four times slower; a per-step cap on the
-#   state's gradient norm instead of the decay: −252.
-# The plateau's losses are the two-swing and bottom starts (5th percentile −332 against the
-# optimum's −242): with the decay, the gradient sees about 50 steps ahead, less than a pumped
-# swing-up from rest needs.
-# - A torque odd in (θ, θ̇), as the optimal controller's (`apg_torque`): seed 0 −151.6 after 200
-#   updates (−154.3 without); with the decay 0.985 and 300 updates, seeds 0 and 1 −151.2 and
-#   −147.1 (without the symmetry, seed 0 −152.8). Hence APGConfig's defaults (dprl.config); a cosine
-#   learning-rate decay or the decay 0.99 leave seed 0 at −152.4 and −151.2.
-# - Issue 15b, seed 0 (seed 1): annealing the decay 0.985 → 0.995 over 300 updates −151.5 and then
-#   it diverges; a learning-rate decay to 1/10 over the last third −152.2; after 200 updates, 150
-#   more at decay 0.995 or 1.0 with lr 1e-3 and batch 256: −152.4 (drifting down; 1.0 diverges);
-#   a gain on the output, 2·tanh(g·(o(x) − o(mirror x))), g 4 or 10: unstable, −170.6 and −160.2.
-#   What helps is a fine-tune with less noise: after 200 updates, 80 at batch 1,024, decay 0.99,
-#   lr 2e-3 and a fresh Adam: −150.2 (−145.5) against 300 plain updates' −152.0 (−147.0); decay
-#   0.995 there peaks at −150.1 and then drifts down. Over the 5 seeds, 100 fine-tune updates at batch
-#   1,024: −150.1, −145.7, −147.7, −143.4, −143.0; 200 at batch 2,048: −149.7, −145.3, −147.2, −142.8,
-#   −142.9 (every seed up by 0.4–0.6, at twice the run's time). Hence APG_FINE_TUNE (dprl.config).
-# - Toward −140 (none of these reached it): a third phase from those runs' final weights, 100 updates
-#   at batch 2,048, decay 0.995, lr 1e-3 (seed 3): −142.9, then down to −164; 60 at batch 4,096,
-#   decay 0.99, lr 5e-4 (seed 4): flat at −144.4 to −144.7. Open-loop trajectory optimisation by
-#   the whole 200-step gradient (Adam, lr 0.1, on 1,024 starts' torque sequences, 400 iterations)
-#   stays near −1,190: without a policy the whole-episode gradient is as chaotic, so distilling
-#   optimised trajectories into the network was not pursued.
-# - Toward −140, second round (comparisons/apg_fine_tune.py: fine-tunes from the cached first-phase
-#   weights, scored every 10 updates on the seed's 1,000 evaluation starts; 1 thread, shared machine;
-#   seed 3, whose plain fine-tune is −142.8 in 133 s; all but the 5-seed row by the script's first draft): Polyak averages of the weights (0.99, 0.995,
-#   0.998 an update) −143.5, −143.7, −144.0 (the raw weights still climb, so the average lags);
-#   400 updates with lr 3e-3 cosine-decayed to 0: −142.5 (259 s, flat from update 200); decay 0.995 at
-#   batch 4,096, cosine from 2e-3: −143.9, the raw weights jumping to −147.9 (averaged 0.99: −143.9);
-#   30% of each batch moved to |θ| ∈ [2.5, π]: −143.0; Gaussian noise (σ 0.5) on the pre-tanh output
-#   of the training rollouts: −143.1 in the fine-tune, −143.8 with it in the first phase too.
-#   Why they fail: the loss is ~58 of the 1,000 evaluation starts (|θ| > 2.9, |θ̇| < 0.95) at −330
-#   on average against −225 for their neighbours: the first swing falls short near θ ≈ 1.35, falls
-#   back and goes round the other way. They hold 19 of the 142.8 points; forcing a constant ±2 N·m for
-#   the first 2–26 steps and then the policy lifts them to −274 (+3.3 on the mean). Which swing to
-#   take is a choice the local gradient does not flip. A search term that does (`--search`: where such
-#   a forced prefix beats the policy by over 10 on the batch's first 256 starts, imitate its torque
-#   along the prefix): weight 1 −143.8 on seed 3 (it swamps the APG loss); weight 0.2, 400 updates
-#   at batch 2,048 (`--updates 400 --search 0.2`), seeds 0–4: −146.7, −143.6, −145.4, −141.9, −140.2
-#   (best at update 380–390, still climbing; after 200: −148.3, −144.8, −146.2, −143.0, −141.3):
-#   every seed above the plain fine-tune (by 0.9–3.0), none at −140, seed 3's bottom losers 58 → 34.
-#   Part of it is the longer run (seed 3's plain 400-update cosine run: −142.5). Its cost: the
-#   search's 3,840 rollouts an update (15 plans × 256 starts) make 458–470 M steps to the best (the plain recipe 92 M) and
-#   ~6 min of fine-tune on 1 thread (2.2 min). The runs are sensitive at rounding level: the same
-#   recipe with a product's factors in another order gave seed 3 −141.9 after 200 updates.
-# - A wider network does not lift the plateau (`--hidden 64,64`: the recipe, first phase included,
-#   with a 64×64 network from its own Glorot weights): seed 3 −142.8 and seed 1 −145.4, as the
-#   24×48 network's −142.8 and −145.3, so it is not the network's capacity. A 128×128 network fails
-#   in the first phase at its learning rate 1e-2 (seed 3: best −486.9; no lower rate tried).
+# Why whole episodes with a decayed gradient (and the fine-tune of APG_FINE_TUNE): plain BPTT through
+# 200 chaotic steps explodes, the decay keeps the gradient's norm bounded at the price of a horizon of
+# ~50–100 steps. What was tried, with its figures: docs/notes/2026-12-04-pendulum-apg-plateau.md.
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
                        on_episode=None, device=None, cuda_graph: bool = True, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`

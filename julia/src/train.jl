@@ -52,13 +52,14 @@ trained(losses, curve::Curve, model, extra...) =
 
 """Adam's step on `model` as update number `update`, unless the loss or a stepped weight is not
 finite: then the weights stay as they were and the message naming the update is returned (Python's
-`dprl.train.divergence.checked_step`); `nothing` when the step was taken."""
-function checked_update!(opt_state, model, grads, loss, update)
+`dprl.train.divergence.checked_step`); `nothing` when the step was taken. `kept` (from
+`Policies.weights(model)`, made once a run) holds the weights before the step."""
+function checked_update!(opt_state, model, grads, loss, update, kept)
     isfinite(loss) || return "update $update diverged: its loss is $(lowercase(string(loss)))"
-    before = Policies.weights(model)
+    foreach(((w, b), layer) -> (copyto!(w, layer.weight); copyto!(b, layer.bias)), kept, model.layers)
     Flux.update!(opt_state, model, grads)
     all(layer -> all(isfinite, layer.weight) && all(isfinite, layer.bias), model.layers) && return nothing
-    Policies.load_weights!(model, before)
+    Policies.load_weights!(model, kept)
     return "update $update diverged: its step made a weight non-finite"
 end
 

@@ -62,6 +62,7 @@ function train_cartpole(layers, initial_states, evaluation_states, config = Conf
     window, max_steps = config.window, config.max_steps
     model = Policies.load_weights!(Policies.cartpole_policy(), layers)
     opt_state = Flux.setup(Flux.Adam(config.learning_rate), model)
+    kept = Policies.weights(model)  # checked_update!'s copy of the weights before each step
     losses, lengths, curve = Float64[], Int[], Curve()
     diverged, steps = nothing, 0
     started = time_ns()
@@ -75,7 +76,7 @@ function train_cartpole(layers, initial_states, evaluation_states, config = Conf
             (loss, state, taken, done), grads = let s = state
                 Flux.withgradient(m -> cartpole_window(m, s, n, params), model)
             end
-            diverged = checked_update!(opt_state, model, grads[1], loss, length(losses) + 1)
+            diverged = checked_update!(opt_state, model, grads[1], loss, length(losses) + 1, kept)
             diverged === nothing || break
             push!(losses, loss)
             t += taken

@@ -69,6 +69,7 @@ function train_pendulum(layers, initial_states, evaluation_states, config = Conf
     params = Pendulum.PendulumParams(variant = config.variant)
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)
     opt_state = Flux.setup(Flux.Adam(config.learning_rate), model)
+    kept = Policies.weights(model)  # checked_update!'s copy of the weights before each step
     starts = ndims(initial_states) == 2 ? reshape(Array{Float64}(initial_states), size(initial_states, 1), 1, 2) :
              Array{Float64}(initial_states)
     batch = size(starts, 2)
@@ -83,7 +84,7 @@ function train_pendulum(layers, initial_states, evaluation_states, config = Conf
                 Flux.withgradient(m -> pendulum_window(m, s, n, params, loss), model)
             end
             g = isinf(max_grad_norm) ? grads[1] : clip_global_norm(grads[1], max_grad_norm)
-            diverged = checked_update!(opt_state, model, g, value, length(losses) + 1)
+            diverged = checked_update!(opt_state, model, g, value, length(losses) + 1, kept)
             diverged === nothing || break
             push!(losses, value)
         end
@@ -174,6 +175,7 @@ function train_pendulum_apg(layers, batches, evaluation_states, config = Config.
     params = Pendulum.PendulumParams(variant = "gymnasium")
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)
     opt_state = Flux.setup(Flux.Adam(config.learning_rate), model)
+    kept = Policies.weights(model)  # checked_update!'s copy of the weights before each step
     starts = Array{Float64}(batches)
     losses, curve, diverged = Float64[], Curve(), nothing
     updates, batch = size(starts, 1), size(starts, 2)
@@ -181,7 +183,7 @@ function train_pendulum_apg(layers, batches, evaluation_states, config = Config.
     for k in 1:updates
         value, grads = Flux.withgradient(m -> apg_loss(m, starts[k, :, :], horizon, params, gradient_decay), model)
         g = isinf(max_grad_norm) ? grads[1] : clip_global_norm(grads[1], max_grad_norm)
-        diverged = checked_update!(opt_state, model, g, value, k)
+        diverged = checked_update!(opt_state, model, g, value, k, kept)
         diverged === nothing || break
         push!(losses, value)
         (k % evaluate_every == 0 || k == updates) && size(evaluation_states, 1) > 0 || continue

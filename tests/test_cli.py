@@ -76,12 +76,17 @@ def refused(argv, capsys):
     ("baseline ppo cartpole --steps 0", "--steps must be"),
     ("crosscheck --updates -2", "--updates must be"),
     ("train", "the following arguments are required: TRAINER"),
-    ("train cartpole --backend julia", "dprl train cartpole: error: unrecognized arguments: --backend julia (--backend is a flag of dprl shoot, dprl train trebuchet)"),
+    ("train cartpole --backend fortran", "--backend: invalid choice"),
+    ("train cartpole --backend julia --device cuda", "dprl train cartpole: error: --device cuda: --backend julia trains on the CPU only"),
+    ("train pendulum --backend julia --device cuda:1", "dprl train pendulum: error: --device cuda:1: --backend julia trains on the CPU only"),
+    ("train pendulum-apg --backend julia --threads 2", "dprl train pendulum-apg: error: --threads: sets torch's threads, and --backend julia"),
+    ("train trebuchet --backend julia --device cuda", "dprl train trebuchet: error: --device cuda: --backend julia trains on the CPU only"),
     ("train cartpole --optimizer adam", "dprl train cartpole: error: unrecognized arguments: --optimizer adam"),
     ("train cartpole --method apg", "unrecognized arguments: --method apg"),
     ("train cartpole --samples 5", "unrecognized arguments: --samples 5 (--samples is a flag of dprl train trebuchet, dprl train trebuchet-lm)"),
     ("train pendulum --version v0", "dprl train pendulum: error: unrecognized arguments: --version v0 (--version is a flag of dprl, dprl train cartpole)"),
-    ("train trebuchet-lm --backend julia", "dprl train trebuchet-lm: error: unrecognized arguments: --backend julia"),
+    ("train trebuchet-lm --backend julia", "dprl train trebuchet-lm: error: unrecognized arguments: --backend julia (--backend is a flag of "
+                                           "dprl shoot, dprl train trebuchet, dprl train cartpole, dprl train pendulum, dprl train pendulum-apg)"),
     ("train pendulum-apg --variant gymjl2019", "dprl train pendulum-apg: error: unrecognized arguments: --variant gymjl2019 (--variant is a flag of dprl train pendulum)"),
     ("train pendulum --horizon 10", "--horizon is a flag of dprl train pendulum-apg"),
     ("shoot --nope", "unrecognized arguments: --nope"),
@@ -159,10 +164,41 @@ def test_julia_backend_without_julia_says_so_in_one_line(tmp_path, no_julia_env)
     assert "Traceback" not in result.stderr
 
 
-def test_julia_trained_aimer_without_julia_says_so_in_one_line(tmp_path, no_julia_env):
-    env = no_julia_env
-    result = dprl("train", "trebuchet", "--backend", "julia", "--out", str(tmp_path), env=env)
+@pytest.mark.parametrize("trainer", ["trebuchet", "cartpole"])
+def test_julia_training_without_julia_says_so_in_one_line(trainer, tmp_path, no_julia_env):
+    result = dprl("train", trainer, "--backend", "julia", "--out", str(tmp_path), env=no_julia_env)
     assert result.returncode == 3 and "Julia is unavailable" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+@pytest.mark.julia
+@pytest.mark.parametrize("trainer, flags, stem", [
+    ("cartpole", "--episodes 3 --evaluation-episodes 5", "cartpole_v1{}_seed0"),
+    ("pendulum", "--rounds 2 --batch-size 2 --steps 40 --evaluation-episodes 3", "pendulum_gymnasium{}_seed0"),
+    ("pendulum-apg", "--updates 4 --batch-size 2 --horizon 20 --evaluate-every 2 --fine-tune 0 --evaluation-episodes 3", "pendulum_apg{}_seed0"),
+])
+def test_train_on_julia_writes_the_pytorch_runs_result_and_learning_curve(jl, trainer, flags, stem, tmp_path, capsys):
+    from dprl import crosscheck, plots
+    from dprl.results import TrainingResult
+
+    runs = {}
+    for backend, suffix in (("torch", ""), ("julia", "_julia")):
+        assert main(["train", trainer, *flags.split(), "--backend", backend, "--out", str(tmp_path)]) == 0, capsys.readouterr().err
+        runs[backend] = TrainingResult.load(tmp_path / f"{stem.format(suffix)}.json")  # the schema's checks
+        assert (tmp_path / f"{stem.format(suffix)}.png").stat().st_size > 0  # its learning curve, drawn as PyTorch's is
+    torch_run, julia_run = runs["torch"], runs["julia"]
+    assert (torch_run.config.pop("backend"), julia_run.config.pop("backend")) == ("torch", "julia")
+    assert julia_run.config == torch_run.config and julia_run.trainer == torch_run.trainer and julia_run.finished
+    # The same evaluations at the same points of training, the curves as close as the cross-check holds them.
+    assert julia_run.episodes == torch_run.episodes and julia_run.env_steps == torch_run.env_steps and len(julia_run.losses) == len(torch_run.losses)
+    assert crosscheck.max_relative(julia_run.losses, torch_run.losses)[1] <= crosscheck.LOSS_TOLERANCE
+    assert len(julia_run.scores) > 0 and crosscheck.max_relative(julia_run.scores, torch_run.scores)[1] <= crosscheck.LOSS_TOLERANCE
+    assert len(julia_run.wall_time) == len(torch_run.scores) and all(t > 0 for t in julia_run.wall_time)
+    assert julia_run.extra == torch_run.extra  # CartPole's episode lengths
+    for (w, b), (v, c) in zip(julia_run.weights, torch_run.weights):
+        assert crosscheck.max_relative(w, v)[1] <= crosscheck.LOSS_TOLERANCE and crosscheck.max_relative(b, c)[1] <= crosscheck.LOSS_TOLERANCE
+    both = plots.learning_curves({"PyTorch": [torch_run], "Julia": [julia_run]}, tmp_path / "both.png", x="wall_time")
+    assert both.stat().st_size > 0
 
 
 @pytest.mark.julia
@@ -210,7 +246,8 @@ def test_train_lists_one_subcommand_per_trainer_each_with_only_its_flags(capsys)
         with pytest.raises(SystemExit):
             main(["train", name, "--help"])
         flags[name] = set(re.findall(r"(--[a-z][a-z-]+)", capsys.readouterr().out))
-    assert "--backend" in flags["trebuchet"] and "--backend" not in flags["cartpole"] | flags["pendulum"] | flags["trebuchet-lm"]
+    assert all("--backend" in flags[name] for name in ("trebuchet", "cartpole", "pendulum", "pendulum-apg"))
+    assert "--backend" not in flags["trebuchet-lm"]
     assert "--variant" in flags["pendulum"] and "--variant" not in flags["pendulum-apg"]
     assert "--horizon" in flags["pendulum-apg"] and "--horizon" not in flags["pendulum"] | flags["cartpole"]
     assert "--window" not in flags["trebuchet"] and "--batch-size" not in flags["cartpole"]

@@ -166,6 +166,35 @@ TRAINERS = {
 }
 
 
+# The trainers with a Julia twin, and what `--backend julia` does for each.
+_SAME = "from the same seeded weights and start states as PyTorch, evaluated in Julia on the same evaluation episodes and schedule"
+JULIA_BACKENDS = {
+    "trebuchet": "which stack trains (julia: DPRL's train_aimer on one Julia thread, from the same weights and shots, evaluated here in "
+                 "PyTorch; needs a Julia runtime)",
+    "cartpole": f"which stack trains (julia: DPRL's train_cartpole on one Julia thread, {_SAME}; the same result file, plus "
+                "config.backend; needs a Julia runtime)",
+    "pendulum": f"which stack trains (julia: DPRL's train_pendulum on one Julia thread, {_SAME}; the same result file, plus "
+                "config.backend; needs a Julia runtime)",
+    "pendulum-apg": f"which stack trains (julia: DPRL's train_pendulum_apg on one Julia thread, both phases, {_SAME}; the same result "
+                    "file, plus config.backend; needs a Julia runtime)",
+}
+# The flags --backend julia refuses: the Julia trainers run on the CPU, and only the aimer's evaluation runs in torch.
+JULIA_REFUSES = {"trebuchet": ("--device",), "cartpole": ("--device", "--threads"), "pendulum": ("--device", "--threads"),
+                 "pendulum-apg": ("--device", "--threads")}
+
+
+def julia_refusal(args) -> str | None:
+    """Why `args` cannot train on Julia (a flag that makes no sense there), or None."""
+    if getattr(args, "backend", "torch") != "julia":
+        return None
+    refused = getattr(args, "julia_refuses", ())
+    if "--device" in refused and args.device != "cpu":
+        return f"--device {args.device}: --backend julia trains on the CPU only (leave --device out)"
+    if "--threads" in refused and args.threads is not None:
+        return "--threads: sets torch's threads, and --backend julia trains and evaluates on one Julia thread (leave --threads out)"
+    return None
+
+
 def _default_shown(config_class, name: str, default) -> str:
     """--help's word for a default: a Pendulum setting left unset shows each variant's preset, and
     the aimers' time budget the command line's own."""
@@ -206,22 +235,27 @@ def cmd_train(args) -> int:
     settings = config_settings(args, TRAINERS[args.trainer][0], args.trainer)
     if args.trainer in ("trebuchet", "trebuchet-lm"):
         return train_trebuchet(args, settings)
+    on_julia = args.backend == "julia"
     if args.trainer == "cartpole":
         from dprl.train import cartpole
 
-        name, train, threshold = f"cartpole_{args.version}_seed{args.seed}", cartpole.train_seeded, goals.CARTPOLE_VERSIONS[args.version][1]
-        count, options = args.episodes, {"version": args.version, "device": args.device}
+        name, train, threshold = f"cartpole_{args.version}", cartpole.train_seeded, goals.CARTPOLE_VERSIONS[args.version][1]
+        count, options = args.episodes, {"version": args.version}
     elif args.trainer == "pendulum-apg":
         from dprl.train import pendulum
 
-        name, train, threshold = f"pendulum_apg_seed{args.seed}", pendulum.train_seeded_apg, goals.PENDULUM_SOLVED
-        count, options = args.updates, {"batch": args.batch_size, "fine_tune_updates": args.fine_tune, "device": args.device}
+        name, train, threshold = "pendulum_apg", pendulum.train_seeded_apg, goals.PENDULUM_SOLVED
+        count, options = args.updates, {"batch": args.batch_size, "fine_tune_updates": args.fine_tune}
     else:
         from dprl.train import pendulum
 
-        name, train, threshold = f"pendulum_{settings.get('variant', PendulumConfig.variant)}_seed{args.seed}", pendulum.train_seeded, goals.PENDULUM_SOLVED
-        count, options = args.rounds, {"batch": args.batch_size, "device": args.device}
-    path = _run_path(args, name)
+        name, train, threshold = f"pendulum_{settings.get('variant', PendulumConfig.variant)}", pendulum.train_seeded, goals.PENDULUM_SOLVED
+        count, options = args.rounds, {"batch": args.batch_size}
+    if on_julia:
+        options["backend"] = "julia"  # on the CPU (julia_refusal): no device
+    else:
+        options["device"] = args.device
+    path = _run_path(args, f"{name}{'_julia' if on_julia else ''}_seed{args.seed}")
 
     def checkpoint(result):
         result.save(path)  # after every episode: an interrupted run keeps what it finished
@@ -231,7 +265,7 @@ def cmd_train(args) -> int:
     _stop_if_diverged(result, path)
     if not result.finished:  # Ctrl-C: keep the JSON, skip the figure, exit at once
         return _interrupted(args, f"kept {len(result.scores)} evaluation(s) in {path}")
-    figure = plots.learning_curves({f"DP {args.trainer}": [result]}, path.with_suffix(".png"), x="episodes",
+    figure = plots.learning_curves({f"DP {args.trainer}{' (Julia)' if on_julia else ''}": [result]}, path.with_suffix(".png"), x="episodes",
                                    title=f"{path.stem}: evaluation after each training episode", threshold=threshold)
     last = f"last score {result.scores[-1]:.1f}" if result.scores else "no evaluation"
     print(f"finished: {len(result.scores)} evaluations, {last}; wrote {path} and {figure}")
@@ -248,7 +282,7 @@ def train_trebuchet(args, settings: dict) -> int:
     from dprl.train import trebuchet as aimer
 
     optimizer = "lm" if args.trainer == "trebuchet-lm" else "adam"
-    backend = getattr(args, "backend", "torch")
+    backend = args.backend
     path = _run_path(args, f"trebuchet_{optimizer}{'_julia' if backend == 'julia' else ''}_seed{args.seed}")
     settings.setdefault("time_budget", goals.AIMER_TIME_BUDGET_S)
     if optimizer == "adam":  # evaluating the 1,000 shots costs about as much as 4,096 training throws
@@ -308,9 +342,6 @@ def _add_train_parsers(commands) -> None:
             sub.add_argument("--start", choices=["plain", "heavy"], default=None,
                              help="plain = Flux 0.7's initialisation, as the 2019 code; heavy = start near 70° and 3,200 lb, where distance is "
                                   "smooth in the angle (default plain)")
-            sub.add_argument("--backend", choices=["torch", "julia"], default="torch",
-                             help="which stack trains (julia: DPRL's train_aimer on one Julia thread, from the same weights and shots, "
-                                  "evaluated here in PyTorch; needs a Julia runtime) (default torch)")
         elif name == "trebuchet-lm":
             sub.add_argument("--samples", type=positive_int, default=None, help="training shots, all in every step (default 2,048)")
             sub.add_argument("--start", choices=["heavy", "plain"], default=None,
@@ -332,14 +363,20 @@ def _add_train_parsers(commands) -> None:
                                   f"{APG_FINE_TUNE['gradient_decay']} (default {APG_FINE_TUNE['updates']}; 0: none)")
         if name in ("cartpole", "pendulum", "pendulum-apg"):
             sub.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes at each evaluation (default 100)")
-        sub.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own choice)")
+        if name in JULIA_BACKENDS:
+            sub.add_argument("--backend", choices=["torch", "julia"], default="torch", help=JULIA_BACKENDS[name] + " (default torch)")
+            sub.set_defaults(julia_refuses=JULIA_REFUSES[name])
+        sub.add_argument("--threads", type=positive_int, default=None,
+                         help="torch threads (default: torch's own choice)" + (" (not with --backend julia)" if "--threads" in JULIA_REFUSES.get(name, ()) else ""))
         sub.add_argument("--device", default="cpu", help="torch device the trainer runs on: cpu (default), cuda, cuda:1, ..."
-                                                         + (" (the Julia backend: cpu only)" if name == "trebuchet" else ""))
+                                                         + (" (--backend julia: cpu only)" if name in JULIA_BACKENDS else ""))
         sub.add_argument("--out", type=output_folder, default="runs", help="output folder (default: runs)")
         sub.add_argument("--force", action="store_true", help="overwrite an earlier run's result of the same name instead of writing NAME-2.json")
         add_config_flags(sub.add_argument_group("trainer settings", f"the fields of dprl.config.{config_class.__name__}"),
                          {name: config_class}, _default_shown)
-        sub.set_defaults(run=cmd_train, needs_julia=lambda a: getattr(a, "backend", "torch") == "julia")
+        sub.set_defaults(run=cmd_train, needs_julia=lambda a: a.backend == "julia")
+        if name not in JULIA_BACKENDS:
+            sub.set_defaults(backend="torch")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -745,6 +782,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # bad arguments: one line and exit 2 (arguments.Parser)
+    refusal = julia_refusal(args)
+    if refusal:  # before Julia starts: a flag of no use there is bad input, whether or not Julia is here
+        parser.exit(EXIT_BAD_INPUT, f"dprl {args.command} {args.trainer}: error: {refusal}\n")
     try:
         return _run(args)
     except KeyboardInterrupt:

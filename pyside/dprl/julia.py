@@ -303,9 +303,19 @@ def _training_result(result) -> dict:
         key = str(key)
         if key == "weights":
             out[key] = [(_array(w), _array(b)) for w, b in value]
+        elif isinstance(value, str):  # "diverged": the update that stopped the run
+            out[key] = value
         else:
             out[key] = _array(value)
     return out
+
+
+def _episode_callback(on_episode):
+    """`on_episode(result)` (None: none) as the Julia trainers' callback: it gets the result so far
+    as `_training_result`'s dict and returns True to stop training there."""
+    if on_episode is None:
+        return None
+    return _julia_callback(lambda result: bool(on_episode(_training_result(result))))
 
 
 def _julia_callback(function):
@@ -352,35 +362,40 @@ def train_aimer(weights, winds, targets, config=None, *, on_evaluation=None, **s
     return _training_result(result)
 
 
-def train_cartpole(weights, initial_states, evaluation_states, config=None, **settings) -> dict:
+# The three below return a dict of NumPy arrays: per-update "losses"; per-evaluation "scores",
+# "episodes", "env_steps" and "wall_time" (seconds since training began, measured in Julia); the
+# final "weights"; and "diverged", the message naming the update, where a loss or weight turned
+# non-finite. `on_episode(result)`, where given, gets that dict after each episode (round; APG:
+# evaluation) and returns True to stop training there.
+def train_cartpole(weights, initial_states, evaluation_states, config=None, *, on_episode=None, **settings) -> dict:
     """Rows of `initial_states` (E, 4) start training episodes; rows of `evaluation_states` (N, 4)
     start the evaluation episodes after each. Settings of `config` (a `dprl.config.CartPoleConfig`;
-    None: the defaults), `settings` replacing its fields."""
+    None: the defaults), `settings` replacing its fields. Also returns the "episode_lengths"."""
     from dprl.config import CartPoleConfig
 
     result = _call("Train.train_cartpole", _layers(weights), _float64(initial_states), _float64(evaluation_states),
-                   _config(CartPoleConfig, config, settings))
+                   _config(CartPoleConfig, config, settings), on_episode=_episode_callback(on_episode))
     return _training_result(result)
 
 
-def train_pendulum(weights, initial_states, evaluation_states, config=None, **settings) -> dict:
+def train_pendulum(weights, initial_states, evaluation_states, config=None, *, on_episode=None, **settings) -> dict:
     """Pendulum by BPTT windows, with the settings of `config` (a `dprl.config.PendulumConfig`;
     None: the defaults) and `settings` replacing its fields; those left as None (window,
     learning_rate, loss, max_grad_norm) come from the variant's preset."""
     from dprl.config import PendulumConfig
 
     result = _call("Train.train_pendulum", _layers(weights), _float64(initial_states), _float64(evaluation_states),
-                   _config(PendulumConfig, config, settings))
+                   _config(PendulumConfig, config, settings), on_episode=_episode_callback(on_episode))
     return _training_result(result)
 
 
-def train_pendulum_apg(weights, batches, evaluation_states, config=None, **settings) -> dict:
+def train_pendulum_apg(weights, batches, evaluation_states, config=None, *, on_episode=None, **settings) -> dict:
     """Pendulum-v1 by analytic policy gradient: one update per slice of `batches` (U, B, 2), with the
     settings of `config` (a `dprl.config.APGConfig`; None: the defaults) and `settings` replacing its fields."""
     from dprl.config import APGConfig
 
     result = _call("Train.train_pendulum_apg", _layers(weights), _float64(batches), _float64(evaluation_states),
-                   _config(APGConfig, config, settings))
+                   _config(APGConfig, config, settings), on_episode=_episode_callback(on_episode))
     return _training_result(result)
 
 

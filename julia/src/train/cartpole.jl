@@ -45,20 +45,27 @@ function cartpole_returns(model, states::AbstractMatrix, max_steps, params)
 end
 
 """
-    train_cartpole(layers, initial_states, evaluation_states, config = Config.CartPoleConfig())
+    train_cartpole(layers, initial_states, evaluation_states, config = Config.CartPoleConfig(); on_episode = nothing)
 
 From the (weight, bias) pairs `layers`, each row of `initial_states` (E×4) starts a training
 episode of up to `config.max_steps` steps, cut into BPTT windows of `config.window` steps with one
 Adam update each; after every episode the mean return from the rows of `evaluation_states` (N×4,
-none: no evaluation) is recorded. Stops once it reaches `config.solved_score`. Returns a Dict of
-the per-update "losses", per-episode "scores" and "episode_lengths", and the final "weights".
+none: no evaluation) is recorded, with the episodes and environment steps trained so far and the
+seconds since training began (evaluations included, as in PyTorch). Stops once it reaches
+`config.solved_score`, or at an update whose loss or weights are not finite ("diverged" names it;
+the weights stay the last finite ones). Returns `trained`'s Dict with the per-episode
+"episode_lengths". `on_episode(result)`, where given, gets that Dict after every episode and
+returns `true` to stop there (the Python bridge keeps a checkpoint).
 """
-function train_cartpole(layers, initial_states, evaluation_states, config = Config.CartPoleConfig())
+function train_cartpole(layers, initial_states, evaluation_states, config = Config.CartPoleConfig(); on_episode = nothing)
     params = CartPole.CartPoleParams()
     window, max_steps = config.window, config.max_steps
     model = Policies.load_weights!(Policies.cartpole_policy(), layers)
     opt_state = Flux.setup(Flux.Adam(config.learning_rate), model)
-    losses, scores, lengths = Float64[], Float64[], Int[]
+    kept = Policies.weights(model)  # checked_update!'s copy of the weights before each step
+    losses, lengths, curve = Float64[], Int[], Curve()
+    diverged, steps = nothing, 0
+    started = time_ns()
     for e in 1:size(initial_states, 1)
         state = Vector{Float64}(initial_states[e, :])
         t, done = 0, false
@@ -69,18 +76,22 @@ function train_cartpole(layers, initial_states, evaluation_states, config = Conf
             (loss, state, taken, done), grads = let s = state
                 Flux.withgradient(m -> cartpole_window(m, s, n, params), model)
             end
-            Flux.update!(opt_state, model, grads[1])
+            diverged = checked_update!(opt_state, model, grads[1], loss, length(losses) + 1, kept)
+            diverged === nothing || break
             push!(losses, loss)
             t += taken
         end
+        diverged === nothing || break
+        steps += t
         push!(lengths, t)
-        size(evaluation_states, 1) == 0 && continue
-        score = average(cartpole_returns(model, evaluation_states, max_steps, params))
-        push!(scores, score)
-        score >= config.solved_score && break
+        if size(evaluation_states, 1) > 0
+            record!(curve, average(cartpole_returns(model, evaluation_states, max_steps, params)), e, steps, started)
+        end
+        on_episode !== nothing && on_episode(trained(losses, curve, model, "episode_lengths" => lengths)) == true && break
+        !isempty(curve.scores) && last(curve.scores) >= config.solved_score && break
     end
-    return Dict{String, Any}("losses" => losses, "scores" => scores, "episode_lengths" => lengths,
-                             "weights" => Policies.weights(model))
+    extra = diverged === nothing ? () : ("diverged" => diverged,)
+    return trained(losses, curve, model, "episode_lengths" => lengths, extra...)
 end
 
 """

@@ -51,24 +51,30 @@ function _returns(act, states, steps, params)
 end
 
 """
-    train_pendulum(layers, initial_states, evaluation_states, config = Config.PendulumConfig())
+    train_pendulum(layers, initial_states, evaluation_states, config = Config.PendulumConfig(); on_episode = nothing)
 
 From the (weight, bias) pairs `layers`, `initial_states` (E×B×2) start E rounds of B parallel
 episodes of `config.steps` steps ((E×2) means B = 1), cut into BPTT windows of `config.window`
 steps with one Adam update each, the gradient clipped to `config.max_grad_norm` (Inf: no clip);
 after each round the mean return from the rows of `evaluation_states` (N×2, none: no evaluation)
-is recorded. Settings left as `nothing` come from the variant's preset (`Config.resolve_preset`).
-Returns a Dict of the per-update "losses", per-round "scores" and the final "weights".
+is recorded, with the episodes and environment steps trained so far and the seconds since training
+began (evaluations included, as in PyTorch). Settings left as `nothing` come from the variant's
+preset (`Config.resolve_preset`). Stops at an update whose loss or weights are not finite
+("diverged" names it). Returns `trained`'s Dict; `on_episode(result)`, where given, gets it after
+every round and returns `true` to stop there.
 """
-function train_pendulum(layers, initial_states, evaluation_states, config = Config.PendulumConfig())
+function train_pendulum(layers, initial_states, evaluation_states, config = Config.PendulumConfig(); on_episode = nothing)
     config = Config.resolve_preset(config)
     window, steps, loss, max_grad_norm = config.window, config.steps, config.loss, config.max_grad_norm
     params = Pendulum.PendulumParams(variant = config.variant)
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)
     opt_state = Flux.setup(Flux.Adam(config.learning_rate), model)
+    kept = Policies.weights(model)  # checked_update!'s copy of the weights before each step
     starts = ndims(initial_states) == 2 ? reshape(Array{Float64}(initial_states), size(initial_states, 1), 1, 2) :
              Array{Float64}(initial_states)
-    losses, scores = Float64[], Float64[]
+    batch = size(starts, 2)
+    losses, curve, diverged = Float64[], Curve(), nothing
+    started = time_ns()
     for e in 1:size(starts, 1)
         states = starts[e, :, :]
         for start in 1:window:steps
@@ -78,13 +84,17 @@ function train_pendulum(layers, initial_states, evaluation_states, config = Conf
                 Flux.withgradient(m -> pendulum_window(m, s, n, params, loss), model)
             end
             g = isinf(max_grad_norm) ? grads[1] : clip_global_norm(grads[1], max_grad_norm)
-            Flux.update!(opt_state, model, g)
+            diverged = checked_update!(opt_state, model, g, value, length(losses) + 1, kept)
+            diverged === nothing || break
             push!(losses, value)
         end
-        size(evaluation_states, 1) == 0 && continue
-        push!(scores, average(pendulum_returns(model, evaluation_states, steps, params)))
+        diverged === nothing || break
+        if size(evaluation_states, 1) > 0
+            record!(curve, average(pendulum_returns(model, evaluation_states, steps, params)), e * batch, e * batch * steps, started)
+        end
+        on_episode !== nothing && on_episode(trained(losses, curve, model)) == true && break
     end
-    return Dict{String, Any}("losses" => losses, "scores" => scores, "weights" => Policies.weights(model))
+    return diverged === nothing ? trained(losses, curve, model) : trained(losses, curve, model, "diverged" => diverged)
 end
 
 """
@@ -147,31 +157,38 @@ apg_loss(model, states, horizon, params, decay) =
 apg_returns(model, states, steps, params) = _returns(o -> apg_torque(params, model, o), states, steps, params)
 
 """
-    train_pendulum_apg(layers, batches, evaluation_states, config = Config.APGConfig())
+    train_pendulum_apg(layers, batches, evaluation_states, config = Config.APGConfig(); on_episode = nothing)
 
 Pendulum-v1 by analytic policy gradient from the (weight, bias) pairs `layers`: one Adam update per
 slice of `batches` (U×B×2), on the mean cost of B whole `config.horizon`-step episodes from fresh
 start states, the gradient through each step's state multiplied by `config.gradient_decay` and
 clipped to `config.max_grad_norm` (Inf: no clip). Every `config.evaluate_every` updates (and after
 the last) the mean 200-step return from the rows of `evaluation_states` (N×2, none: no
-evaluation) is recorded. Returns a Dict of the per-update "losses", the "scores" and the final "weights".
+evaluation) is recorded, with the episodes and environment steps trained so far and the seconds
+since training began (evaluations included, as in PyTorch). Stops at an update whose loss or
+weights are not finite ("diverged" names it). Returns `trained`'s Dict; `on_episode(result)`,
+where given, gets it after every evaluation and returns `true` to stop there.
 """
-function train_pendulum_apg(layers, batches, evaluation_states, config = Config.APGConfig())
+function train_pendulum_apg(layers, batches, evaluation_states, config = Config.APGConfig(); on_episode = nothing)
     ndims(batches) == 3 && size(batches, 3) == 2 || throw(ArgumentError("batches must have shape (U, B, 2); got $(size(batches))"))
     horizon, gradient_decay, max_grad_norm, evaluate_every = config.horizon, config.gradient_decay, config.max_grad_norm, config.evaluate_every
     params = Pendulum.PendulumParams(variant = "gymnasium")
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)
     opt_state = Flux.setup(Flux.Adam(config.learning_rate), model)
+    kept = Policies.weights(model)  # checked_update!'s copy of the weights before each step
     starts = Array{Float64}(batches)
-    losses, scores = Float64[], Float64[]
-    updates = size(starts, 1)
+    losses, curve, diverged = Float64[], Curve(), nothing
+    updates, batch = size(starts, 1), size(starts, 2)
+    started = time_ns()
     for k in 1:updates
         value, grads = Flux.withgradient(m -> apg_loss(m, starts[k, :, :], horizon, params, gradient_decay), model)
         g = isinf(max_grad_norm) ? grads[1] : clip_global_norm(grads[1], max_grad_norm)
-        Flux.update!(opt_state, model, g)
+        diverged = checked_update!(opt_state, model, g, value, k, kept)
+        diverged === nothing || break
         push!(losses, value)
         (k % evaluate_every == 0 || k == updates) && size(evaluation_states, 1) > 0 || continue
-        push!(scores, average(apg_returns(model, evaluation_states, 200, params)))
+        record!(curve, average(apg_returns(model, evaluation_states, 200, params)), k * batch, k * batch * horizon, started)
+        on_episode !== nothing && on_episode(trained(losses, curve, model)) == true && break
     end
-    return Dict{String, Any}("losses" => losses, "scores" => scores, "weights" => Policies.weights(model))
+    return diverged === nothing ? trained(losses, curve, model) : trained(losses, curve, model, "diverged" => diverged)
 end

@@ -14,6 +14,35 @@ end
     result = Train.train_cartpole(layers, starts, starts, Config.CartPoleConfig(max_steps = 200, solved_score = 195.0))
     @test all(isfinite, result["losses"]) && length(result["scores"]) >= 1
     @test length(result["episode_lengths"]) == length(result["scores"])
+    # Each evaluation's bookkeeping, as Python's TrainingResult.record: episodes, environment steps
+    # trained so far (the episodes' lengths added up) and seconds since training began.
+    @test result["episodes"] == 1:length(result["scores"])
+    @test result["env_steps"] == cumsum(result["episode_lengths"])
+    @test issorted(result["wall_time"]) && all(>(0), result["wall_time"]) && !haskey(result, "diverged")
+
+    # on_episode gets the result so far after each episode; `true` stops there.
+    seen = Dict{String, Any}[]
+    stopped = Train.train_cartpole(layers, starts, starts, Config.CartPoleConfig(max_steps = 200, solved_score = 1e9);
+                                   on_episode = r -> (push!(seen, deepcopy(r)); length(seen) == 2))
+    @test length(seen) == 2 && length(stopped["scores"]) == 2 && seen[2]["losses"] == stopped["losses"]
+    @test seen[1]["episode_lengths"] == stopped["episode_lengths"][1:1] && seen[2]["weights"] == stopped["weights"]
+
+    # checked_update!: no step at a non-finite loss; a step that makes a weight non-finite is undone.
+    model = Policies.load_weights!(Policies.cartpole_policy(), layers)
+    opt_state, kept = Train.Flux.setup(Train.Flux.Descent(1.0), model), Policies.weights(model)
+    grads = Train.Flux.gradient(m -> sum(m(starts[1, :])), model)[1]
+    @test Train.checked_update!(opt_state, model, grads, NaN, 3, kept) == "update 3 diverged: its loss is nan"
+    @test Policies.weights(model) == layers
+    @test Train.checked_update!(opt_state, model, grads, 1.0, 4, kept) === nothing && Policies.weights(model) != layers
+    stepped = Policies.weights(model)
+    huge = Train.Flux.setup(Train.Flux.Descent(Inf), model)
+    @test Train.checked_update!(huge, model, grads, 1.0, 5, kept) == "update 5 diverged: its step made a weight non-finite"
+    @test Policies.weights(model) == stepped
+
+    # An update whose loss or weights are not finite stops the run there, naming it; the weights stay finite.
+    wild = Train.train_cartpole(layers, starts, starts, Config.CartPoleConfig(learning_rate = 1e308, max_steps = 200))
+    @test startswith(wild["diverged"], "update ") && occursin("diverged", wild["diverged"])
+    @test all(((w, b),) -> all(isfinite, w) && all(isfinite, b), wild["weights"]) && all(isfinite, wild["losses"])
 
     # cartpole_returns: one return a row, each the episode's length under the sign of the policy.
     model = Policies.load_weights!(Policies.cartpole_policy(), layers)

@@ -30,6 +30,15 @@
     one = Train.train_pendulum(layers, starts[1:1, :], probes, config)
     trained = Policies.load_weights!(Policies.pendulum_policy(), one["weights"])
     @test one["scores"] ≈ [sum(Train.pendulum_returns(trained, probes, 8, params)) / 8]
+    # Each round's bookkeeping: B episodes of `steps` steps a round; `on_episode` after each round.
+    rounds = Ref(0)
+    batched = Train.train_pendulum(layers, reshape(starts, 2, 1, 2), probes, config;  # E×B×2 = 2×1×2
+                                   on_episode = r -> (rounds[] += 1; false))
+    @test batched["episodes"] == [1, 2] && batched["env_steps"] == [8, 16] && rounds[] == 2
+    two = Train.train_pendulum(layers, permutedims(cat(starts, starts; dims = 3), (1, 3, 2)), probes, config)  # E×B×2 = 2×2×2
+    @test two["episodes"] == [2, 4] && two["env_steps"] == [16, 32] && issorted(two["wall_time"])
+    wild = Train.train_pendulum(layers, starts, probes, Config.PendulumConfig(variant = "gymnasium", learning_rate = 1e300, steps = 40))
+    @test startswith(wild["diverged"], "update 2 diverged: its ") && length(wild["losses"]) == 1
     @test_throws ArgumentError Train.pendulum_window_gradient(layers, probes, 4; loss = "nope")
 end
 
@@ -51,6 +60,11 @@ end
     trained = Policies.load_weights!(Policies.pendulum_policy(), result["weights"])
     @test result["scores"][end] ≈ sum(Train.apg_returns(trained, probes, 200, params)) / 8
     @test length(Train.apg_returns(trained, probes[1:2, :], 5, params)) == 2
+    # Each evaluation's bookkeeping: B episodes of `horizon` steps an update; `true` from on_episode stops.
+    @test result["episodes"] == [6 * 8, 12 * 8] && result["env_steps"] == [6 * 8 * 40, 12 * 8 * 40]
+    @test length(result["wall_time"]) == 2 && issorted(result["wall_time"])
+    stopped = Train.train_pendulum_apg(layers, batches, probes, Config.APGConfig(horizon = 10, evaluate_every = 2); on_episode = r -> true)
+    @test length(stopped["losses"]) == 2 && stopped["episodes"] == [16]
     @test_throws ArgumentError Config.APGConfig(gradient_decay = 0.0)
     @test_throws ArgumentError Train.train_pendulum_apg(layers, probes, probes)
 end

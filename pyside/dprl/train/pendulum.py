@@ -284,31 +284,39 @@ def seeded_inputs(seed: int, rounds: int, batch: int, evaluation_episodes: int):
 
 
 def train_seeded(seed: int, rounds: int, *, variant: str = "gymnasium", batch: int | None = None,
-                 evaluation_episodes: int = 1000, **kwargs) -> TrainingResult:
+                 evaluation_episodes: int = 1000, backend: str = "torch", **kwargs) -> TrainingResult:
     """`train_pendulum` from Flux 0.7's initialisation (as the 2019 code), seeded, and seeded start states
-    (training starts from one NumPy stream, evaluation starts from another)."""
+    (training starts from one NumPy stream, evaluation starts from another). `backend="julia"` trains
+    with the Julia twin from the same weights and starts (`dprl.train.julia_trainers`)."""
+    from dprl.train import julia_trainers
+
     if variant not in PENDULUM_PRESETS:
         raise ValueError(f"variant must be one of {tuple(PENDULUM_PRESETS)}; got {variant!r}")
+    train = julia_trainers.train_pendulum_julia if julia_trainers.on_julia(backend, kwargs) else train_pendulum
     batch = PENDULUM_PRESETS[variant]["batch"] if not batch else int(batch)
-    result = train_pendulum(*seeded_inputs(seed, rounds, batch, evaluation_episodes), variant=variant, **kwargs)
-    result.config["seed"] = seed
+    result = train(*seeded_inputs(seed, rounds, batch, evaluation_episodes), variant=variant, **kwargs)
+    result.config.update(seed=seed, backend=backend)
     return result
 
 
 def train_seeded_apg(seed: int, updates: int = APG_UPDATES, *, batch: int | None = None, evaluation_episodes: int = 1000,
                      fine_tune_updates: int = APG_FINE_TUNE["updates"], fine_tune_batch: int = APG_FINE_TUNE["batch"],
-                     on_episode=None, **kwargs) -> TrainingResult:
+                     on_episode=None, backend: str = "torch", **kwargs) -> TrainingResult:
     """`train_pendulum_apg` from Flux 0.7's initialisation, seeded, with `updates` × `batch` seeded
     start states (one NumPy stream) and the same evaluation starts as `train_seeded`; then
     `fine_tune_updates` more from its weights with `fine_tune_batch` start states each (another
     stream) and APG_FINE_TUNE's decay and learning rate. One result: the fine-tune's episodes,
-    steps and seconds continue the first phase's."""
+    steps and seconds continue the first phase's. `backend="julia"` runs both phases with the Julia
+    twin from the same weights and starts (`dprl.train.julia_trainers`)."""
+    from dprl.train import julia_trainers
+
+    train = julia_trainers.train_pendulum_apg_julia if julia_trainers.on_julia(backend, kwargs) else train_pendulum_apg
     batch = APG_BATCH if not batch else int(batch)
     if int(fine_tune_updates) < 0 or int(fine_tune_batch) < 1:
         raise ValueError(f"fine_tune_updates must be ≥ 0 and fine_tune_batch ≥ 1; got {fine_tune_updates}, {fine_tune_batch}")
     weights, batches, evaluation = seeded_inputs(seed, updates, batch, evaluation_episodes)
-    result = train_pendulum_apg(weights, batches, evaluation, on_episode=on_episode, **kwargs)
-    result.config["seed"] = seed
+    result = train(weights, batches, evaluation, on_episode=on_episode, **kwargs)
+    result.config.update(seed=seed, backend=backend)
     if not (result.finished and int(fine_tune_updates)):
         return result
     tune = {"learning_rate": APG_FINE_TUNE["learning_rate"], "gradient_decay": APG_FINE_TUNE["gradient_decay"],
@@ -333,7 +341,7 @@ def train_seeded_apg(seed: int, updates: int = APG_UPDATES, *, batch: int | None
             on_episode(result)
 
     starts = start_states(np.random.default_rng([seed, 2]), tune["updates"], tune["batch"])
-    second = train_pendulum_apg(result.weights, starts, evaluation, learning_rate=tune["learning_rate"],
+    second = train(result.weights, starts, evaluation, learning_rate=tune["learning_rate"],
                                 gradient_decay=tune["gradient_decay"], on_episode=merge,
                                 **{k: v for k, v in kwargs.items() if k not in ("learning_rate", "gradient_decay", "on_episode")})
     result.finished = False

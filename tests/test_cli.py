@@ -95,7 +95,7 @@ def test_bad_arguments_of_every_command_are_one_line_naming_the_flag(argv, words
     assert words in refused(argv.split(), capsys)
 
 
-@pytest.mark.parametrize("command", ["train cartpole", "baseline ppo cartpole", "crosscheck --against x", "reproduce"])
+@pytest.mark.parametrize("command", ["train cartpole", "baseline ppo cartpole", "crosscheck --against x", "reproduce", "report"])
 def test_an_out_folder_under_a_file_is_refused_before_any_work(command, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("")

@@ -2,11 +2,14 @@
 
 For CartPole-v1, Pendulum-v1 and the trebuchet aimer: the DP trainers and Stable-Baselines3
 agents (RL Baselines3 Zoo settings), over seeds; score against environment steps and against wall
-time; and the steps and seconds each needs to reach the thresholds (CartPole 475; Pendulum −150
-and −140; trebuchet a mean relative miss of 1 %, where lower is better).
+time; each run's final score, and the first crossing of its evaluation curve at the thresholds
+(CartPole 475; Pendulum −150 and −140; trebuchet a mean relative miss of 1 %, where lower is
+better), with bootstrap intervals over seeds (`dprl.bootstrap`).
 
-Every run is saved as it finishes (`runs/<env>_<method>_seed<k>.json`) and reused by a later call
-with the same budget, so an interrupted comparison resumes where it stopped.
+Every run is saved as it finishes (`runs/<env>_<method>_seed<k>.json`) with its provenance and
+reused by a later call with the same budget and the same code (`dprl.provenance`), so an
+interrupted comparison resumes where it stopped. The runs are planned as picklable `RunSpec`s,
+longest first, and made here, on joblib's process pool, or as Ray tasks (`execute_plan`).
 """
 
 from __future__ import annotations

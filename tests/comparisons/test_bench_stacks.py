@@ -17,11 +17,11 @@ _SPEC.loader.exec_module(bench)
 @pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
 def test_torch_rows_time_every_batch_on_the_device(device, monkeypatch):
     seen = []
-    from dprl.envs import trebuchet
+    from dprl.envs import trebuchet_fast
 
     def shoot(*inputs):
         seen.append({x.device.type for x in inputs})
-        return trebuchet.shoot(*inputs)
+        return trebuchet_fast.shoot(*inputs)
 
     rows = bench.torch_rows([1, 3], 1, shoot=shoot, threads=torch.get_num_threads(), device=device)
     assert [r["batch"] for r in rows] == [1, 3] and all(r["gradient_throws_per_s"] > 0 for r in rows)

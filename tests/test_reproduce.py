@@ -148,11 +148,10 @@ def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path, ctrl_c)
 def test_a_ctrl_c_inside_the_2019_aimer_stops_the_reproduction(tmp_path, monkeypatch):
     """The trainers return on Ctrl-C (an unfinished result); the reproduction must raise it again,
     not report half a run and go on to the next claim."""
-    from dprl import reproduce
+    from dprl import recipes, reproduce
     from dprl.results import TrainingResult
-    from dprl.train import trebuchet as aimer
 
-    monkeypatch.setattr(aimer, "train_seeded", lambda *args, **kwargs: TrainingResult(trainer="trebuchet", config={}, finished=False))
+    monkeypatch.setattr(recipes, "train_seeded_aimer", lambda *args, **kwargs: TrainingResult(trainer="trebuchet", config={}, finished=False))
     with pytest.raises(KeyboardInterrupt):
         reproduce.aimer_2019(tmp_path, quick=True)
     assert not (tmp_path / "aimer_2019.json").exists()

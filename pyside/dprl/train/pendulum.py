@@ -17,8 +17,8 @@ detached and the next window starts from it. Two presets:
 `train_pendulum_apg` (`dprl train pendulum-apg`) is the stronger trainer for Pendulum-v1:
 whole 200-step episodes from 256 fresh start states per update, backpropagated end to end with
 the gradient through each step's state multiplied by 0.985, and a torque odd in (θ, θ̇); seeded
-runs (`train_seeded_apg`) then fine-tune with 2,048 starts per update and the decay 0.99 (why: the
-notes above `train_pendulum_apg`).
+runs (`dprl.recipes.train_seeded_apg`) then fine-tune with 2,048 starts per update and the decay 0.99
+(why: docs/notes/2026-12-04-apg-pendulum.md).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dprl.config import APG_BATCH, APG_FINE_TUNE, APG_UPDATES, PENDULUM_LOSSES, PENDULUM_PRESETS, APGConfig, PendulumConfig, resolve_preset, with_settings
+from dprl.config import PENDULUM_LOSSES, APGConfig, PendulumConfig, resolve_preset, with_settings
 from dprl.envs import pendulum
 from dprl.results import TrainingResult, interruptible
 from dprl.train.divergence import checked_step
@@ -44,11 +44,11 @@ def torque(params: pendulum.PendulumParams, output):
     return params.max_torque * torch.tanh(output) if params.variant == "gymnasium" else output
 
 
-def pendulum_window(policy, state, n, params, loss="cost2"):
-    """`n` steps from `state` (2,) or (B, 2): (loss, final state), the loss the mean over steps
-    and episodes of cost² or cost. BPTT through the dynamics."""
+def pendulum_window(policy, states, n, params, loss="cost2"):
+    """`n` steps from each row of `states` (B, 2), or from one state (2,): (loss, final states), the
+    loss the mean over steps and episodes of cost² or cost. BPTT through the dynamics."""
     total = 0.0
-    s = state
+    s = states
     for _ in range(n):
         u = torque(params, policy(pendulum.observe(params, s))[..., 0])
         s, r, _ = pendulum.step(params, s, u)
@@ -56,9 +56,10 @@ def pendulum_window(policy, state, n, params, loss="cost2"):
     return total.mean() / n, s
 
 
-def clip_global_norm(parameters, max_norm):
-    """PyTorch's clip_grad_norm_, written out so the Julia twin can match it."""
-    grads = [p.grad for p in parameters if p.grad is not None]
+def clip_global_norm(grads, max_norm):
+    """Scale the gradient tensors `grads` in place by min(1, max_norm / (‖g‖ + 1e-6)): PyTorch's
+    clip_grad_norm_, written out so the Julia twin can match it."""
+    grads = [g for g in grads if g is not None]
     total = torch.sqrt(sum((g**2).sum() for g in grads))
     coefficient = torch.clamp(max_norm / (total + 1e-6), max=1.0)
     for g in grads:
@@ -113,7 +114,7 @@ def train_pendulum(weights, initial_states, evaluation_states, config: PendulumC
                 optimizer.zero_grad()
                 value.backward()
                 if not math.isinf(config.max_grad_norm):
-                    clip_global_norm(policy.parameters(), config.max_grad_norm)
+                    clip_global_norm([p.grad for p in policy.parameters()], config.max_grad_norm)
                 result.losses.append(checked_step(len(result.losses) + 1, policy.parameters(), optimizer.step, value))
                 state = state.detach()  # truncate BPTT between windows
             bar.update(1)
@@ -200,66 +201,9 @@ def apg_returns(policy, states, steps, params):
     return _returns(lambda o: apg_torque(params, policy, o), states, steps, params, policies.model_device(policy))
 
 
-# Why this method, from short seeded runs (seed 0, 1,000 evaluation episodes, 2 shared cores):
-# - BPTT through whole 200-step episodes from 256 fresh start states, 2·tanh torque, Adam 1e-2,
-#   global clip 1: the gradient norm jumps to 1e3–1e5 along chaotic swings; best −210, then
-#   it falls back to −1,200.
-# - The same with the gradient through each step's state multiplied by 0.98 (the decay of
-#   Wiedemann et al., "Training efficient controllers via analytic policy gradient", 2023): the
-#   norm stays near 0.05 and it reaches −155 in ~150 updates; 0.95 plateaus at −157, 0.9 at −180,
-#   0.99 is slower (−155 after 300). Batch 1,024, cosine decay of the learning rate and a 64×64
-#   network all plateau at −153 to −156.
-# - A SHAC-like actor-critic (32-step windows, a learned value at the window's end, γ 0.99 or
-#   0.995): the same plateau (−156 after 800 updates), four times slower; a per-step cap on the
-#   state's gradient norm instead of the decay: −252.
-# The plateau's losses are the two-swing and bottom starts (5th percentile −332 against the
-# optimum's −242): with the decay, the gradient sees about 50 steps ahead, less than a pumped
-# swing-up from rest needs.
-# - A torque odd in (θ, θ̇), as the optimal controller's (`apg_torque`): seed 0 −151.6 after 200
-#   updates (−154.3 without); with the decay 0.985 and 300 updates, seeds 0 and 1 −151.2 and
-#   −147.1 (without the symmetry, seed 0 −152.8). Hence APGConfig's defaults (dprl.config); a cosine
-#   learning-rate decay or the decay 0.99 leave seed 0 at −152.4 and −151.2.
-# - Issue 15b, seed 0 (seed 1): annealing the decay 0.985 → 0.995 over 300 updates −151.5 and then
-#   it diverges; a learning-rate decay to 1/10 over the last third −152.2; after 200 updates, 150
-#   more at decay 0.995 or 1.0 with lr 1e-3 and batch 256: −152.4 (drifting down; 1.0 diverges);
-#   a gain on the output, 2·tanh(g·(o(x) − o(mirror x))), g 4 or 10: unstable, −170.6 and −160.2.
-#   What helps is a fine-tune with less noise: after 200 updates, 80 at batch 1,024, decay 0.99,
-#   lr 2e-3 and a fresh Adam: −150.2 (−145.5) against 300 plain updates' −152.0 (−147.0); decay
-#   0.995 there peaks at −150.1 and then drifts down. Over the 5 seeds, 100 fine-tune updates at batch
-#   1,024: −150.1, −145.7, −147.7, −143.4, −143.0; 200 at batch 2,048: −149.7, −145.3, −147.2, −142.8,
-#   −142.9 (every seed up by 0.4–0.6, at twice the run's time). Hence APG_FINE_TUNE (dprl.config).
-# - Toward −140 (none of these reached it): a third phase from those runs' final weights, 100 updates
-#   at batch 2,048, decay 0.995, lr 1e-3 (seed 3): −142.9, then down to −164; 60 at batch 4,096,
-#   decay 0.99, lr 5e-4 (seed 4): flat at −144.4 to −144.7. Open-loop trajectory optimisation by
-#   the whole 200-step gradient (Adam, lr 0.1, on 1,024 starts' torque sequences, 400 iterations)
-#   stays near −1,190: without a policy the whole-episode gradient is as chaotic, so distilling
-#   optimised trajectories into the network was not pursued.
-# - Toward −140, second round (comparisons/apg_fine_tune.py: fine-tunes from the cached first-phase
-#   weights, scored every 10 updates on the seed's 1,000 evaluation starts; 1 thread, shared machine;
-#   seed 3, whose plain fine-tune is −142.8 in 133 s; all but the 5-seed row by the script's first draft): Polyak averages of the weights (0.99, 0.995,
-#   0.998 an update) −143.5, −143.7, −144.0 (the raw weights still climb, so the average lags);
-#   400 updates with lr 3e-3 cosine-decayed to 0: −142.5 (259 s, flat from update 200); decay 0.995 at
-#   batch 4,096, cosine from 2e-3: −143.9, the raw weights jumping to −147.9 (averaged 0.99: −143.9);
-#   30% of each batch moved to |θ| ∈ [2.5, π]: −143.0; Gaussian noise (σ 0.5) on the pre-tanh output
-#   of the training rollouts: −143.1 in the fine-tune, −143.8 with it in the first phase too.
-#   Why they fail: the loss is ~58 of the 1,000 evaluation starts (|θ| > 2.9, |θ̇| < 0.95) at −330
-#   on average against −225 for their neighbours: the first swing falls short near θ ≈ 1.35, falls
-#   back and goes round the other way. They hold 19 of the 142.8 points; forcing a constant ±2 N·m for
-#   the first 2–26 steps and then the policy lifts them to −274 (+3.3 on the mean). Which swing to
-#   take is a choice the local gradient does not flip. A search term that does (`--search`: where such
-#   a forced prefix beats the policy by over 10 on the batch's first 256 starts, imitate its torque
-#   along the prefix): weight 1 −143.8 on seed 3 (it swamps the APG loss); weight 0.2, 400 updates
-#   at batch 2,048 (`--updates 400 --search 0.2`), seeds 0–4: −146.7, −143.6, −145.4, −141.9, −140.2
-#   (best at update 380–390, still climbing; after 200: −148.3, −144.8, −146.2, −143.0, −141.3):
-#   every seed above the plain fine-tune (by 0.9–3.0), none at −140, seed 3's bottom losers 58 → 34.
-#   Part of it is the longer run (seed 3's plain 400-update cosine run: −142.5). Its cost: the
-#   search's 3,840 rollouts an update (15 plans × 256 starts) make 458–470 M steps to the best (the plain recipe 92 M) and
-#   ~6 min of fine-tune on 1 thread (2.2 min). The runs are sensitive at rounding level: the same
-#   recipe with a product's factors in another order gave seed 3 −141.9 after 200 updates.
-# - A wider network does not lift the plateau (`--hidden 64,64`: the recipe, first phase included,
-#   with a 64×64 network from its own Glorot weights): seed 3 −142.8 and seed 1 −145.4, as the
-#   24×48 network's −142.8 and −145.3, so it is not the network's capacity. A 128×128 network fails
-#   in the first phase at its learning rate 1e-2 (seed 3: best −486.9; no lower rate tried).
+# Why this method: whole-episode BPTT sees the swing-up but its gradient explodes along chaotic
+# swings; decaying it through each step's state bounds it, and an odd torque helps the swing from the
+# bottom. The measurements behind it and its settings: docs/notes/2026-12-04-apg-pendulum.md.
 def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | None = None, *, progress: bool = True,
                        on_episode=None, device=None, cuda_graph: bool = True, **settings) -> TrainingResult:
     """Gymnasium's Pendulum-v1 by analytic policy gradient: one update per slice of `batches`
@@ -281,10 +225,12 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, capturable=graphed)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 2)
     updates, batch = batches.shape[:2]
+    backward = functools.partial(apg_backward, policy, horizon=config.horizon, params=params, decay=config.gradient_decay,
+                                 max_grad_norm=config.max_grad_norm)
     if graphed:
         from dprl.train.pendulum_graph import APGUpdate
 
-        update = APGUpdate(policy, optimizer, batch, config.horizon, params, config.gradient_decay, config.max_grad_norm)
+        update = APGUpdate(policy, optimizer, batch, backward)
     result = TrainingResult(trainer="pendulum_apg", config={"method": "apg", "variant": "gymnasium", **_json_config(config), "updates": updates,
                                                             "batch": batch, "evaluation_episodes": len(evaluation_states)})
     start = time.perf_counter()
@@ -294,11 +240,8 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
             if graphed:
                 result.losses.append(update(k, starts))
             else:
-                value = apg_loss(policy, torch.as_tensor(starts, device=device), config.horizon, params, config.gradient_decay)
                 optimizer.zero_grad()
-                value.backward()
-                if not math.isinf(config.max_grad_norm):
-                    clip_global_norm(policy.parameters(), config.max_grad_norm)
+                value = backward(torch.as_tensor(starts, device=device))
                 result.losses.append(checked_step(k, policy.parameters(), optimizer.step, value))
             bar.update(1)
             if not ((k % config.evaluate_every == 0 or k == updates) and len(evaluation_states)):
@@ -310,7 +253,7 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
 
 
 # ----------------------------------------------------------------------------------------------
-# PyTorch only: seeded runs, and a config as JSON
+# PyTorch only: a config as JSON, the update the CUDA graph shares, the start states of seeded runs
 # ----------------------------------------------------------------------------------------------
 def _json_config(config) -> dict:
     """The config's fields, with no clipping (math.inf) written as None: JSON has no infinity."""
@@ -318,6 +261,18 @@ def _json_config(config) -> dict:
     if math.isinf(out.get("max_grad_norm") or 0.0):
         out["max_grad_norm"] = None
     return out
+
+
+def apg_backward(policy, starts, horizon, params, decay, max_grad_norm=math.inf):
+    """An APG update up to Adam's step: `apg_loss` from the rows of `starts` (B, 2), backpropagated
+    into the policy's gradients, clipped to `max_grad_norm` (inf: no clip); returns the loss. The
+    eager loop and the CUDA graph (`dprl.train.pendulum_graph`, given it as an argument so that it
+    imports nothing from here) share it."""
+    value = apg_loss(policy, starts, horizon, params, decay)
+    value.backward()
+    if not math.isinf(max_grad_norm):
+        clip_global_norm([p.grad for p in policy.parameters()], max_grad_norm)
+    return value
 
 
 def start_states(rng: np.random.Generator, *shape) -> np.ndarray:
@@ -329,70 +284,3 @@ def evaluation_starts(seed: int, episodes: int) -> np.ndarray:
     """The seed's evaluation start states (episodes, 2), from their own NumPy stream; the comparison
     (dprl.dp_vs_rl) scores the RL agents on the same episodes."""
     return start_states(np.random.default_rng([seed, 1]), episodes)
-
-
-def seeded_inputs(seed: int, rounds: int, batch: int, evaluation_episodes: int):
-    """Flux 0.7's initialisation (as the 2019 code), seeded; (rounds, batch) training starts from one
-    NumPy stream and the evaluation starts (`evaluation_starts`) from another."""
-    if rounds < 1 or batch < 1 or evaluation_episodes < 0:
-        raise ValueError(f"rounds and batch must be at least 1, evaluation_episodes at least 0; got {rounds}, {batch}, {evaluation_episodes}")
-    return (policies.glorot_weights(policies.pendulum_policy, seed), start_states(np.random.default_rng(seed), rounds, batch),
-            evaluation_starts(seed, evaluation_episodes))
-
-
-def train_seeded(seed: int, rounds: int, *, variant: str = "gymnasium", batch: int | None = None,
-                 evaluation_episodes: int = 1000, **kwargs) -> TrainingResult:
-    """`train_pendulum` from Flux 0.7's initialisation (as the 2019 code), seeded, and seeded start states
-    (training starts from one NumPy stream, evaluation starts from another)."""
-    if variant not in PENDULUM_PRESETS:
-        raise ValueError(f"variant must be one of {tuple(PENDULUM_PRESETS)}; got {variant!r}")
-    batch = PENDULUM_PRESETS[variant]["batch"] if not batch else int(batch)
-    result = train_pendulum(*seeded_inputs(seed, rounds, batch, evaluation_episodes), variant=variant, **kwargs)
-    result.config["seed"] = seed
-    return result
-
-
-def train_seeded_apg(seed: int, updates: int = APG_UPDATES, *, batch: int | None = None, evaluation_episodes: int = 1000,
-                     fine_tune_updates: int = APG_FINE_TUNE["updates"], fine_tune_batch: int = APG_FINE_TUNE["batch"],
-                     on_episode=None, **kwargs) -> TrainingResult:
-    """`train_pendulum_apg` from Flux 0.7's initialisation, seeded, with `updates` × `batch` seeded
-    start states (one NumPy stream) and the same evaluation starts as `train_seeded`; then
-    `fine_tune_updates` more from its weights with `fine_tune_batch` start states each (another
-    stream) and APG_FINE_TUNE's decay and learning rate. One result: the fine-tune's episodes,
-    steps and seconds continue the first phase's."""
-    batch = APG_BATCH if not batch else int(batch)
-    if int(fine_tune_updates) < 0 or int(fine_tune_batch) < 1:
-        raise ValueError(f"fine_tune_updates must be ≥ 0 and fine_tune_batch ≥ 1; got {fine_tune_updates}, {fine_tune_batch}")
-    weights, batches, evaluation = seeded_inputs(seed, updates, batch, evaluation_episodes)
-    result = train_pendulum_apg(weights, batches, evaluation, on_episode=on_episode, **kwargs)
-    result.config["seed"] = seed
-    if not (result.finished and int(fine_tune_updates)):
-        return result
-    tune = {"learning_rate": APG_FINE_TUNE["learning_rate"], "gradient_decay": APG_FINE_TUNE["gradient_decay"],
-            "updates": int(fine_tune_updates), "batch": int(fine_tune_batch)}
-    result.config["fine_tune"] = tune
-    offsets = (result.episodes[-1], result.env_steps[-1], result.wall_time[-1]) if result.scores else (0, 0, 0.0)
-    first = (len(result.losses), len(result.scores))
-
-    def merge(second: TrainingResult):
-        # The fine-tune's curves appended to the first phase's, its counters continuing them.
-        del result.losses[first[0]:], result.scores[first[1]:], result.episodes[first[1]:]
-        del result.env_steps[first[1]:], result.wall_time[first[1]:]
-        result.losses.extend(second.losses)
-        result.scores.extend(second.scores)
-        result.episodes.extend(offsets[0] + e for e in second.episodes)
-        result.env_steps.extend(offsets[1] + n for n in second.env_steps)
-        result.wall_time.extend(offsets[2] + t for t in second.wall_time)
-        result.weights, result.finished = second.weights, second.finished
-        if "diverged" in second.extra:
-            result.extra["diverged"] = f"fine-tune {second.extra['diverged']}"
-        if on_episode is not None:
-            on_episode(result)
-
-    starts = start_states(np.random.default_rng([seed, 2]), tune["updates"], tune["batch"])
-    second = train_pendulum_apg(result.weights, starts, evaluation, learning_rate=tune["learning_rate"],
-                                gradient_decay=tune["gradient_decay"], on_episode=merge,
-                                **{k: v for k, v in kwargs.items() if k not in ("learning_rate", "gradient_decay", "on_episode")})
-    result.finished = False
-    merge(second)
-    return result

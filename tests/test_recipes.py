@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-
 from dprl import recipes
 from dprl.envs import trebuchet
 from dprl.train import pendulum as trainer

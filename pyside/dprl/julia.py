@@ -21,10 +21,25 @@ from pathlib import Path
 import numpy as np
 
 from dprl import julia_signals
+
 # dprl.julia is the public face of these (dprl.julia.start(), dprl.julia.JuliaUnavailableError, ...)
-from dprl.julia_session import (JuliaError, JuliaForkError, check_process, is_started, julia_error_text,  # noqa: F401
-                                seval, start, with_backtrace)
-from dprl.julia_startup import HOW_TO_PROVIDE, JuliaUnavailableError, downloads_allowed, locate_julia, prepared_project  # noqa: F401
+from dprl.julia_session import (  # noqa: F401
+    JuliaError,
+    JuliaForkError,
+    check_process,
+    is_started,
+    julia_error_text,
+    seval,
+    start,
+    with_backtrace,
+)
+from dprl.julia_startup import (  # noqa: F401
+    HOW_TO_PROVIDE,
+    JuliaUnavailableError,
+    downloads_allowed,
+    locate_julia,
+    prepared_project,
+)
 
 JULIA_SOURCES = Path(__file__).resolve().parent / "julia_src"
 

@@ -15,7 +15,14 @@ import warnings
 from pathlib import Path
 
 from dprl import julia_signals, julia_startup
-from dprl.julia_startup import HOW_TO_PROVIDE, JuliaUnavailableError, downloads_allowed, locate_julia, prepared_project, truthy
+from dprl.julia_startup import (
+    HOW_TO_PROVIDE,
+    JuliaUnavailableError,
+    downloads_allowed,
+    locate_julia,
+    prepared_project,
+    truthy,
+)
 
 _module = None  # the juliacall module holding `using DPRL`, once started
 _failure: Exception | None = None  # why Julia could not start, remembered so we fail fast

@@ -27,7 +27,12 @@ import dataclasses
 import numpy as np
 from tqdm import tqdm
 
-from dprl.config import PENDULUM_PRESETS, AimerConfig, LevenbergMarquardtConfig, with_settings
+from dprl.config import (
+    PENDULUM_PRESETS,
+    AimerConfig,
+    LevenbergMarquardtConfig,
+    with_settings,
+)
 from dprl.goals import CARTPOLE_VERSIONS
 from dprl.results import TrainingResult, interruptible
 

@@ -2,7 +2,7 @@
 
 The first phase (`train_pendulum_apg`, APG_UPDATES × APG_BATCH) is run once per seed and its
 final weights cached as JSON; each variant then fine-tunes from them and is scored on the seed's
-1,000 evaluation starts every 10 updates, as `train_seeded_apg` does. With no option it is
+1,000 evaluation starts every 10 updates, as `dprl.recipes.train_seeded_apg` does. With no option it is
 `train_seeded_apg`'s own fine-tune (same starts, same figures). Options:
 
 - `--ema B,...`: also score Polyak averages of the weights (B per update);
@@ -13,7 +13,7 @@ final weights cached as JSON; each variant then fine-tunes from them and is scor
   for the first 2, 6, …, 26 steps, then the policy); where one beats the policy by over 10, the
   loss gains L × (share of such starts) × the mean squared error between the policy's torque and
   that constant along the prefix's states. Why: the losses are near-bottom starts whose first
-  swing falls short (see the notes above `train_pendulum_apg`), a choice the gradient cannot flip.
+  swing falls short (see docs/notes/2026-12-04-pendulum-apg-plateau.md), a choice the gradient cannot flip.
 - `--resume FILE`: start from a previous run's final weights (fresh Adam, another start stream);
 - `--hidden H1,H2`: another width for the network's two hidden layers (default 24,48, the 2019
   network), with its own first phase (cached apart) from its own Glorot weights.
@@ -34,8 +34,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from dprl.config import APG_BATCH, APG_FINE_TUNE, APG_UPDATES, APGConfig
+from dprl.config import APGConfig
 from dprl.envs import pendulum
+from dprl.recipes import APG_BATCH, APG_FINE_TUNE, APG_UPDATES, seeded_inputs
 from dprl.train import pendulum as apg
 from dprl.train import policies
 
@@ -72,7 +73,7 @@ def first_phase(seed: int, cache: Path, hidden=WIDTHS_2019) -> dict:
     builtin = policies.pendulum_policy
     policies.pendulum_policy = network(hidden)  # the trainer builds policies.pendulum_policy(); swapped for this run only
     try:
-        weights, batches, evaluation = apg.seeded_inputs(seed, APG_UPDATES, APG_BATCH, 1000)
+        weights, batches, evaluation = seeded_inputs(seed, APG_UPDATES, APG_BATCH, 1000)
         start = time.perf_counter()
         result = apg.train_pendulum_apg(weights, batches, evaluation, progress=False)
     finally:
@@ -181,7 +182,7 @@ def main(argv=None) -> None:
                 loss = loss + args.search * better.double().mean() * imitation
         optimizer.zero_grad()
         loss.backward()
-        apg.clip_global_norm(policy.parameters(), APGConfig.max_grad_norm)
+        apg.clip_global_norm([p.grad for p in policy.parameters()], APGConfig.max_grad_norm)
         optimizer.step()
         with torch.no_grad():
             for rate, average in zip(rates, averages):

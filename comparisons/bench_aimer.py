@@ -7,7 +7,7 @@
    at the branch's nearest distance where the target is beyond it). Branches: the light one
    (counterweight ≤ 530 lb, angles 5°–60°) and the heavy one (3,000 lb, angles from 89.75° down to
    the jump near 36°, where distance is continuous). Scanned on a grid of winds, interpolated.
-2. Training (`dprl.train.trebuchet.train_seeded`), Levenberg–Marquardt on 2,048 seeded shots from
+2. Training (`dprl.recipes.train_seeded_aimer`), Levenberg–Marquardt on 2,048 seeded shots from
    the heavy start, evaluated on the fixed 1,000-shot set every 5 updates, for each seed: the
    seconds until the mean relative miss ≤ 0.3 % and the 95th percentile ≤ 1 % (issue 5's goal,
    within 60 s on 2 cores), or the best reached in the budget. Levenberg–Marquardt from the plain
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dprl import recipes
 from dprl.envs import trebuchet, trebuchet_fast
 from dprl.goals import AIMER_GOAL
 from dprl.train import policies
@@ -65,7 +66,7 @@ def reach(winds_grid=np.linspace(-20, 20, 81)):
 
 
 def training(optimizer, budget, seed=0, **kwargs):
-    result = aimer.train_seeded(seed, optimizer=optimizer, time_budget=budget, stop_at=GOAL, progress=False, **kwargs)
+    result = recipes.train_seeded_aimer(seed, optimizer=optimizer, time_budget=budget, stop_at=GOAL, progress=False, **kwargs)
     metrics = result.extra["metrics"]
     reached = next((t for t, m in zip(result.wall_time, metrics) if all(m[k] <= v for k, v in GOAL.items())), None)
     best = min(metrics, key=lambda m: m["mean_rel_miss_pct"])

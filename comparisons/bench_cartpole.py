@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from dprl.goals import CARTPOLE_EPISODES_GOAL
-from dprl.train.cartpole import VERSIONS, train_seeded
+from dprl.goals import CARTPOLE_VERSIONS as VERSIONS  # (time limit, solved score)
+from dprl.recipes import train_seeded_cartpole
 
 GOAL_MEDIAN_EPISODES = CARTPOLE_EPISODES_GOAL
 
@@ -33,7 +34,7 @@ def main():
         episodes, seconds = [], []
         for seed in range(args.seeds):
             start = time.perf_counter()
-            result = train_seeded(seed, args.max_episodes, version=version, progress=False)
+            result = train_seeded_cartpole(seed, args.max_episodes, version=version, progress=False)
             seconds.append(time.perf_counter() - start)
             solved = result.scores[-1] >= VERSIONS[version][1]
             episodes.append(len(result.scores) if solved else None)

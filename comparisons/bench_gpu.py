@@ -37,6 +37,7 @@ slowly): a dry run of the script, not a benchmark.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import platform
@@ -244,7 +245,8 @@ def apg_rows(device, batches, repeats, paths=("eager", "graph")) -> list[dict]:
             optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2, capturable=path == "graph")
             losses = []
             if path == "graph":
-                graphed = pendulum_graph.APGUpdate(policy, optimizer, batch, APG_HORIZON, params, APG_DECAY, 1.0)
+                backward = functools.partial(train.apg_backward, policy, horizon=APG_HORIZON, params=params, decay=APG_DECAY, max_grad_norm=1.0)
+                graphed = pendulum_graph.APGUpdate(policy, optimizer, batch, backward)
 
                 def update():
                     losses.append(graphed(len(losses) + 1, starts))
@@ -253,7 +255,7 @@ def apg_rows(device, batches, repeats, paths=("eager", "graph")) -> list[dict]:
                     loss = train.apg_loss(policy, starts, APG_HORIZON, params, APG_DECAY)
                     optimizer.zero_grad()
                     loss.backward()
-                    train.clip_global_norm(policy.parameters(), 1.0)
+                    train.clip_global_norm([p.grad for p in policy.parameters()], 1.0)
                     optimizer.step()
                     losses.append(loss.detach())
 

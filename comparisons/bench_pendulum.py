@@ -29,7 +29,7 @@ from pathlib import Path
 from dprl import dp_vs_rl
 from dprl.config import PENDULUM_PRESETS as PRESETS
 from dprl.goals import PENDULUM_SOLVED, PENDULUM_STRETCH, PENDULUM_STRETCH_SEEDS
-from dprl.train.pendulum import train_seeded
+from dprl.recipes import train_seeded_pendulum
 
 GOAL, STRETCH, APG_STRETCH_SEEDS = PENDULUM_SOLVED, PENDULUM_STRETCH, PENDULUM_STRETCH_SEEDS
 
@@ -75,7 +75,7 @@ def main():
     for variant in [v for v in args.variants if v != "apg"]:
         for seed in range(args.seeds):
             start = time.perf_counter()
-            result = train_seeded(seed, args.rounds, variant=variant, evaluation_episodes=args.evaluation_episodes, progress=False)
+            result = train_seeded_pendulum(seed, args.rounds, variant=variant, evaluation_episodes=args.evaluation_episodes, progress=False)
             runs.append({"variant": variant, "seed": seed, "scores": result.scores, "env_steps": result.env_steps,
                          "episodes": result.episodes, "seconds": time.perf_counter() - start, "config": result.config})
     if runs:

@@ -78,13 +78,14 @@ def test_an_interrupted_run_stops_the_comparison_unsaved(tmp_path):
 def test_every_pendulum_method_is_scored_on_the_dp_evaluation_starts(monkeypatch):
     import numpy as np
 
+    from dprl import recipes
     from dprl.rl import baselines
     from dprl.train import pendulum
 
     seen = {}
     monkeypatch.setattr(baselines, "train_baseline", lambda algo, env, **kw: seen.setdefault(algo, kw))
-    monkeypatch.setattr(pendulum, "train_seeded", lambda seed, rounds, **kw: seen.setdefault("dp", kw))
-    monkeypatch.setattr(pendulum, "train_seeded_apg", lambda seed, updates, **kw: seen.setdefault("dp_apg", kw))
+    monkeypatch.setattr(recipes, "train_seeded_pendulum", lambda seed, rounds, **kw: seen.setdefault("dp", kw))
+    monkeypatch.setattr(recipes, "train_seeded_apg", lambda seed, updates, **kw: seen.setdefault("dp_apg", kw))
     for label, (key, budget_key, train) in dp_vs_rl.methods(dp_vs_rl.BUDGETS[True], False)["pendulum"].items():
         train(2)
         if key in ("sac", "td3", "ppo"):
@@ -93,7 +94,7 @@ def test_every_pendulum_method_is_scored_on_the_dp_evaluation_starts(monkeypatch
             assert seen[key]["evaluation_episodes"] == 1000  # seeded_inputs draws pendulum.evaluation_starts(seed, 1000)
         if key != "dp_apg":  # the others were scored on 100 other episodes before: those kept runs must rerun
             assert "evaluation" in dp_vs_rl._signature(budget_key, dp_vs_rl.BUDGETS[True], True)
-    np.testing.assert_array_equal(pendulum.seeded_inputs(2, 1, 1, 1000)[2], pendulum.evaluation_starts(2, 1000))
+    np.testing.assert_array_equal(recipes.seeded_inputs(2, 1, 1, 1000)[2], pendulum.evaluation_starts(2, 1000))
 
 
 def test_the_kept_runs_fit_the_current_budgets_so_a_fresh_clone_reuses_them():

@@ -238,24 +238,6 @@ def test_julia_aimer_reports_and_stops_when_told(jl):
 
 
 @pytest.mark.julia
-def test_julia_aimer_trains_like_pytorch(jl):
-    """The Julia backend of the 2019 aimer: same weights and shots, same per-update losses."""
-    from dprl.train import policies
-    from dprl.envs.trebuchet import evaluation_shots, shots
-    from dprl.train.trebuchet import train_aimer, train_aimer_julia
-
-    winds, targets = shots(np.random.default_rng(4), 24)
-    weights = policies.glorot_weights(policies.aimer_policy, 4)
-    evaluation = tuple(v[:50] for v in evaluation_shots())
-    ours = train_aimer(weights, winds, targets, batch_size=2, evaluation=evaluation, evaluate_every=4, progress=False)
-    theirs = train_aimer_julia(weights, winds, targets, batch_size=2, evaluation=evaluation, evaluate_every=4, progress=False)
-    np.testing.assert_allclose(theirs.losses, ours.losses, rtol=1e-8)
-    assert theirs.extra["updates"] == ours.extra["updates"] == [0, 4, 8, 12]
-    np.testing.assert_allclose(theirs.scores, ours.scores, rtol=1e-6)
-    assert theirs.finished and theirs.config["backend"] == "julia"
-
-
-@pytest.mark.julia
 @pytest.mark.slow
 def test_julia_package_tests_pass(jl):
     """julia/test/runtests.jl inside the running Julia, with the loaded project's Test: no Pkg call,

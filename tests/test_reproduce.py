@@ -155,11 +155,10 @@ def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path, ctrl_c)
 def test_a_ctrl_c_inside_the_2019_aimer_stops_the_reproduction(tmp_path, monkeypatch):
     """The trainers return on Ctrl-C (an unfinished result); the reproduction must raise it again,
     not report half a run and go on to the next claim."""
-    from dprl import reproduce
+    from dprl import recipes, reproduce
     from dprl.results import TrainingResult
-    from dprl.train import trebuchet as aimer
 
-    monkeypatch.setattr(aimer, "train_seeded", lambda *args, **kwargs: TrainingResult(trainer="trebuchet", config={}, finished=False))
+    monkeypatch.setattr(recipes, "train_seeded_aimer", lambda *args, **kwargs: TrainingResult(trainer="trebuchet", config={}, finished=False))
     with pytest.raises(KeyboardInterrupt):
         reproduce.aimer_2019(tmp_path, quick=True)
     assert not (tmp_path / "aimer_2019.json").exists()
@@ -207,12 +206,11 @@ def test_a_kept_result_from_a_future_schema_is_refused_before_any_work(tmp_path)
 
 
 def test_without_julia_a_live_crosscheck_and_the_2019_aimer_s_julia_half_are_kept_not_remade(tmp_path, monkeypatch):
-    from dprl import julia, reproduce
-    from dprl.train import trebuchet as aimer
+    from dprl import julia, recipes, reproduce
 
     monkeypatch.setattr(julia, "is_started", lambda: False)
     monkeypatch.setattr(julia, "locate_julia", lambda: "/usr/bin/julia")  # found, but it did not start
-    monkeypatch.setattr(aimer, "train_seeded", lambda *a, **k: pytest.fail("the kept 2019 aimer must not be retrained"))
+    monkeypatch.setattr(recipes, "train_seeded_aimer", lambda *a, **k: pytest.fail("the kept 2019 aimer must not be retrained"))
     row = {"claim": "c", "published": "—", "measured": "m", "command": "c", "holds": "yes"}
     for name, payload in (("crosscheck", {"command": "c", "source": "live", "rows": [row]}),
                           ("aimer_2019", {"command": "c", "julia": {"updates": 100000}, "rows": [row]})):

@@ -42,10 +42,10 @@ Base.@kwdef struct CartPoleParams
 end
 
 """Mass of the cart and pole together (kg)."""
-total_mass(p::CartPoleParams) = p.masspole + p.masscart
+total_mass(params::CartPoleParams) = params.masspole + params.masscart
 
 """Pole mass times half its length (kg·m)."""
-polemass_length(p::CartPoleParams) = p.masspole * p.length
+polemass_length(params::CartPoleParams) = params.masspole * params.length
 
 """One Euler step: (state, action) -> (state, reward, done). Does not mutate."""
 function step(params::CartPoleParams, state, action)

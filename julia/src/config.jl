@@ -177,11 +177,4 @@ Base.@kwdef struct APGConfig
     end
 end
 
-# The seeded runs' recipe (Python's `train_seeded_apg`): APG_UPDATES updates of APG_BATCH start
-# states, then a second call from those weights with a fresh Adam: larger batches average out the
-# chaotic swings, so a longer decay then helps instead of diverging.
-const APG_UPDATES = 200
-const APG_BATCH = 256
-const APG_FINE_TUNE = (updates = 200, batch = 2048, learning_rate = 0.002, gradient_decay = 0.99)
-
 end # module

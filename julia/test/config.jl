@@ -48,5 +48,4 @@ end
     # A setting given is kept; only those left as `nothing` come from the preset.
     resolved = Config.resolve_preset(Config.PendulumConfig(variant = "gymjl2019", window = 7, steps = 50))
     @test resolved == Config.PendulumConfig(variant = "gymjl2019", window = 7, learning_rate = 0.03, loss = "cost2", max_grad_norm = Inf, steps = 50)
-    @test Config.APG_FINE_TUNE.batch > Config.APG_BATCH && Config.APG_UPDATES >= 1
 end

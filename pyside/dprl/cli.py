@@ -14,8 +14,8 @@ from pathlib import Path
 from dprl import __version__, goals
 from dprl.arguments import (Parser, add_config_flags, config_settings, finite_float, one_line, output_folder, positive_int, seed, shown,
                             whole_number)
-from dprl.config import (APG_FINE_TUNE, APG_UPDATES, PENDULUM_PRESETS, AimerConfig, APGConfig, CartPoleConfig, LevenbergMarquardtConfig,
-                         PendulumConfig)
+from dprl.config import PENDULUM_PRESETS, AimerConfig, APGConfig, CartPoleConfig, LevenbergMarquardtConfig, PendulumConfig
+from dprl.recipes import APG_FINE_TUNE, APG_UPDATES  # constants only: importing it loads neither torch nor Julia
 from dprl.reproduce import REPRODUCTIONS  # names only: importing it loads neither torch nor Julia
 from dprl.results import Diverged
 
@@ -237,19 +237,19 @@ def cmd_train(args) -> int:
         return train_trebuchet(args, settings)
     on_julia = args.backend == "julia"
     if args.trainer == "cartpole":
-        from dprl.train import cartpole
+        from dprl import recipes
 
-        name, train, threshold = f"cartpole_{args.version}", cartpole.train_seeded, goals.CARTPOLE_VERSIONS[args.version][1]
+        name, train, threshold = f"cartpole_{args.version}", recipes.train_seeded_cartpole, goals.CARTPOLE_VERSIONS[args.version][1]
         count, options = args.episodes, {"version": args.version}
     elif args.trainer == "pendulum-apg":
-        from dprl.train import pendulum
+        from dprl import recipes
 
-        name, train, threshold = "pendulum_apg", pendulum.train_seeded_apg, goals.PENDULUM_SOLVED
+        name, train, threshold = "pendulum_apg", recipes.train_seeded_apg, goals.PENDULUM_SOLVED
         count, options = args.updates, {"batch": args.batch_size, "fine_tune_updates": args.fine_tune}
     else:
-        from dprl.train import pendulum
+        from dprl import recipes
 
-        name, train, threshold = f"pendulum_{settings.get('variant', PendulumConfig.variant)}", pendulum.train_seeded, goals.PENDULUM_SOLVED
+        name, train, threshold = f"pendulum_{settings.get('variant', PendulumConfig.variant)}", recipes.train_seeded_pendulum, goals.PENDULUM_SOLVED
         count, options = args.rounds, {"batch": args.batch_size}
     if on_julia:
         options["backend"] = "julia"  # on the CPU (julia_refusal): no device
@@ -276,7 +276,7 @@ def train_trebuchet(args, settings: dict) -> int:
     import numpy as np
     import torch
 
-    from dprl import plots
+    from dprl import plots, recipes
     from dprl.envs import trebuchet
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
@@ -291,8 +291,8 @@ def train_trebuchet(args, settings: dict) -> int:
     def checkpoint(result):
         result.save(path)
 
-    result = aimer.train_seeded(args.seed, optimizer=optimizer, samples=args.samples, start=args.start, backend=backend,
-                                stop_at=goals.AIMER_GOAL, on_evaluation=checkpoint, device=args.device, **settings)
+    result = recipes.train_seeded_aimer(args.seed, optimizer=optimizer, samples=args.samples, start=args.start, backend=backend,
+                                        stop_at=goals.AIMER_GOAL, on_evaluation=checkpoint, device=args.device, **settings)
     checkpoint(result)
     _stop_if_diverged(result, path)
     if not result.finished:  # Ctrl-C: keep the JSON, skip the plots and the GIF (seconds), exit at once

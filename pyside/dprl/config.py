@@ -171,13 +171,6 @@ class APGConfig:
         _check_count("evaluate_every", self.evaluate_every)
 
 
-# The seeded runs' recipe (`train_seeded_apg`): APG_UPDATES updates of APG_BATCH start states, then
-# a second call from those weights with a fresh Adam: larger batches average out the chaotic
-# swings, so a longer decay then helps instead of diverging.
-APG_UPDATES = 200
-APG_BATCH = 256
-APG_FINE_TUNE = {"updates": 200, "batch": 2048, "learning_rate": 0.002, "gradient_decay": 0.99}
-
 # ----------------------------------------------------------------------------------------------
 # PyTorch only: the Levenberg–Marquardt aimer has no Julia twin
 # ----------------------------------------------------------------------------------------------

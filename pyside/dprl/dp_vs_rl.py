@@ -57,9 +57,9 @@ def methods(budget: dict, progress: bool, device: str = "cpu") -> dict:
     """{env: {label: (file key, budget key, train(seed) -> TrainingResult)}}, DP first. `device`:
     where the DP trainers run (the RL baselines run on the CPU, as Stable-Baselines3's MLP
     policies are fastest there)."""
+    from dprl import recipes
     from dprl.rl.baselines import train_baseline
-    from dprl.train import cartpole, pendulum
-    from dprl.train import trebuchet as aimer
+    from dprl.train import pendulum
 
     def rl(algo, env, steps):
         def starts(seed):  # Pendulum: the DP trainers' evaluation episodes
@@ -69,15 +69,15 @@ def methods(budget: dict, progress: bool, device: str = "cpu") -> dict:
 
     return {
         "cartpole": {
-            "DP (straight-through sign, BPTT)": ("dp", "cartpole_dp", lambda s: cartpole.train_seeded(s, budget["cartpole_dp"], solved_score=1e9, progress=progress,
+            "DP (straight-through sign, BPTT)": ("dp", "cartpole_dp", lambda s: recipes.train_seeded_cartpole(s, budget["cartpole_dp"], solved_score=1e9, progress=progress,
                                                                                                                 device=device)),
             "DQN (zoo)": ("dqn", "dqn", rl("dqn", "cartpole", budget["dqn"])),
             "PPO (zoo)": ("ppo", "ppo_cartpole", rl("ppo", "cartpole", budget["ppo_cartpole"])),
         },
         "pendulum": {
-            "DP (BPTT, 64 episodes a round)": ("dp", "pendulum_dp", lambda s: pendulum.train_seeded(s, budget["pendulum_dp"], evaluation_episodes=PENDULUM_EVALUATION_EPISODES,
+            "DP (BPTT, 64 episodes a round)": ("dp", "pendulum_dp", lambda s: recipes.train_seeded_pendulum(s, budget["pendulum_dp"], evaluation_episodes=PENDULUM_EVALUATION_EPISODES,
                                                                                              progress=progress, device=device)),
-            PENDULUM_APG: ("dp_apg", "pendulum_apg", lambda s: pendulum.train_seeded_apg(s, budget["pendulum_apg"], fine_tune_updates=budget["pendulum_apg_fine_tune"],
+            PENDULUM_APG: ("dp_apg", "pendulum_apg", lambda s: recipes.train_seeded_apg(s, budget["pendulum_apg"], fine_tune_updates=budget["pendulum_apg_fine_tune"],
                                                                                                   evaluation_episodes=PENDULUM_EVALUATION_EPISODES, progress=progress,
                                                                                                   device=device)),
             "SAC (zoo)": ("sac", "sac", rl("sac", "pendulum", budget["sac"])),
@@ -85,9 +85,9 @@ def methods(budget: dict, progress: bool, device: str = "cpu") -> dict:
             "PPO (zoo)": ("ppo", "ppo_pendulum", rl("ppo", "pendulum", budget["ppo_pendulum"])),
         },
         "trebuchet": {
-            "DP (Levenberg–Marquardt, 2,048 shots)": ("dp", "trebuchet_dp_s", lambda s: aimer.train_seeded(s, optimizer="lm", time_budget=budget["trebuchet_dp_s"], progress=progress,
+            "DP (Levenberg–Marquardt, 2,048 shots)": ("dp", "trebuchet_dp_s", lambda s: recipes.train_seeded_aimer(s, optimizer="lm", time_budget=budget["trebuchet_dp_s"], progress=progress,
                                                                                                                device=device)),
-            "DP (Adam, batch 64)": ("dp_adam", "trebuchet_dp_s", lambda s: aimer.train_seeded(s, optimizer="adam", batch_size=64, samples=200_000, evaluate_every=20,
+            "DP (Adam, batch 64)": ("dp_adam", "trebuchet_dp_s", lambda s: recipes.train_seeded_aimer(s, optimizer="adam", batch_size=64, samples=200_000, evaluate_every=20,
                                                                           time_budget=budget["trebuchet_dp_s"], progress=progress, device=device)),
             "SAC (bandit)": ("sac", "sac_trebuchet", rl("sac", "trebuchet", budget["sac_trebuchet"])),
         },
@@ -115,7 +115,7 @@ def _signature(budget_key: str, budget: dict, quick: bool, device: str = "cpu") 
     if budget_key in _SCORED_ON_DP_STARTS:
         signature["evaluation"] = f"the DP's {PENDULUM_EVALUATION_EPISODES} evaluation starts"
     if budget_key == "pendulum_apg":
-        from dprl.config import APG_FINE_TUNE
+        from dprl.recipes import APG_FINE_TUNE
 
         signature["fine_tune"] = {**APG_FINE_TUNE, "updates": budget["pendulum_apg_fine_tune"]}
     return signature

@@ -16,216 +16,34 @@ Arrays cross as NumPy float64 and come back as NumPy arrays and plain Python val
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from dprl import julia_signals, julia_startup
+from dprl import julia_signals
 
-JULIA_SOURCES = Path(__file__).resolve().parent / "julia_src"
-HOW_TO_PROVIDE = (
-    "install Julia 1.10 or 1.11 (https://julialang.org/downloads) and put `julia` on PATH, "
-    "or set PYTHON_JULIAPKG_EXE to its executable; offline, also set PYTHON_JULIAPKG_OFFLINE=yes "
-    "with DPRL's Julia packages already in the depot, or point PYTHON_JULIACALL_EXE and "
-    "PYTHON_JULIACALL_PROJECT at a prepared project. `dprl julia-info` shows what was found."
+# dprl.julia is the public face of these (dprl.julia.start(), dprl.julia.JuliaUnavailableError, ...)
+from dprl.julia_session import (  # noqa: F401
+    JuliaError,
+    JuliaForkError,
+    check_process,
+    is_started,
+    julia_error_text,
+    seval,
+    start,
+    with_backtrace,
+)
+from dprl.julia_startup import (  # noqa: F401
+    HOW_TO_PROVIDE,
+    JuliaUnavailableError,
+    downloads_allowed,
+    locate_julia,
+    prepared_project,
 )
 
-_module = None  # the juliacall module holding `using DPRL`, once started
-_failure: Exception | None = None  # why Julia could not start, remembered so we fail fast
+JULIA_SOURCES = Path(__file__).resolve().parent / "julia_src"
+
 _functions: dict = {}  # DPRL functions by name, once looked up
-_pid: int | None = None  # the process that started Julia (a forked child must not use it)
-
-
-class JuliaUnavailableError(RuntimeError):
-    """No Julia runtime with the DPRL package could be started."""
-
-
-class JuliaError(RuntimeError):
-    """An error raised inside Julia, with Julia's message."""
-
-
-def _truthy(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "yes", "true", "y"}
-
-
-def prepared_project() -> tuple[str, str] | None:
-    """(executable, project) when PYTHON_JULIACALL_EXE and _PROJECT name a prepared project."""
-    exe, project = os.environ.get("PYTHON_JULIACALL_EXE"), os.environ.get("PYTHON_JULIACALL_PROJECT")
-    if exe and project:
-        return exe, project
-    return None
-
-
-def locate_julia() -> str | None:
-    """The Julia executable juliacall would use, found without downloading anything, or None."""
-    prepared = prepared_project()
-    if prepared:
-        return prepared[0] if Path(prepared[0]).is_file() else None
-    configured = os.environ.get("PYTHON_JULIAPKG_EXE")
-    if configured:
-        return configured if Path(configured).is_file() else None
-    for candidate in ("julia", "juliaup"):
-        found = shutil.which(candidate)
-        if found:
-            return found
-    # juliapkg's own earlier install: {project}/pyjuliapkg/install/bin/julia
-    project = os.environ.get("PYTHON_JULIAPKG_PROJECT") or (
-        os.path.join(sys.prefix, "julia_env") if sys.prefix != sys.base_prefix else None
-    )
-    if project:
-        installed = Path(project) / "pyjuliapkg" / "install" / "bin" / "julia"
-        if installed.is_file():
-            return str(installed)
-    return None
-
-
-def downloads_allowed() -> bool:
-    """Whether juliapkg may download Julia when none is found (it may unless told offline)."""
-    return not (_truthy("PYTHON_JULIAPKG_OFFLINE") or _truthy("DPRL_NO_JULIA_DOWNLOAD"))
-
-
-class JuliaForkError(RuntimeError):
-    """A forked child process reached for the Julia its parent started."""
-
-
-def check_process() -> None:
-    """Refuse, at once, a forked child's use of the parent's Julia: Julia's threads and locks do not
-    survive fork, and a call from the child can hang or crash."""
-    if _pid is not None and os.getpid() != _pid:
-        raise JuliaForkError(
-            f"Julia was started in process {_pid} and cannot be used from this forked child (pid {os.getpid()}); "
-            "start child processes with the 'spawn' start method (multiprocessing.get_context('spawn'), "
-            "DataLoader(..., multiprocessing_context='spawn')) or keep the work in one process (DataLoader num_workers=0)"
-        )
-
-
-def start(threads: int | str | None = None):
-    """Start Julia and load DPRL (once); return the juliacall module that holds it.
-
-    `threads` (an int >= 1 or "auto") sets juliacall's PYTHON_JULIACALL_THREADS before Julia starts,
-    and with more than one thread PYTHON_JULIACALL_HANDLE_SIGNALS=yes (juliacall asks for it then;
-    `dprl.julia_signals` hands Ctrl-C to Julia during its calls either way). Julia's thread count
-    is fixed when it starts: asking for another count later warns and keeps the running one."""
-    global _module, _failure, _pid
-    if threads is not None:
-        _request_threads(threads)
-    if _module is not None:
-        check_process()
-        return _module
-    if _failure is not None:
-        raise JuliaUnavailableError(str(_failure)) from _failure
-    try:
-        _module = _start()
-        _pid = os.getpid()
-    except JuliaUnavailableError as error:
-        _failure = error
-        raise
-    except Exception as error:  # juliacall raises bare Exceptions for missing Julia or packages
-        _failure = JuliaUnavailableError(f"Julia could not start: {error}. To fix: {HOW_TO_PROVIDE}")
-        raise _failure from error
-    return _module
-
-
-def _start():
-    prepared = prepared_project()
-    if prepared and not Path(prepared[0]).is_file():
-        raise JuliaUnavailableError(f"PYTHON_JULIACALL_EXE={prepared[0]} does not exist. To fix: {HOW_TO_PROVIDE}")
-    configured = os.environ.get("PYTHON_JULIAPKG_EXE")
-    if not prepared and configured and not Path(configured).is_file():
-        raise JuliaUnavailableError(f"PYTHON_JULIAPKG_EXE={configured} does not exist. To fix: {HOW_TO_PROVIDE}")
-    if locate_julia() is None and not downloads_allowed():
-        raise JuliaUnavailableError(f"no Julia executable found and downloads are off. To fix: {HOW_TO_PROVIDE}")
-    if "torch" in sys.modules and "juliacall" not in sys.modules:
-        warnings.warn(
-            "torch was imported before Julia started; juliacall documents crashes in that order. "
-            "Import dprl.julia and call dprl.julia.start() before importing torch.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    if "juliacall" in sys.modules and not julia_signals.handles_signals():
-        # Julia started with juliacall's default before dprl could ask for its signal handling, and that
-        # is fixed at start: say so once rather than let a stack overflow end the process with SIGSEGV.
-        warnings.warn(
-            f"juliacall was imported before dprl.julia.start() without {julia_signals.ENV}=yes, so Julia runs without "
-            "its signal handling: Ctrl-C waits for each Julia call to return, and a Julia stack overflow kills Python "
-            "(SIGSEGV). Call dprl.julia.start() instead of importing juliacall, or set that variable first.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    julia_startup.check()  # hook (julia_startup): a launcher that never answers, a project without DPRL
-    julia_signals.prepare()  # hook (julia_signals): Julia handles signals; remember Python's SIGINT handler
-    with julia_startup.quiet_stderr():  # hook (julia_startup): Julia's start-up trace becomes one line
-        import juliacall
-
-    module = juliacall.newmodule("DPRLBridge")
-    julia_signals.install(module)  # hook (julia_signals): Ctrl-C handover between Python and Julia
-    with julia_signals.interruptible("using DPRL"):  # hook (julia_signals)
-        module.seval("using DPRL")
-    return module
-
-
-def is_started() -> bool:
-    return _module is not None
-
-
-def _request_threads(threads) -> None:
-    if not (threads == "auto" or (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1)):
-        raise ValueError(f"threads must be an int >= 1 or 'auto'; got {threads!r}")
-    if "juliacall" in sys.modules:  # Julia runs already: its count is fixed
-        import juliacall
-
-        running = int(juliacall.Main.seval("Threads.nthreads()"))
-        wanted = os.cpu_count() if threads == "auto" else threads
-        if running != wanted:
-            warnings.warn(f"Julia already runs with {running} thread(s); threads={threads!r} takes effect only in a new "
-                          "process (call dprl.julia.start(threads=...) before anything starts Julia)", RuntimeWarning, stacklevel=3)
-        return
-    os.environ["PYTHON_JULIACALL_THREADS"] = str(threads)
-    if threads == "auto" or threads > 1:
-        os.environ.setdefault("PYTHON_JULIACALL_HANDLE_SIGNALS", "yes")
-
-
-# ----------------------------------------------------------------------------------------------
-# Julia errors as Python ones: one line, with Julia's backtrace kept on the exception
-# ----------------------------------------------------------------------------------------------
-_error_helpers = None
-
-
-def _helpers():
-    global _error_helpers
-    if _error_helpers is None:
-        _error_helpers = start().seval("""(
-            kind = e -> string(nameof(typeof(e isa DPRL.Bridge.SampleError ? e.error : e))),
-            message = e -> sprint(showerror, e isa DPRL.Bridge.SampleError ? e.error : e),
-            backtrace = (e, bt) -> sprint(Base.show_backtrace, e isa DPRL.Bridge.SampleError && e.backtrace !== nothing ? e.backtrace : bt),
-        )""")
-    return _error_helpers
-
-
-def julia_error_text(error) -> str:
-    """`Kind: first paragraph of Julia's message`, on one line, for a juliacall.JuliaError."""
-    helpers = _helpers()
-    kind = str(helpers.kind(error.exception))
-    message = str(helpers.message(error.exception))
-    first = " ".join(message.strip().split("\n\n")[0].split()) or kind
-    return f"{kind}: {first.removeprefix(kind + ': ')}"
-
-
-def with_backtrace(exc: Exception, error) -> Exception:
-    """`exc` with Julia's backtrace of `error` (a juliacall.JuliaError) as `exc.julia_backtrace`,
-    and appended to its message when DPRL_JULIA_BACKTRACE=1."""
-    try:
-        trace = str(_helpers().backtrace(error.exception, error.backtrace))
-    except Exception:  # noqa: BLE001 - a backtrace that cannot be shown must not hide the error
-        trace = ""
-    exc.julia_backtrace = trace
-    if trace and _truthy("DPRL_JULIA_BACKTRACE"):
-        exc.args = (f"{exc.args[0]}\nJulia backtrace:{trace}", *exc.args[1:])
-    return exc
 
 
 def _call(name: str, *args, **kwargs):
@@ -471,24 +289,6 @@ def module(model):
 # ----------------------------------------------------------------------------------------------
 # The user's own Julia code: evaluated into Main, where function(name) and module(...) find it
 # ----------------------------------------------------------------------------------------------
-def seval(code: str):
-    """Evaluate Julia source in `Main` and return its value (a juliacall handle or a Python value).
-    A Julia error is a JuliaError (a ParseError a ValueError) with Julia's first line; the
-    backtrace is on its `julia_backtrace`."""
-    if not isinstance(code, str):
-        raise ValueError(f"code must be a str of Julia source; got {type(code).__name__}")
-    start()
-    import juliacall
-
-    try:
-        return juliacall.Main.seval(code)
-    except juliacall.JuliaError as error:
-        text = julia_error_text(error)
-        kind = text.split(":", 1)[0]
-        exc = ValueError(f"Julia could not parse the code: {text}") if "ParseError" in kind else JuliaError(text)
-        raise with_backtrace(exc, error) from None
-
-
 def include(path) -> object:
     """Run a Julia source file in `Main` (Julia's `include`), returning its last value."""
     path = Path(path)

@@ -53,7 +53,7 @@ import difflib
 import numpy as np
 import torch
 
-from dprl import julia, julia_signals
+from dprl import julia_session, julia_signals
 
 MODES = ("zygote", "forwarddiff")
 FLOAT_DTYPES = (torch.float32, torch.float64)
@@ -62,7 +62,7 @@ INPUT_ERRORS = {"ArgumentError", "DomainError", "DimensionMismatch", "MethodErro
 
 
 def _bridge(name: str):
-    return julia.start().seval(f"DPRL.Bridge.{name}")
+    return julia_session.start().seval(f"DPRL.Bridge.{name}")
 
 
 class JuliaFunction:
@@ -92,7 +92,7 @@ class JuliaFunction:
         for c in core_ndims if isinstance(core_ndims, (tuple, list)) else [core_ndims]:
             if c is not None and (not isinstance(c, int) or isinstance(c, bool) or c < 0):
                 raise ValueError(f"core_ndims entries must be None or an int >= 0; got {c!r}")
-        module = julia.start()
+        module = julia_session.start()
         found = _bridge("resolve")(name, module.seval("DPRL"))
         if not bool(found.found):
             raise ValueError(_not_found(name, str(found.where), str(found.missing), [str(n) for n in found.names]))
@@ -249,7 +249,7 @@ class _Call:
         return f" at batch index {index}" + (f", where {', '.join(parts)}" if parts else "")
 
     def raise_julia(self, error, stage):
-        module = julia.start()
+        module = julia_session.start()
         exception = error.exception
         if bool(module.seval("e -> e isa DPRL.Bridge.SampleError")(exception)):
             kind = str(_bridge("error_kind")(exception))
@@ -270,9 +270,9 @@ class _Call:
         if "Mutating arrays is not supported" in message:
             hint = "; Zygote cannot differentiate code that mutates arrays: try mode='forwarddiff'"
         text = f"{what} raised {kind}{self.where(index)}: {first_line}{hint}"
-        exc = ValueError(text) if kind in INPUT_ERRORS else julia.JuliaError(text)
+        exc = ValueError(text) if kind in INPUT_ERRORS else julia_session.JuliaError(text)
         exc.julia_message = message
-        raise julia.with_backtrace(exc, error) from None
+        raise julia_session.with_backtrace(exc, error) from None
 
     def check_finite(self, tensor, label):
         if not self.fn.check_finite or tensor.dtype not in FLOAT_DTYPES:

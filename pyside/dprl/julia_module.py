@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dprl import julia, julia_signals
+from dprl import julia_session, julia_signals
 
 DTYPES = {"Float32": torch.float32, "Float64": torch.float64}
 # Julia exceptions that mean the input did not fit the model, reported as ValueError
@@ -39,7 +39,7 @@ INPUT_ERRORS = {"ArgumentError", "DimensionMismatch", "MethodError", "BoundsErro
 
 
 def _modules(name: str):
-    return julia.start().seval(f"DPRL.Modules.{name}")
+    return julia_session.start().seval(f"DPRL.Modules.{name}")
 
 
 def _view(array) -> torch.Tensor:
@@ -64,9 +64,9 @@ class JuliaModule(nn.Module):
 
     def __init__(self, model):
         super().__init__()
-        module = julia.start()
+        module = julia_session.start()
         if isinstance(model, str):
-            model = julia.seval(model)
+            model = julia_session.seval(model)
         elif type(model).__module__.split(".")[0] != "juliacall":
             raise ValueError(f"model must be a Julia model (a juliacall value such as a Flux Chain) or Julia source that "
                              f"evaluates to one; got a Python {type(model).__name__}")
@@ -76,7 +76,7 @@ class JuliaModule(nn.Module):
         try:
             found = _modules("parameters")(model)
         except juliacall.JuliaError as error:
-            raise ValueError(julia.julia_error_text(error)) from None
+            raise ValueError(julia_session.julia_error_text(error)) from None
         self.julia_model = model
         self.dtype = DTYPES[str(found.eltype)]
         self._paths = found.paths
@@ -122,7 +122,7 @@ class JuliaModule(nn.Module):
                 p.data = view
 
     def forward(self, x):
-        julia.check_process()
+        julia_session.check_process()
         if not isinstance(x, torch.Tensor):
             raise ValueError(f"the input x of {self._describe} must be a tensor; got {type(x).__name__}")
         if x.dtype != self.dtype:
@@ -203,7 +203,7 @@ class _ModelCall(torch.autograd.Function):
 
         from dprl.julia_function import once_only
 
-        julia.check_process()
+        julia_session.check_process()
         module: JuliaModule = ctx.module
         if ctx.back is None:
             raise RuntimeError(f"{module._describe} ran without recording a backward pass")
@@ -217,10 +217,10 @@ class _ModelCall(torch.autograd.Function):
 
 
 def _raise(module: JuliaModule, error, stage: str, x):
-    text = julia.julia_error_text(error)
+    text = julia_session.julia_error_text(error)
     kind = text.split(":", 1)[0]
     shape = "" if x is None else f" for an input of shape {tuple(x.shape)}"
     where = "" if stage == "forward" else " (its Zygote pullback)"
     message = f"model {module._describe}{where} raised {text}{shape}"
-    exc = ValueError(message) if kind in INPUT_ERRORS else julia.JuliaError(message)
-    raise julia.with_backtrace(exc, error) from None
+    exc = ValueError(message) if kind in INPUT_ERRORS else julia_session.JuliaError(message)
+    raise julia_session.with_backtrace(exc, error) from None

@@ -1,4 +1,7 @@
-"""Julia start-up failures as one line, before and while juliacall starts Julia.
+"""Finding Julia, and its start-up failures as one line, before and while juliacall starts Julia.
+
+`locate_julia()` and `prepared_project()` say which Julia juliacall would use (found without
+downloading anything); a failure to start is a JuliaUnavailableError that says HOW_TO_PROVIDE one.
 
 juliacall starts Julia inside `import juliacall`: it runs the executable once to find libjulia
 (with no time-out, so a `julia` launcher that never answers hangs the import for good), loads
@@ -14,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +31,56 @@ except ModuleNotFoundError:  # Python 3.10
 TIMEOUT_ENV = "DPRL_JULIA_PROBE_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0  # seconds for `julia --version`; it takes well under one even on a loaded machine
 REQUIRED_PACKAGES = ("PythonCall", "DPRL")
+HOW_TO_PROVIDE = (
+    "install Julia 1.10 or 1.11 (https://julialang.org/downloads) and put `julia` on PATH, "
+    "or set PYTHON_JULIAPKG_EXE to its executable; offline, also set PYTHON_JULIAPKG_OFFLINE=yes "
+    "with DPRL's Julia packages already in the depot, or point PYTHON_JULIACALL_EXE and "
+    "PYTHON_JULIACALL_PROJECT at a prepared project. `dprl julia-info` shows what was found."
+)
+
+
+class JuliaUnavailableError(RuntimeError):
+    """No Julia runtime with the DPRL package could be started."""
+
+
+def truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "yes", "true", "y"}
+
+
+def prepared_project() -> tuple[str, str] | None:
+    """(executable, project) when PYTHON_JULIACALL_EXE and _PROJECT name a prepared project."""
+    exe, project = os.environ.get("PYTHON_JULIACALL_EXE"), os.environ.get("PYTHON_JULIACALL_PROJECT")
+    if exe and project:
+        return exe, project
+    return None
+
+
+def locate_julia() -> str | None:
+    """The Julia executable juliacall would use, found without downloading anything, or None."""
+    prepared = prepared_project()
+    if prepared:
+        return prepared[0] if Path(prepared[0]).is_file() else None
+    configured = os.environ.get("PYTHON_JULIAPKG_EXE")
+    if configured:
+        return configured if Path(configured).is_file() else None
+    for candidate in ("julia", "juliaup"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    # juliapkg's own earlier install: {project}/pyjuliapkg/install/bin/julia
+    project = os.environ.get("PYTHON_JULIAPKG_PROJECT") or (
+        os.path.join(sys.prefix, "julia_env") if sys.prefix != sys.base_prefix else None
+    )
+    if project:
+        installed = Path(project) / "pyjuliapkg" / "install" / "bin" / "julia"
+        if installed.is_file():
+            return str(installed)
+    return None
+
+
+def downloads_allowed() -> bool:
+    """Whether juliapkg may download Julia when none is found (it may unless told offline)."""
+    return not (truthy("PYTHON_JULIAPKG_OFFLINE") or truthy("DPRL_NO_JULIA_DOWNLOAD"))
 
 
 def probe_timeout() -> float:
@@ -46,13 +100,6 @@ def probe_timeout() -> float:
 def check() -> None:
     """Raise JuliaUnavailableError (one line) when the Julia executable does not answer
     `--version` in time or the prepared project cannot hold DPRL."""
-    from dprl.julia import (
-        HOW_TO_PROVIDE,
-        JuliaUnavailableError,
-        locate_julia,
-        prepared_project,
-    )
-
     timeout = probe_timeout()
     prepared = prepared_project()
     if prepared:

@@ -146,14 +146,14 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
     import numpy as np
     import torch
 
-    from dprl import plots
+    from dprl import plots, recipes
     from dprl.envs import trebuchet, trebuchet_trajectory
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
 
     budget = 20.0 if quick else goals.AIMER_TIME_BUDGET_S
     command = f"dprl train trebuchet-lm --time-budget {budget:g}"
-    result = aimer.train_seeded(0, optimizer="lm", time_budget=budget, stop_at=goals.AIMER_GOAL, progress=False).unless_interrupted()
+    result = recipes.train_seeded_aimer(0, optimizer="lm", time_budget=budget, stop_at=goals.AIMER_GOAL, progress=False).unless_interrupted()
     metrics = result.extra["metrics"][-1]
     model = policies.load_weights(policies.aimer_policy(), result.weights)
     winds, targets = trebuchet.evaluation_shots()
@@ -214,8 +214,7 @@ def aimer_2019(results: Path, quick: bool) -> Path:
     """The blog's aimer as it was trained (Adam, one shot per update, 100,000 shots, about five
     minutes on one core) on the stack it was written for, one Julia thread, beside PyTorch given
     the same setting and wall time, and beside the Levenberg–Marquardt aimer."""
-    from dprl import julia
-    from dprl.train import trebuchet as aimer
+    from dprl import julia, recipes
 
     budget = 15.0 if quick else 300.0
     julia_command = f"dprl train trebuchet --backend julia --time-budget {budget:g}"
@@ -227,7 +226,7 @@ def aimer_2019(results: Path, quick: bool) -> Path:
         reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
         return _kept_or(results, "aimer_2019", f"no Julia ({reason})", {}, lambda p: "julia" in p)
     if julia.is_started():
-        on_julia = aimer.train_seeded(0, optimizer="adam", backend="julia", time_budget=budget, evaluate_every=4096, progress=False).unless_interrupted()
+        on_julia = recipes.train_seeded_aimer(0, optimizer="adam", backend="julia", time_budget=budget, evaluate_every=4096, progress=False).unless_interrupted()
         payload["julia"] = {"metrics": on_julia.extra["metrics"][-1], "updates": len(on_julia.losses), "seconds": on_julia.wall_time[-1],
                             "scores": on_julia.scores, "wall_time": on_julia.wall_time}
         julia_part = f"Julia, one thread: {_aimer_summary(on_julia)}"
@@ -235,7 +234,7 @@ def aimer_2019(results: Path, quick: bool) -> Path:
     else:
         reason = "no Julia found" if julia.locate_julia() is None else "Julia did not start"
         julia_part, seconds = f"Julia: not run ({reason})", budget
-    on_torch = aimer.train_seeded(0, optimizer="adam", time_budget=seconds, evaluate_every=4096, progress=False).unless_interrupted()
+    on_torch = recipes.train_seeded_aimer(0, optimizer="adam", time_budget=seconds, evaluate_every=4096, progress=False).unless_interrupted()
     payload["torch"] = {"metrics": on_torch.extra["metrics"][-1], "updates": len(on_torch.losses), "seconds": on_torch.wall_time[-1]}
     parts = [julia_part, f"PyTorch, same setting and wall time: {_aimer_summary(on_torch)}"]
     lm_path = results / "trebuchet_aimer.json"
@@ -258,10 +257,10 @@ def cartpole(results: Path, quick: bool) -> Path:
     import statistics
 
     from dprl import plots
-    from dprl.train import cartpole as trainer
+    from dprl import recipes
 
     seeds = 3 if quick else 10
-    runs = {version: [trainer.train_seeded(seed, 50, version=version, progress=False).unless_interrupted() for seed in range(seeds)] for version in ("v0", "v1")}
+    runs = {version: [recipes.train_seeded_cartpole(seed, 50, version=version, progress=False).unless_interrupted() for seed in range(seeds)] for version in ("v0", "v1")}
     episodes = {v: [len(r.scores) if r.scores[-1] >= goals.CARTPOLE_VERSIONS[v][1] else None for r in rs] for v, rs in runs.items()}
     median = {v: statistics.median(e if e is not None else float("inf") for e in es) for v, es in episodes.items()}
     figures = _figures(results)
@@ -284,11 +283,11 @@ def cartpole(results: Path, quick: bool) -> Path:
 def pendulum(results: Path, quick: bool) -> Path:
     """The blog's setting (one episode, unclamped torque) and Gymnasium's Pendulum-v1."""
     from dprl import plots
-    from dprl.train import pendulum as trainer
+    from dprl import recipes
 
     seeds, evaluation = (1, 200) if quick else (3, 1000)
-    blog = [trainer.train_seeded(s, 10, variant="gymjl2019", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
-    v1 = [trainer.train_seeded(s, 10, variant="gymnasium", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
+    blog = [recipes.train_seeded_pendulum(s, 10, variant="gymjl2019", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
+    v1 = [recipes.train_seeded_pendulum(s, 10, variant="gymnasium", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
     figures = _figures(results)
     plots.learning_curves({"DP, 2019 Gym.jl (torque unclamped)": blog, "DP, Pendulum-v1 (±2 N·m), 64 episodes a round": v1},
                           figures / "pendulum.png", x="env_steps", threshold=goals.PENDULUM_SOLVED,

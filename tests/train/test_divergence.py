@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from dprl import recipes
 from dprl.results import Diverged
-from dprl.train import cartpole, pendulum
 from dprl.train import trebuchet as aimer
 from dprl.train.divergence import checked_step
 
@@ -52,16 +52,16 @@ def _assert_stopped_with_finite_weights(result):
 
 
 def test_cartpole_stops_at_the_diverged_update():
-    _assert_stopped_with_finite_weights(cartpole.train_seeded(0, 3, evaluation_episodes=2, learning_rate=1e300, progress=False))
+    _assert_stopped_with_finite_weights(recipes.train_seeded_cartpole(0, 3, evaluation_episodes=2, learning_rate=1e300, progress=False))
 
 
 def test_pendulum_bptt_stops_at_the_diverged_update():
-    _assert_stopped_with_finite_weights(pendulum.train_seeded(0, 2, evaluation_episodes=2, batch=4, learning_rate=1e300, progress=False))
+    _assert_stopped_with_finite_weights(recipes.train_seeded_pendulum(0, 2, evaluation_episodes=2, batch=4, learning_rate=1e300, progress=False))
 
 
 def test_pendulum_apg_stops_at_the_diverged_update_without_a_fine_tune():
-    result = pendulum.train_seeded_apg(0, 3, batch=4, evaluation_episodes=2, horizon=20, learning_rate=1e300, evaluate_every=1,
-                                       fine_tune_updates=2, progress=False)
+    result = recipes.train_seeded_apg(0, 3, batch=4, evaluation_episodes=2, horizon=20, learning_rate=1e300, evaluate_every=1,
+                                      fine_tune_updates=2, progress=False)
     _assert_stopped_with_finite_weights(result)
     assert "fine_tune" not in result.config
 
@@ -76,6 +76,6 @@ def test_the_aimer_stops_at_the_diverged_update(monkeypatch):
         return loss(*args, **kwargs) * (math.nan if len(calls) == 3 else 1.0)
 
     monkeypatch.setattr(aimer, "aimer_loss", turning_nan)
-    result = aimer.train_seeded(0, optimizer="adam", samples=16, batch_size=4, evaluate_every=1, progress=False)
+    result = recipes.train_seeded_aimer(0, optimizer="adam", samples=16, batch_size=4, evaluate_every=1, progress=False)
     _assert_stopped_with_finite_weights(result)
     assert len(result.losses) == 2

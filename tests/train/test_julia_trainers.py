@@ -4,7 +4,7 @@ checkpoints, Ctrl-C and divergence, from the Julia twins."""
 import numpy as np
 import pytest
 
-from dprl import crosscheck
+from dprl import crosscheck, recipes
 from dprl.train import julia_trainers, pendulum, policies
 
 
@@ -42,8 +42,8 @@ def _same_run(julia_run, torch_run):
 def test_the_two_phase_apg_recipe_on_julia_is_pytorchs(jl):
     settings = dict(batch=2, evaluation_episodes=3, fine_tune_updates=1, fine_tune_batch=3, horizon=20, evaluate_every=2, progress=False)
     checkpoints = {"julia": [], "torch": []}
-    on_julia = pendulum.train_seeded_apg(1, 2, backend="julia", on_episode=lambda r: checkpoints["julia"].append(r.episodes[-1]), **settings)
-    on_torch = pendulum.train_seeded_apg(1, 2, on_episode=lambda r: checkpoints["torch"].append(r.episodes[-1]), **settings)
+    on_julia = recipes.train_seeded_apg(1, 2, backend="julia", on_episode=lambda r: checkpoints["julia"].append(r.episodes[-1]), **settings)
+    on_torch = recipes.train_seeded_apg(1, 2, on_episode=lambda r: checkpoints["torch"].append(r.episodes[-1]), **settings)
     assert on_julia.finished and on_julia.config.pop("seed") == on_torch.config.pop("seed") == 1
     assert on_torch.config.pop("backend") == "torch"
     _same_run(on_julia, on_torch)
@@ -68,8 +68,8 @@ def test_ctrl_c_in_a_checkpoint_stops_julia_there_and_keeps_the_finished_episode
 @pytest.mark.julia
 def test_a_diverging_julia_run_stops_as_the_pytorch_run_does(jl):
     settings = dict(batch=2, evaluation_episodes=2, steps=40, learning_rate=1e300, progress=False)
-    on_julia = pendulum.train_seeded(0, 3, backend="julia", **settings)
-    on_torch = pendulum.train_seeded(0, 3, **settings)
+    on_julia = recipes.train_seeded_pendulum(0, 3, backend="julia", **settings)
+    on_torch = recipes.train_seeded_pendulum(0, 3, **settings)
     assert not on_julia.finished and on_julia.extra["diverged"] == on_torch.extra["diverged"]
     assert len(on_julia.losses) == len(on_torch.losses) and len(on_julia.scores) == len(on_torch.scores)
     assert all(np.isfinite(w).all() and np.isfinite(b).all() for w, b in on_julia.weights)

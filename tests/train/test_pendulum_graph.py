@@ -1,3 +1,5 @@
+import functools
+
 import dprl.train.pendulum as trainer
 import numpy as np
 import pytest
@@ -23,7 +25,8 @@ def flat(weights):
 def updater(device="cpu", learning_rate=1e-2, batch=4, capturable=False, **kwargs):
     policy = policies.load_weights(policies.pendulum_policy(), policies.glorot_weights(policies.pendulum_policy, 0)).to(device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=learning_rate, capturable=capturable)
-    return policy, APGUpdate(policy, optimizer, batch, 10, PARAMS, 0.985, 1.0, **kwargs)
+    backward = functools.partial(trainer.apg_backward, policy, horizon=10, params=PARAMS, decay=0.985, max_grad_norm=1.0)
+    return policy, APGUpdate(policy, optimizer, batch, backward, **kwargs)
 
 
 def test_the_update_without_capture_repeats_the_reference_trainer():

@@ -6,7 +6,6 @@ import torch
 
 from dprl.envs import trebuchet
 from dprl.train import policies
-from dprl.train import trebuchet as aimer
 from dprl.train import trebuchet_lm
 from dprl.train.trebuchet_lm import train_aimer_lm
 
@@ -41,22 +40,6 @@ def test_lm_jacobian_is_the_chain_rule_through_simulator_and_network():
         slope = 100 / targets * torch.where(relative.abs() > c, c / residual.abs(), 1.0)
         expected = slope[:, None] * (d_angle[:, None] * per_shot[:, 0] + d_weight[:, None] * per_shot[:, 1])
         assert torch.allclose(jacobian, expected, rtol=1e-9, atol=1e-12)
-
-
-def test_heavy_start_aims_near_its_angle_and_weight_and_lm_stays_there():
-    weights = aimer.heavy_start(policies.glorot_weights(policies.aimer_policy, 0))
-    winds, targets = trebuchet.shots(np.random.default_rng(0), 128)
-    with torch.no_grad():
-        angle, weight = aimer.aim(policies.load_weights(policies.aimer_policy(), weights), torch.tensor(winds), torch.tensor(targets), True)
-    assert 60 < angle.mean() < 80 and weight.min() > 2500 and weight.max() < 4000
-    result = train_aimer_lm(weights, winds, targets, scaled=True, max_updates=5, evaluation=(winds, targets),
-                               evaluate_every=5, progress=False)
-    assert result.scores[-1] < result.scores[0] / 3
-    with torch.no_grad():
-        _, weight = aimer.aim(policies.load_weights(policies.aimer_policy(), result.weights), torch.tensor(winds), torch.tensor(targets), True)
-    assert weight.min() > 1500  # still on the heavy branch, where distance is smooth in the angle
-    with pytest.raises(ValueError, match="start"):
-        aimer.train_seeded(0, start="middle")
 
 
 def test_lm_refuses_bad_settings():

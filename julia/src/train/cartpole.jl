@@ -16,13 +16,13 @@ margin_reward(params, state) =
 best_margin(params) = params.x_threshold * params.theta_threshold
 
 """Up to `n` steps from `state`: (mean of (r_t − R*)², final state, steps taken, done)."""
-function cartpole_window(model, state, n, params)
+function cartpole_window(policy, state, n, params)
     loss = 0.0
     s = state
     taken = 0
     done = false
     for _ in 1:n
-        action = ste_sign(model(s)[1])
+        action = ste_sign(policy(s)[1])
         s, _, done = CartPole.step(params, s, action)
         loss += (margin_reward(params, s) - best_margin(params))^2
         taken += 1
@@ -33,11 +33,11 @@ end
 
 """Gymnasium return of the episode from each row of `states` under the sign of the policy (no
 learning), each cut off at `max_steps`."""
-function cartpole_returns(model, states::AbstractMatrix, max_steps, params)
+function cartpole_returns(policy, states::AbstractMatrix, max_steps, params)
     return map(axes(states, 1)) do j
         s = Vector{Float64}(states[j, :])
         for t in 1:max_steps
-            s, _, done = CartPole.step(params, s, sign(model(s)[1]))
+            s, _, done = CartPole.step(params, s, sign(policy(s)[1]))
             done && return Float64(t)
         end
         Float64(max_steps)
@@ -45,9 +45,9 @@ function cartpole_returns(model, states::AbstractMatrix, max_steps, params)
 end
 
 """
-    train_cartpole(layers, initial_states, evaluation_states, config = Config.CartPoleConfig(); on_episode = nothing)
+    train_cartpole(weights, initial_states, evaluation_states, config = Config.CartPoleConfig(); on_episode = nothing)
 
-From the (weight, bias) pairs `layers`, each row of `initial_states` (E×4) starts a training
+From the (weight, bias) pairs `weights`, each row of `initial_states` (E×4) starts a training
 episode of up to `config.max_steps` steps, cut into BPTT windows of `config.window` steps with one
 Adam update each; after every episode the mean return from the rows of `evaluation_states` (N×4,
 none: no evaluation) is recorded, with the episodes and environment steps trained so far and the
@@ -57,10 +57,10 @@ the weights stay the last finite ones). Returns `trained`'s Dict with the per-ep
 "episode_lengths". `on_episode(result)`, where given, gets that Dict after every episode and
 returns `true` to stop there (the Python bridge keeps a checkpoint).
 """
-function train_cartpole(layers, initial_states, evaluation_states, config = Config.CartPoleConfig(); on_episode = nothing)
+function train_cartpole(weights, initial_states, evaluation_states, config = Config.CartPoleConfig(); on_episode = nothing)
     params = CartPole.CartPoleParams()
     window, max_steps = config.window, config.max_steps
-    model = Policies.load_weights!(Policies.cartpole_policy(), layers)
+    model = Policies.load_weights!(Policies.cartpole_policy(), weights)
     opt_state = Flux.setup(Flux.Adam(config.learning_rate), model)
     kept = Policies.weights(model)  # checked_update!'s copy of the weights before each step
     losses, lengths, curve = Float64[], Int[], Curve()
@@ -95,16 +95,16 @@ function train_cartpole(layers, initial_states, evaluation_states, config = Conf
 end
 
 """
-    cartpole_window_gradient(layers, state, n)
+    cartpole_window_gradient(weights, state, n)
 
 The loss of one `cartpole_window` of `n` steps from `state` under the policy with the (weight,
-bias) pairs `layers`, and Zygote's gradient of it, for the cross-checks: a Dict of the "loss", the
+bias) pairs `weights`, and Zygote's gradient of it, for the cross-checks: a Dict of the "loss", the
 "weights" gradient as (weight, bias) pairs in nn.Linear's layout, and the "state" gradient (4).
 """
-function cartpole_window_gradient(layers, state, n)
+function cartpole_window_gradient(weights, state, n)
     n isa Integer && n >= 1 || throw(ArgumentError("n must be a whole number of steps, at least 1; got $(repr(n))"))
     params = CartPole.CartPoleParams()
-    model = Policies.load_weights!(Policies.cartpole_policy(), layers)
+    model = Policies.load_weights!(Policies.cartpole_policy(), weights)
     loss, (g_model, g_state) = Flux.withgradient((m, s) -> first(cartpole_window(m, s, n, params)), model, Vector{Float64}(state))
     return Dict{String, Any}("loss" => loss, "weights" => layer_gradients(model, g_model), "state" => g_state)
 end

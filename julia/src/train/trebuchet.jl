@@ -32,10 +32,10 @@ end
 evaluate(model, winds, targets; scaled = false) = Trebuchet.miss_metrics(misses(model, winds, targets; scaled = scaled)..., targets)
 
 """
-    train_aimer(layers, winds, targets, config = Config.AimerConfig(); on_evaluation = nothing)
+    train_aimer(weights, winds, targets, config = Config.AimerConfig(); on_evaluation = nothing)
 
 Adam on the mean squared miss, one pass over (winds, targets) in batches of `config.batch_size`
-(at most `config.max_updates` updates), from the (weight, bias) pairs `layers` (the 2019 setting:
+(at most `config.max_updates` updates), from the (weight, bias) pairs `weights` (the 2019 setting:
 batch 1, learning rate 1e-3). Training stops past `config.time_budget` seconds (`nothing`: no
 limit). When `on_evaluation` is given it is called as `on_evaluation(update, weights)` at update 0,
 every `config.evaluate_every` updates, after the last and when out of time, and returns `true` to
@@ -43,10 +43,10 @@ stop: the caller evaluates, keeps a checkpoint and shows progress there (the Pyt
 Returns a Dict of the per-update "losses", the final "weights", and the updates and seconds at each
 evaluation ("evaluated_at", "wall_time").
 """
-function train_aimer(layers, winds, targets, config = Config.AimerConfig(); on_evaluation = nothing)
+function train_aimer(weights, winds, targets, config = Config.AimerConfig(); on_evaluation = nothing)
     length(winds) == length(targets) ||
         throw(ArgumentError("winds and targets must have one length; got $(length(winds)) and $(length(targets))"))
-    model = Policies.load_weights!(Policies.aimer_policy(), layers)
+    model = Policies.load_weights!(Policies.aimer_policy(), weights)
     winds, targets = Vector{Float64}(winds), Vector{Float64}(targets)
     batch_size, scaled, time_budget = config.batch_size, config.scaled, something(config.time_budget, Inf)
     opt_state = Flux.setup(Flux.Adam(config.learning_rate), model)

@@ -13,8 +13,9 @@
     @test all(isfinite, result["losses"]) && length(result["losses"]) == 2 * 50  # 200 steps in the preset's 4-step windows
     @test probe_loss(result["weights"]) < probe_loss(layers)
     # The clip matches PyTorch's clip_grad_norm_.
-    clipped = Train.clip_global_norm((a = [3.0, 4.0], b = nothing), 1.0)
-    @test clipped.a ≈ [3.0, 4.0] ./ (5.0 + 1e-6) && clipped.b === nothing
+    grads = (a = [3.0, 4.0], b = nothing)
+    @test Train.clip_global_norm!(grads, 1.0) === grads  # scaled in place, as clip_grad_norm_
+    @test grads.a ≈ [3.0, 4.0] ./ (5.0 + 1e-6) && grads.b === nothing
 
     # pendulum_returns: one return a row, each the sum of the episode's rewards.
     model = Policies.load_weights!(Policies.pendulum_policy(), layers)

@@ -18,7 +18,6 @@ from tqdm import tqdm
 
 from dprl.config import CartPoleConfig, with_settings
 from dprl.envs import cartpole
-from dprl.goals import CARTPOLE_VERSIONS
 from dprl.results import TrainingResult, interruptible
 from dprl.train.divergence import checked_step
 from dprl.train import policies
@@ -148,32 +147,3 @@ def cartpole_window_gradient(weights, state, n: int) -> dict:
     grads = torch.autograd.grad(loss, [*model.parameters(), state])
     return {"loss": loss.item(), "weights": [(grads[i].numpy(), grads[i + 1].numpy()) for i in range(0, len(grads) - 1, 2)],
             "state": grads[-1].numpy()}
-
-
-# ----------------------------------------------------------------------------------------------
-# PyTorch only: seeded runs
-# ----------------------------------------------------------------------------------------------
-VERSIONS = CARTPOLE_VERSIONS  # (time limit, solved score), as Gymnasium registers them
-
-
-def train_seeded(seed: int, episodes: int, *, version: str = "v1", evaluation_episodes: int = 100, backend: str = "torch",
-                 **kwargs) -> TrainingResult:
-    """`train_cartpole` from Flux 0.7's initialisation (as the 2019 code), seeded, and seeded start states
-    (training starts from one NumPy stream, evaluation starts from another). `backend="julia"` trains
-    with the Julia twin from the same weights and starts (`dprl.train.julia_trainers`)."""
-    if version not in VERSIONS:
-        raise ValueError(f"version must be one of {tuple(VERSIONS)}; got {version!r}")
-    if episodes < 1 or evaluation_episodes < 0:
-        raise ValueError(f"episodes must be at least 1 and evaluation_episodes at least 0; got {episodes}, {evaluation_episodes}")
-    from dprl.train import julia_trainers
-
-    train = julia_trainers.train_cartpole_julia if julia_trainers.on_julia(backend, kwargs) else train_cartpole
-    max_steps, solved = VERSIONS[version]
-    result = train(
-        policies.glorot_weights(policies.cartpole_policy, seed),
-        np.random.default_rng(seed).uniform(-0.05, 0.05, (episodes, 4)),
-        np.random.default_rng([seed, 1]).uniform(-0.05, 0.05, (evaluation_episodes, 4)),
-        **{"max_steps": max_steps, "solved_score": solved, **kwargs},
-    )
-    result.config.update(seed=seed, version=version, backend=backend)
-    return result

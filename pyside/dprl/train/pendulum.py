@@ -17,8 +17,8 @@ detached and the next window starts from it. Two presets:
 `train_pendulum_apg` (`dprl train pendulum-apg`) is the stronger trainer for Pendulum-v1:
 whole 200-step episodes from 256 fresh start states per update, backpropagated end to end with
 the gradient through each step's state multiplied by 0.985, and a torque odd in (θ, θ̇); seeded
-runs (`train_seeded_apg`) then fine-tune with 2,048 starts per update and the decay 0.99 (why: the
-notes above `train_pendulum_apg`).
+runs (`dprl.recipes.train_seeded_apg`) then fine-tune with 2,048 starts per update and the decay 0.99
+(why: docs/notes/2026-12-04-pendulum-apg-plateau.md).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dprl.config import APG_BATCH, APG_FINE_TUNE, APG_UPDATES, PENDULUM_LOSSES, PENDULUM_PRESETS, APGConfig, PendulumConfig, resolve_preset, with_settings
+from dprl.config import PENDULUM_LOSSES, APGConfig, PendulumConfig, resolve_preset, with_settings
 from dprl.envs import pendulum
 from dprl.results import TrainingResult, interruptible
 from dprl.train.divergence import checked_step
@@ -44,11 +44,11 @@ def torque(params: pendulum.PendulumParams, output):
     return params.max_torque * torch.tanh(output) if params.variant == "gymnasium" else output
 
 
-def pendulum_window(policy, state, n, params, loss="cost2"):
-    """`n` steps from `state` (2,) or (B, 2): (loss, final state), the loss the mean over steps
-    and episodes of cost² or cost. BPTT through the dynamics."""
+def pendulum_window(policy, states, n, params, loss="cost2"):
+    """`n` steps from each row of `states` (B, 2), or from one state (2,): (loss, final states), the
+    loss the mean over steps and episodes of cost² or cost. BPTT through the dynamics."""
     total = 0.0
-    s = state
+    s = states
     for _ in range(n):
         u = torque(params, policy(pendulum.observe(params, s))[..., 0])
         s, r, _ = pendulum.step(params, s, u)
@@ -56,9 +56,10 @@ def pendulum_window(policy, state, n, params, loss="cost2"):
     return total.mean() / n, s
 
 
-def clip_global_norm(parameters, max_norm):
-    """PyTorch's clip_grad_norm_, written out so the Julia twin can match it."""
-    grads = [p.grad for p in parameters if p.grad is not None]
+def clip_global_norm(grads, max_norm):
+    """Scale the gradient tensors `grads` in place by min(1, max_norm / (‖g‖ + 1e-6)): PyTorch's
+    clip_grad_norm_, written out so the Julia twin can match it."""
+    grads = [g for g in grads if g is not None]
     total = torch.sqrt(sum((g**2).sum() for g in grads))
     coefficient = torch.clamp(max_norm / (total + 1e-6), max=1.0)
     for g in grads:
@@ -113,7 +114,7 @@ def train_pendulum(weights, initial_states, evaluation_states, config: PendulumC
                 optimizer.zero_grad()
                 value.backward()
                 if not math.isinf(config.max_grad_norm):
-                    clip_global_norm(policy.parameters(), config.max_grad_norm)
+                    clip_global_norm([p.grad for p in policy.parameters()], config.max_grad_norm)
                 result.losses.append(checked_step(len(result.losses) + 1, policy.parameters(), optimizer.step, value))
                 state = state.detach()  # truncate BPTT between windows
             bar.update(1)
@@ -224,10 +225,12 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate, capturable=graphed)
     evaluation_states = np.asarray(evaluation_states, dtype=np.float64).reshape(-1, 2)
     updates, batch = batches.shape[:2]
+    backward = functools.partial(apg_backward, policy, horizon=config.horizon, params=params, decay=config.gradient_decay,
+                                 max_grad_norm=config.max_grad_norm)
     if graphed:
         from dprl.train.pendulum_graph import APGUpdate
 
-        update = APGUpdate(policy, optimizer, batch, config.horizon, params, config.gradient_decay, config.max_grad_norm)
+        update = APGUpdate(policy, optimizer, batch, backward)
     result = TrainingResult(trainer="pendulum_apg", config={"method": "apg", "variant": "gymnasium", **_json_config(config), "updates": updates,
                                                             "batch": batch, "evaluation_episodes": len(evaluation_states)})
     start = time.perf_counter()
@@ -237,11 +240,8 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
             if graphed:
                 result.losses.append(update(k, starts))
             else:
-                value = apg_loss(policy, torch.as_tensor(starts, device=device), config.horizon, params, config.gradient_decay)
                 optimizer.zero_grad()
-                value.backward()
-                if not math.isinf(config.max_grad_norm):
-                    clip_global_norm(policy.parameters(), config.max_grad_norm)
+                value = backward(torch.as_tensor(starts, device=device))
                 result.losses.append(checked_step(k, policy.parameters(), optimizer.step, value))
             bar.update(1)
             if not ((k % config.evaluate_every == 0 or k == updates) and len(evaluation_states)):
@@ -253,7 +253,7 @@ def train_pendulum_apg(weights, batches, evaluation_states, config: APGConfig | 
 
 
 # ----------------------------------------------------------------------------------------------
-# PyTorch only: seeded runs, and a config as JSON
+# PyTorch only: a config as JSON, the update the CUDA graph shares, the start states of seeded runs
 # ----------------------------------------------------------------------------------------------
 def _json_config(config) -> dict:
     """The config's fields, with no clipping (math.inf) written as None: JSON has no infinity."""
@@ -261,6 +261,18 @@ def _json_config(config) -> dict:
     if math.isinf(out.get("max_grad_norm") or 0.0):
         out["max_grad_norm"] = None
     return out
+
+
+def apg_backward(policy, starts, horizon, params, decay, max_grad_norm=math.inf):
+    """An APG update up to Adam's step: `apg_loss` from the rows of `starts` (B, 2), backpropagated
+    into the policy's gradients, clipped to `max_grad_norm` (inf: no clip); returns the loss. The
+    eager loop and the CUDA graph (`dprl.train.pendulum_graph`, given it as an argument so that it
+    imports nothing from here) share it."""
+    value = apg_loss(policy, starts, horizon, params, decay)
+    value.backward()
+    if not math.isinf(max_grad_norm):
+        clip_global_norm([p.grad for p in policy.parameters()], max_grad_norm)
+    return value
 
 
 def start_states(rng: np.random.Generator, *shape) -> np.ndarray:
@@ -272,78 +284,3 @@ def evaluation_starts(seed: int, episodes: int) -> np.ndarray:
     """The seed's evaluation start states (episodes, 2), from their own NumPy stream; the comparison
     (dprl.dp_vs_rl) scores the RL agents on the same episodes."""
     return start_states(np.random.default_rng([seed, 1]), episodes)
-
-
-def seeded_inputs(seed: int, rounds: int, batch: int, evaluation_episodes: int):
-    """Flux 0.7's initialisation (as the 2019 code), seeded; (rounds, batch) training starts from one
-    NumPy stream and the evaluation starts (`evaluation_starts`) from another."""
-    if rounds < 1 or batch < 1 or evaluation_episodes < 0:
-        raise ValueError(f"rounds and batch must be at least 1, evaluation_episodes at least 0; got {rounds}, {batch}, {evaluation_episodes}")
-    return (policies.glorot_weights(policies.pendulum_policy, seed), start_states(np.random.default_rng(seed), rounds, batch),
-            evaluation_starts(seed, evaluation_episodes))
-
-
-def train_seeded(seed: int, rounds: int, *, variant: str = "gymnasium", batch: int | None = None,
-                 evaluation_episodes: int = 1000, backend: str = "torch", **kwargs) -> TrainingResult:
-    """`train_pendulum` from Flux 0.7's initialisation (as the 2019 code), seeded, and seeded start states
-    (training starts from one NumPy stream, evaluation starts from another). `backend="julia"` trains
-    with the Julia twin from the same weights and starts (`dprl.train.julia_trainers`)."""
-    from dprl.train import julia_trainers
-
-    if variant not in PENDULUM_PRESETS:
-        raise ValueError(f"variant must be one of {tuple(PENDULUM_PRESETS)}; got {variant!r}")
-    train = julia_trainers.train_pendulum_julia if julia_trainers.on_julia(backend, kwargs) else train_pendulum
-    batch = PENDULUM_PRESETS[variant]["batch"] if not batch else int(batch)
-    result = train(*seeded_inputs(seed, rounds, batch, evaluation_episodes), variant=variant, **kwargs)
-    result.config.update(seed=seed, backend=backend)
-    return result
-
-
-def train_seeded_apg(seed: int, updates: int = APG_UPDATES, *, batch: int | None = None, evaluation_episodes: int = 1000,
-                     fine_tune_updates: int = APG_FINE_TUNE["updates"], fine_tune_batch: int = APG_FINE_TUNE["batch"],
-                     on_episode=None, backend: str = "torch", **kwargs) -> TrainingResult:
-    """`train_pendulum_apg` from Flux 0.7's initialisation, seeded, with `updates` × `batch` seeded
-    start states (one NumPy stream) and the same evaluation starts as `train_seeded`; then
-    `fine_tune_updates` more from its weights with `fine_tune_batch` start states each (another
-    stream) and APG_FINE_TUNE's decay and learning rate. One result: the fine-tune's episodes,
-    steps and seconds continue the first phase's. `backend="julia"` runs both phases with the Julia
-    twin from the same weights and starts (`dprl.train.julia_trainers`)."""
-    from dprl.train import julia_trainers
-
-    train = julia_trainers.train_pendulum_apg_julia if julia_trainers.on_julia(backend, kwargs) else train_pendulum_apg
-    batch = APG_BATCH if not batch else int(batch)
-    if int(fine_tune_updates) < 0 or int(fine_tune_batch) < 1:
-        raise ValueError(f"fine_tune_updates must be ≥ 0 and fine_tune_batch ≥ 1; got {fine_tune_updates}, {fine_tune_batch}")
-    weights, batches, evaluation = seeded_inputs(seed, updates, batch, evaluation_episodes)
-    result = train(weights, batches, evaluation, on_episode=on_episode, **kwargs)
-    result.config.update(seed=seed, backend=backend)
-    if not (result.finished and int(fine_tune_updates)):
-        return result
-    tune = {"learning_rate": APG_FINE_TUNE["learning_rate"], "gradient_decay": APG_FINE_TUNE["gradient_decay"],
-            "updates": int(fine_tune_updates), "batch": int(fine_tune_batch)}
-    result.config["fine_tune"] = tune
-    offsets = (result.episodes[-1], result.env_steps[-1], result.wall_time[-1]) if result.scores else (0, 0, 0.0)
-    first = (len(result.losses), len(result.scores))
-
-    def merge(second: TrainingResult):
-        # The fine-tune's curves appended to the first phase's, its counters continuing them.
-        del result.losses[first[0]:], result.scores[first[1]:], result.episodes[first[1]:]
-        del result.env_steps[first[1]:], result.wall_time[first[1]:]
-        result.losses.extend(second.losses)
-        result.scores.extend(second.scores)
-        result.episodes.extend(offsets[0] + e for e in second.episodes)
-        result.env_steps.extend(offsets[1] + n for n in second.env_steps)
-        result.wall_time.extend(offsets[2] + t for t in second.wall_time)
-        result.weights, result.finished = second.weights, second.finished
-        if "diverged" in second.extra:
-            result.extra["diverged"] = f"fine-tune {second.extra['diverged']}"
-        if on_episode is not None:
-            on_episode(result)
-
-    starts = start_states(np.random.default_rng([seed, 2]), tune["updates"], tune["batch"])
-    second = train(result.weights, starts, evaluation, learning_rate=tune["learning_rate"],
-                                gradient_decay=tune["gradient_decay"], on_episode=merge,
-                                **{k: v for k, v in kwargs.items() if k not in ("learning_rate", "gradient_decay", "on_episode")})
-    result.finished = False
-    merge(second)
-    return result

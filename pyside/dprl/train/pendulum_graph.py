@@ -6,7 +6,7 @@ their backward) and the GPU waits on Python; replayed as one graph it is a singl
 graph needs, and how it is met here:
 
 - no host synchronisation inside: the loss and a "weights finite" flag are left on the device and
-  read together after the replay (one transfer); `clip_global_norm` and Adam created with
+  read together after the replay (one transfer); the reference's `clip_global_norm` and Adam created with
   `capturable=True` keep their arithmetic on the device;
 - fixed addresses: the start states are copied into one input buffer, the gradients are made by
   the captured backward (they are None at capture) and rewritten in place by each replay;
@@ -14,7 +14,8 @@ graph needs, and how it is met here:
   `warmup` updates run eagerly on the stream the capture will use.
 
 `APGUpdate` runs the same code without capture on other devices (or with `graph=False`), so its
-logic is tested on the CPU.
+logic is tested on the CPU. It is handed the reference's update (`dprl.train.pendulum.apg_backward`)
+rather than importing it: the reference imports this module, and imports go one way.
 """
 
 from __future__ import annotations
@@ -24,23 +25,21 @@ import math
 import torch
 
 from dprl.results import Diverged
-from dprl.train.pendulum import apg_loss, clip_global_norm
 
 WARMUP = 2
 
 
 class APGUpdate:
     """One APG update a call, on the policy's device: `update(k, starts)` copies `starts` (B, 2)
-    into the input buffer, runs (or replays) rollout, backward, clip and `optimizer.step()`, and
+    into the input buffer, runs (or replays) `backward(buffer)` (rollout, backward and clip: the
+    reference's `apg_backward` with its settings bound) and `optimizer.step()`, and
     returns the loss as a float. Where the loss or a weight is not finite it restores the weights
     of before the update and raises Diverged naming update `k`, as `checked_step` does.
     `optimizer` must be made with `capturable=True` for a graph. `graph` (default: on CUDA) captures
     the update after `warmup` eager ones."""
 
-    def __init__(self, policy, optimizer, batch: int, horizon: int, params, decay: float, max_grad_norm: float = math.inf,
-                 *, graph: bool | None = None, warmup: int = WARMUP):
-        self.policy, self.optimizer = policy, optimizer
-        self.horizon, self.params, self.decay, self.max_grad_norm = horizon, params, decay, max_grad_norm
+    def __init__(self, policy, optimizer, batch: int, backward, *, graph: bool | None = None, warmup: int = WARMUP):
+        self.policy, self.optimizer, self.backward = policy, optimizer, backward
         self.parameters = list(policy.parameters())
         device = self.parameters[0].device
         self.graph = device.type == "cuda" if graph is None else bool(graph)
@@ -61,10 +60,7 @@ class APGUpdate:
         with torch.no_grad():
             for kept, p in zip(self.before, self.parameters):
                 kept.copy_(p)
-        loss = apg_loss(self.policy, self.starts, self.horizon, self.params, self.decay)
-        loss.backward()
-        if not math.isinf(self.max_grad_norm):
-            clip_global_norm(self.parameters, self.max_grad_norm)
+        loss = self.backward(self.starts)
         self.optimizer.step()
         with torch.no_grad():
             finite = torch.stack([torch.isfinite(p).all() for p in self.parameters]).all()

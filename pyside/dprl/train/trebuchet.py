@@ -9,16 +9,8 @@ shots, the rule for an aim that throws at all and the miss metrics are the task'
 `dprl.envs.trebuchet`. A faster PyTorch-only trainer, Levenberg–Marquardt, is in
 `dprl.train.trebuchet_lm`.
 
-Where the aimer starts decides what it can learn. Distance is smooth in the counterweight only
-up to about 520 lb (from about 560 lb the sling wraps and throws backwards, and between 600 and
-1,500 lb distance jumps from one throw to the next), and on that light branch 5.9 % of the
-evaluation shots (far targets in headwinds) are out of reach: the best any aimer confined to it
-can do is a 0.61 % mean and 2.39 % 95th-percentile relative miss (the reach table of
-`python comparisons/bench_aimer.py`). With a counterweight of about 3,000 lb the distance is smooth and monotone in the
-release angle from the jump near 36° up to 90°, nearly independent of the weight, and reaches all
-but 0.7 % of the shots (bound: 0.09 % mean, 0 % p95). So `train_seeded` starts Levenberg–Marquardt
-there (`heavy_start`: 70°, 3,200 lb): the seeded Glorot weights with the last layer's biases moved.
-The blog's aimer, from Flux's plain initialisation, worked on the light branch.
+The seeded runs (which weights and shots, the heavy start of Levenberg–Marquardt) and the
+Julia-driven trainer are in `dprl.recipes`.
 """
 
 from __future__ import annotations
@@ -30,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dprl.config import AimerConfig, LevenbergMarquardtConfig, with_settings
+from dprl.config import AimerConfig, with_settings
 from dprl.envs import trebuchet, trebuchet_fast
 from dprl.results import TrainingResult, interruptible
 from dprl.train.divergence import checked_step
@@ -81,7 +73,7 @@ def train_aimer(weights, winds, targets, config: AimerConfig | None = None, *, e
     config = with_settings(config or AimerConfig(), settings)
     device = policies.resolve_device(device)
     model = policies.load_weights(policies.aimer_policy(), weights).to(device)
-    winds, targets = _shot_tensors(winds, targets, device)
+    winds, targets = shot_tensors(winds, targets, device)
     updates = -(-len(winds) // config.batch_size)
     if config.max_updates is not None:
         updates = min(updates, config.max_updates)
@@ -89,7 +81,7 @@ def train_aimer(weights, winds, targets, config: AimerConfig | None = None, *, e
     result = TrainingResult(trainer="trebuchet", config={"optimizer": "adam", **dataclasses.asdict(config), "samples": len(winds),
                                                          "stop_at": stop_at}, extra={"metrics": [], "updates": []})
     bar = tqdm(total=updates, desc="trebuchet aimer (adam)", unit="update", disable=not progress)
-    evaluations = _Evaluations(result, evaluation, config.scaled, stop_at, bar, on_evaluation)
+    evaluations = Evaluations(result, evaluation, config.scaled, stop_at, bar, on_evaluation)
     with interruptible(result, bar, lambda: policies.weights(model)):
         done = evaluation is not None and evaluations.record(0, model, 0)
         for update in range(1, updates + 1):
@@ -110,9 +102,9 @@ def train_aimer(weights, winds, targets, config: AimerConfig | None = None, *, e
 
 
 # ----------------------------------------------------------------------------------------------
-# PyTorch only: the evaluation's bookkeeping, the Julia trainer driven from Python, seeded runs
+# PyTorch only: the evaluation's bookkeeping, and the blog's addendum
 # ----------------------------------------------------------------------------------------------
-def _shot_tensors(winds, targets, device=None):
+def shot_tensors(winds, targets, device=None):
     winds = torch.as_tensor(np.asarray(winds, dtype=np.float64), device=device)
     targets = torch.as_tensor(np.asarray(targets, dtype=np.float64), device=device)
     if winds.shape != targets.shape or winds.ndim != 1:
@@ -120,7 +112,7 @@ def _shot_tensors(winds, targets, device=None):
     return winds, targets
 
 
-class _Evaluations:
+class Evaluations:
     """The aimer's bookkeeping at each evaluation, shared by every aimer trainer: the misses on the
     evaluation set, the clocks, the checkpoint callback and the stopping rule."""
 
@@ -143,112 +135,6 @@ class _Evaluations:
             self.result.weights = policies.weights(model)
             self.on_evaluation(self.result)
         return self.stop_at is not None and all(metrics[k] <= v for k, v in self.stop_at.items())
-
-
-# Julia reports to Python this often (updates), for the progress bar and Ctrl-C; it evaluates less often.
-JULIA_REPORT_EVERY = 256
-
-
-def train_aimer_julia(weights, winds, targets, config: AimerConfig | None = None, *, evaluation=None, stop_at: dict | None = None,
-                      progress: bool = True, on_evaluation=None, **settings) -> TrainingResult:
-    """`train_aimer` run by its Julia twin (`DPRL.Train.train_aimer`, one Julia thread), with the
-    same weights, shots, config, evaluation and result as the PyTorch path: Julia trains and calls
-    back every few hundred updates; the evaluation runs here, in PyTorch, on the weights Julia
-    hands back. Needs Julia (`dprl.julia`); Ctrl-C returns what finished."""
-    from dprl import julia
-
-    config = with_settings(config or AimerConfig(), settings)
-    winds, targets = (t.numpy() for t in _shot_tensors(winds, targets))
-    updates = -(-len(winds) // config.batch_size)
-    if config.max_updates is not None:
-        updates = min(updates, config.max_updates)
-    result = TrainingResult(trainer="trebuchet", config={"optimizer": "adam", "backend": "julia", **dataclasses.asdict(config),
-                                                         "samples": len(winds), "stop_at": stop_at}, extra={"metrics": [], "updates": []})
-    model = policies.load_weights(policies.aimer_policy(), weights)
-    # Two shots first, so that Julia compiles the trainer before the clock starts (as PyTorch needs no compile).
-    julia.train_aimer(weights, winds[:2], targets[:2], config, batch_size=1, max_updates=None, time_budget=None, evaluate_every=1,
-                      on_evaluation=lambda update, layers: False)
-    bar = tqdm(total=updates, desc="trebuchet aimer (adam, Julia)", unit="update", disable=not progress)
-    evaluations = _Evaluations(result, evaluation, config.scaled, stop_at, bar, on_evaluation)
-    state = {"evaluated": None, "interrupted": False}
-
-    def report(update, layers) -> bool:
-        try:  # Ctrl-C reaches Python only here, between Julia's updates: stop Julia cleanly
-            bar.update(update - bar.n)
-            policies.load_weights(model, layers)
-            result.weights = layers
-            last = state["evaluated"]
-            out_of_time = evaluations.out_of_time(config.time_budget)
-            due = last is None or update - last >= config.evaluate_every or update == updates or out_of_time
-            if evaluation is None or not due:
-                return out_of_time
-            state["evaluated"] = update
-            return evaluations.record(update, model, update * config.batch_size) or out_of_time
-        except KeyboardInterrupt:
-            state["interrupted"] = True
-            return True
-
-    with interruptible(result, bar):
-        reporting = with_settings(config, {"evaluate_every": min(JULIA_REPORT_EVERY, config.evaluate_every)})
-        trained = julia.train_aimer(weights, winds, targets, reporting, on_evaluation=report)
-        result.losses = trained["losses"].tolist()
-        result.weights = trained["weights"]
-        done = len(result.losses)
-        if evaluation is not None and state["evaluated"] != done and not state["interrupted"]:
-            policies.load_weights(model, result.weights)
-            evaluations.record(done, model, done * config.batch_size)
-        if state["interrupted"]:
-            raise KeyboardInterrupt  # caught by `interruptible`: the result stays unfinished
-    return result
-
-
-def heavy_start(weights, scaled: bool = True, angle_deg: float = 70.0, weight_lb: float = 3200.0):
-    """`weights` with the last layer's biases set so the aimer starts near (angle_deg, weight_lb):
-    in the heavy-counterweight regime, where distance is smooth in the angle (module docstring)."""
-    *hidden, (last_weight, last_bias) = [(np.array(w, dtype=np.float64), np.array(b, dtype=np.float64)) for w, b in weights]
-    last_bias[0] = np.log(angle_deg / (90 - angle_deg))  # σ⁻¹(angle/90)
-    last_bias[1] = (weight_lb - 200) / 100 if scaled else weight_lb - 200
-    return [*hidden, (last_weight, last_bias)]
-
-
-BACKENDS = ("torch", "julia")
-OPTIMIZERS = ("lm", "adam")
-
-
-def train_seeded(seed: int, *, optimizer: str = "lm", samples: int | None = None, start: str | None = None,
-                 backend: str = "torch", **kwargs) -> TrainingResult:
-    """An aimer from Flux 0.7's initialisation (seeded) on seeded shots, evaluated on the fixed
-    1,000 evaluation shots. Defaults: lm (`dprl.train.trebuchet_lm`) on 2,048 shots with scaled
-    inputs from `heavy_start`; adam (`train_aimer`) on 100,000 shots, batch 1, learning rate 1e-3,
-    from the plain initialisation (the 2019 setting). `start` is "heavy" or "plain" to choose.
-    `backend="julia"` trains adam in Julia (`train_aimer_julia`) from the same weights and shots.
-    Other keywords go to the trainer (its config's fields, stop_at, progress, on_evaluation)."""
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {optimizer!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
-    if backend == "julia" and optimizer != "adam":
-        raise ValueError(f"the Julia backend trains with adam only (Levenberg–Marquardt is PyTorch's); got optimizer={optimizer!r}")
-    if backend == "julia" and kwargs.get("device") not in (None, "cpu"):
-        raise ValueError(f"the Julia backend trains on the CPU only; got device={kwargs['device']!r}")
-    if backend == "julia":
-        kwargs.pop("device", None)
-    start = start or ("heavy" if optimizer == "lm" else "plain")
-    if start not in ("heavy", "plain"):
-        raise ValueError(f"start must be 'heavy' or 'plain'; got {start!r}")
-    samples = samples or (2048 if optimizer == "lm" else 100_000)
-    winds, targets = trebuchet.shots(np.random.default_rng(seed), samples)
-    weights = policies.glorot_weights(policies.aimer_policy, seed)
-    if start == "heavy":
-        defaults = LevenbergMarquardtConfig if optimizer == "lm" else AimerConfig
-        weights = heavy_start(weights, scaled=kwargs.get("scaled", defaults.scaled))
-    if optimizer == "lm":
-        from dprl.train.trebuchet_lm import train_aimer_lm as train
-    else:
-        train = train_aimer_julia if backend == "julia" else train_aimer
-    result = train(weights, winds, targets, evaluation=trebuchet.evaluation_shots(), **kwargs)
-    result.config.update(seed=seed, start=start, backend=backend)
-    return result
 
 
 def aim_by_gradient_descent(winds, targets, *, steps: int = 100, learning_rate: float = 0.05):

@@ -5,7 +5,7 @@ the simulator only through ∂distance/∂(angle, weight), so a damped Gauss-New
 batched simulation with gradient plus the network's per-shot Jacobian (one backward pass). It
 needs the inputs and the counterweight output on a unit scale (`scaled=True`: wind/5,
 (target − 60)/40, and 200 + 100·o₂ lb), and minimises a Huber loss of the relative miss (see
-`_LevenbergMarquardt`), on a fixed training set: `train_seeded` uses 2,048 shots from the heavy
+`_LevenbergMarquardt`), on a fixed training set: `dprl.recipes.train_seeded_aimer` uses 2,048 shots from the heavy
 start, where it reaches `dprl.goals.AIMER_GOAL` in about 40 s.
 """
 
@@ -21,7 +21,7 @@ from dprl.envs import trebuchet, trebuchet_fast
 from dprl.results import TrainingResult, interruptible
 from dprl.train.divergence import checked_step
 from dprl.train import policies
-from dprl.train.trebuchet import _Evaluations, _shot_tensors, aim
+from dprl.train.trebuchet import Evaluations, shot_tensors, aim
 
 HUBER_PCT = 0.5  # the loss is quadratic in the relative miss up to this, linear beyond
 
@@ -123,12 +123,12 @@ def train_aimer_lm(weights, winds, targets, config: LevenbergMarquardtConfig | N
     config = with_settings(config or LevenbergMarquardtConfig(), settings)
     device = policies.resolve_device(device)
     model = policies.load_weights(policies.aimer_policy(), weights).to(device)
-    winds, targets = _shot_tensors(winds, targets, device)
+    winds, targets = shot_tensors(winds, targets, device)
     lm = _LevenbergMarquardt(model, winds, targets, config.scaled)
     result = TrainingResult(trainer="trebuchet", config={"optimizer": "lm", **dataclasses.asdict(config), "batch_size": len(winds),
                                                          "samples": len(winds), "stop_at": stop_at}, extra={"metrics": [], "updates": []})
     bar = tqdm(total=config.max_updates, desc="trebuchet aimer (lm)", unit="update", disable=not progress)
-    evaluations = _Evaluations(result, evaluation, config.scaled, stop_at, bar, on_evaluation)
+    evaluations = Evaluations(result, evaluation, config.scaled, stop_at, bar, on_evaluation)
     with interruptible(result, bar, lambda: policies.weights(model)):
         done = evaluation is not None and evaluations.record(0, model, 0)
         for update in range(1, config.max_updates + 1):

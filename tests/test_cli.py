@@ -80,6 +80,8 @@ def refused(argv, capsys):
     ("train cartpole --backend julia --device cuda", "dprl train cartpole: error: --device cuda: --backend julia trains on the CPU only"),
     ("train pendulum --backend julia --device cuda:1", "dprl train pendulum: error: --device cuda:1: --backend julia trains on the CPU only"),
     ("train pendulum-apg --backend julia --threads 2", "dprl train pendulum-apg: error: --threads: sets torch's threads, and --backend julia"),
+    ("train pendulum-apg --backend julia --eager", "dprl train pendulum-apg: error: --eager: chooses how torch runs an update on CUDA"),
+    ("train pendulum --eager", "--eager is a flag of dprl train pendulum-apg"),
     ("train trebuchet --backend julia --device cuda", "dprl train trebuchet: error: --device cuda: --backend julia trains on the CPU only"),
     ("train cartpole --optimizer adam", "dprl train cartpole: error: unrecognized arguments: --optimizer adam"),
     ("train cartpole --method apg", "unrecognized arguments: --method apg"),
@@ -280,6 +282,17 @@ def test_train_pendulum_apg_writes_result_and_refuses_the_2019_variant(tmp_path)
     assert saved["trainer"] == "pendulum_apg" and len(saved["losses"]) == 2 and saved["env_steps"] == [2 * 4 * 200]
     refused = dprl("train", "pendulum-apg", "--variant", "gymjl2019", "--out", str(tmp_path))
     assert refused.returncode == 2 and "--variant" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("flags, cuda_graph", [([], None), (["--eager"], False)])
+def test_eager_turns_the_apg_cuda_graph_off(tmp_path, monkeypatch, flags, cuda_graph):
+    from dprl import recipes
+
+    real, seen = recipes.train_seeded_apg, []
+    monkeypatch.setattr(recipes, "train_seeded_apg", lambda *a, **k: seen.append(k.get("cuda_graph")) or real(*a, **k))
+    argv = ["train", "pendulum-apg", *flags, "--updates", "1", "--batch-size", "2", "--horizon", "5", "--fine-tune", "0",
+            "--evaluation-episodes", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0 and seen == [cuda_graph]
 
 
 def test_a_training_device_this_machine_lacks_is_one_line_and_exit_2(tmp_path, capsys):

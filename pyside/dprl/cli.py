@@ -180,7 +180,7 @@ JULIA_BACKENDS = {
 }
 # The flags --backend julia refuses: the Julia trainers run on the CPU, and only the aimer's evaluation runs in torch.
 JULIA_REFUSES = {"trebuchet": ("--device",), "cartpole": ("--device", "--threads"), "pendulum": ("--device", "--threads"),
-                 "pendulum-apg": ("--device", "--threads")}
+                 "pendulum-apg": ("--device", "--threads", "--eager")}
 
 
 def julia_refusal(args) -> str | None:
@@ -192,6 +192,8 @@ def julia_refusal(args) -> str | None:
         return f"--device {args.device}: --backend julia trains on the CPU only (leave --device out)"
     if "--threads" in refused and args.threads is not None:
         return "--threads: sets torch's threads, and --backend julia trains and evaluates on one Julia thread (leave --threads out)"
+    if "--eager" in refused and getattr(args, "eager", False):
+        return "--eager: chooses how torch runs an update on CUDA, and --backend julia trains on the CPU (leave --eager out)"
     return None
 
 
@@ -246,6 +248,8 @@ def cmd_train(args) -> int:
 
         name, train, threshold = "pendulum_apg", recipes.train_seeded_apg, goals.PENDULUM_SOLVED
         count, options = args.updates, {"batch": args.batch_size, "fine_tune_updates": args.fine_tune}
+        if args.eager:
+            options["cuda_graph"] = False
     else:
         from dprl import recipes
 
@@ -361,6 +365,9 @@ def _add_train_parsers(commands) -> None:
             sub.add_argument("--fine-tune", type=whole_number(0), default=APG_FINE_TUNE["updates"],
                              help=f"fine-tune updates after the first phase, {APG_FINE_TUNE['batch']:,} start states each with the decay "
                                   f"{APG_FINE_TUNE['gradient_decay']} (default {APG_FINE_TUNE['updates']}; 0: none)")
+            sub.add_argument("--eager", action="store_true",
+                             help="on a CUDA device, run each update op by op instead of replaying it as one CUDA graph (the default there; "
+                                  "the same losses to rounding); no effect on the CPU")
         if name in ("cartpole", "pendulum", "pendulum-apg"):
             sub.add_argument("--evaluation-episodes", type=positive_int, default=100, help="seeded evaluation episodes at each evaluation (default 100)")
         if name in JULIA_BACKENDS:

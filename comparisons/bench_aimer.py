@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from dprl import recipes
+from dprl.devices import add_device_argument, benchmark_device
 from dprl.envs import trebuchet, trebuchet_fast
 from dprl.goals import AIMER_GOAL
 from dprl.train import policies
@@ -65,8 +66,8 @@ def reach(winds_grid=np.linspace(-20, 20, 81)):
     return bounds
 
 
-def training(optimizer, budget, seed=0, **kwargs):
-    result = recipes.train_seeded_aimer(seed, optimizer=optimizer, time_budget=budget, stop_at=GOAL, progress=False, **kwargs)
+def training(optimizer, budget, seed=0, device="cpu", **kwargs):
+    result = recipes.train_seeded_aimer(seed, optimizer=optimizer, time_budget=budget, stop_at=GOAL, progress=False, device=device, **kwargs)
     metrics = result.extra["metrics"]
     reached = next((t for t, m in zip(result.wall_time, metrics) if all(m[k] <= v for k, v in GOAL.items())), None)
     best = min(metrics, key=lambda m: m["mean_rel_miss_pct"])
@@ -80,8 +81,9 @@ def main():
     parser.add_argument("--budget", type=float, default=60.0, help="training seconds per run")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the heavy-start Levenberg–Marquardt runs")
     parser.add_argument("--targets", type=int, default=1000, help="targets for the batched gradient-descent aiming")
-    parser.add_argument("--out", default="comparisons/results/bench_aimer.json")
+    add_device_argument(parser, "the training runs (the reach sweep and the aiming run on the CPU)")
     args = parser.parse_args()
+    device_type = benchmark_device(parser, args, "bench_aimer")
 
     bounds = reach()
     print(f"{'branch':<17} | {'out of reach %':>14} | {'best mean rel %':>15} | {'best p95 %':>10}")
@@ -90,8 +92,9 @@ def main():
         print(f"{name:<17} | {b['out_of_reach_pct']:>14.1f} | {b['best_mean_rel_miss_pct']:>15.3f} | {b['best_p95_rel_miss_pct']:>10.3f}")
     print()
 
-    runs = [training("lm", args.budget, seed) for seed in range(args.seeds)]
-    runs += [training("lm", args.budget, start="plain"), training("adam", args.budget, batch_size=64, samples=200_000, evaluate_every=20)]
+    runs = [training("lm", args.budget, seed, args.device) for seed in range(args.seeds)]
+    runs += [training("lm", args.budget, start="plain", device=args.device),
+             training("adam", args.budget, device=args.device, batch_size=64, samples=200_000, evaluate_every=20)]
     print(f"{'optimiser':>9} | {'start':>5} | {'seed':>4} | {'seconds to goal':>15} | {'best mean rel %':>15} | {'its p95 %':>9} | {'mean miss m':>11}")
     print("-" * 88)
     for r in runs:
@@ -141,7 +144,8 @@ def main():
         r.pop("weights")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"command": "python comparisons/bench_aimer.py", "goal": GOAL, "goal_met": met, "reach": bounds,
+    out.write_text(json.dumps({"command": "python comparisons/bench_aimer.py" + ("" if device_type == "cpu" else f" --device {args.device}"),
+                               "device": args.device, "goal": GOAL, "goal_met": met, "reach": bounds,
                                "training": runs, "aiming": aiming}, indent=1))
     print(f"wrote {out}")
 

@@ -1,7 +1,7 @@
 """CartPole by differentiable programming: training episodes until the 100-episode evaluation
 mean reaches the solved score, over seeds.
 
-    python comparisons/bench_cartpole.py [--seeds 10] [--max-episodes 50] [--out FILE]
+    python comparisons/bench_cartpole.py [--seeds 10] [--max-episodes 50] [--device cpu] [--out FILE]
 
 For CartPole-v1 (500 steps, solved at 475; the issue's goal: median ≤ 5 episodes, as the blog
 claims) and for CartPole-v0 (200 steps, solved at 195; the setting the blog actually ran). Each
@@ -15,6 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
+from dprl.devices import add_device_argument, benchmark_device
 from dprl.goals import CARTPOLE_EPISODES_GOAL
 from dprl.goals import CARTPOLE_VERSIONS as VERSIONS  # (time limit, solved score)
 from dprl.recipes import train_seeded_cartpole
@@ -27,14 +28,15 @@ def main():
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--max-episodes", type=int, default=50, help="give up on a seed after this many training episodes")
     parser.add_argument("--versions", nargs="+", default=["v1", "v0"], choices=list(VERSIONS))
-    parser.add_argument("--out", default="comparisons/results/bench_cartpole.json")
+    add_device_argument(parser, "the policy and the rollouts")
     args = parser.parse_args()
+    device_type = benchmark_device(parser, args, "bench_cartpole")
     summary, runs = {}, []
     for version in args.versions:
         episodes, seconds = [], []
         for seed in range(args.seeds):
             start = time.perf_counter()
-            result = train_seeded_cartpole(seed, args.max_episodes, version=version, progress=False)
+            result = train_seeded_cartpole(seed, args.max_episodes, version=version, progress=False, device=args.device)
             seconds.append(time.perf_counter() - start)
             solved = result.scores[-1] >= VERSIONS[version][1]
             episodes.append(len(result.scores) if solved else None)
@@ -62,7 +64,8 @@ def main():
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     goal_met = summary["v1"]["median_episodes"] <= GOAL_MEDIAN_EPISODES if "v1" in summary else None
-    out.write_text(json.dumps({"command": "python comparisons/bench_cartpole.py", "goal_met": goal_met, "summary": summary, "runs": runs}, indent=1, default=str))
+    out.write_text(json.dumps({"command": "python comparisons/bench_cartpole.py" + ("" if device_type == "cpu" else f" --device {args.device}"),
+                               "device": args.device, "goal_met": goal_met, "summary": summary, "runs": runs}, indent=1, default=str))
     print(f"wrote {out}")
 
 

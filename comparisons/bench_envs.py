@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from dprl.envs import cartpole, pendulum
-from dprl.train.policies import resolve_device
+from dprl.devices import add_device_argument, benchmark_device
 
 GOAL = 10_000_000
 SINGLE_GOAL_RATIO = 3.0  # our single-environment step time over Gymnasium's
@@ -120,16 +120,9 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 1000, 1_000_000])
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--seconds", type=float, default=1.0, help="time per case")
-    parser.add_argument("--device", default="cpu", help="torch device of the PyTorch rows (default cpu)")
-    parser.add_argument("--out", default=None, help="JSON file (default comparisons/results/bench_envs.json, "
-                        "or bench_envs_<device>.json for another device)")
+    add_device_argument(parser, "the PyTorch rows")
     args = parser.parse_args()
-    try:
-        device_type = resolve_device(args.device).type
-    except ValueError as error:
-        parser.error(f"--device: {error}")
-    if args.out is None:
-        args.out = "comparisons/results/bench_envs.json" if device_type == "cpu" else f"comparisons/results/bench_envs_{device_type}.json"
+    device_type = benchmark_device(parser, args, "bench_envs")
     dtype = getattr(torch, args.dtype)
     rows = []
     for batch in args.batches:

@@ -29,6 +29,7 @@ from pathlib import Path
 from dprl import dp_vs_rl
 from dprl.config import PENDULUM_PRESETS as PRESETS
 from dprl.goals import PENDULUM_SOLVED, PENDULUM_STRETCH, PENDULUM_STRETCH_SEEDS
+from dprl.devices import add_device_argument, benchmark_device
 from dprl.recipes import train_seeded_pendulum
 
 GOAL, STRETCH, APG_STRETCH_SEEDS = PENDULUM_SOLVED, PENDULUM_STRETCH, PENDULUM_STRETCH_SEEDS
@@ -68,14 +69,16 @@ def main():
     parser.add_argument("--evaluation-episodes", type=int, default=1000)
     parser.add_argument("--variants", nargs="+", default=["gymnasium", "gymjl2019", "apg"], choices=[*PRESETS, "apg"])
     parser.add_argument("--runs", default="comparisons/results/dp_vs_rl_runs", help="apg: the comparison's runs, reused and added to")
-    parser.add_argument("--out", default="comparisons/results/bench_pendulum.json")
+    add_device_argument(parser, "the 2019 trainer's policy and rollouts (the APG rows are the comparison's CPU runs)")
     parser.add_argument("--reuse-stale", action="store_true", help="apg: reuse kept runs made by other code instead of rerunning them")
     args = parser.parse_args()
+    device_type = benchmark_device(parser, args, "bench_pendulum")
     runs = []
     for variant in [v for v in args.variants if v != "apg"]:
         for seed in range(args.seeds):
             start = time.perf_counter()
-            result = train_seeded_pendulum(seed, args.rounds, variant=variant, evaluation_episodes=args.evaluation_episodes, progress=False)
+            result = train_seeded_pendulum(seed, args.rounds, variant=variant, evaluation_episodes=args.evaluation_episodes, progress=False,
+                                           device=args.device)
             runs.append({"variant": variant, "seed": seed, "scores": result.scores, "env_steps": result.env_steps,
                          "episodes": result.episodes, "seconds": time.perf_counter() - start, "config": result.config})
     if runs:
@@ -103,7 +106,8 @@ def main():
         verdicts.append(f"2019 BPTT ≥ {GOAL:g} in 10 rounds: {'yes' if all(b >= GOAL for b in summary['gymnasium']['final_per_seed']) else 'no'}")
     if "apg" in summary:
         verdicts.append("APG: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in summary["apg"]["goals"].items()))
-    out.write_text(json.dumps({"command": "python comparisons/bench_pendulum.py", "goal_met": "; ".join(verdicts) or None,
+    out.write_text(json.dumps({"command": "python comparisons/bench_pendulum.py" + ("" if device_type == "cpu" else f" --device {args.device}"),
+                               "device": args.device, "goal_met": "; ".join(verdicts) or None,
                                "summary": summary, "runs": runs, "made": dp_vs_rl.provenance()}, indent=1))
     print(f"wrote {out}")
 

@@ -291,14 +291,14 @@ def crossover(stacks: dict, batches):
 
 
 def main():
+    from dprl.devices import add_device_argument
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, nargs="+", default=DEFAULT_BATCHES)
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case; the best is kept")
     parser.add_argument("--compile-timeout", type=float, default=1800.0, help="seconds before a torch.compile child (compiling and timing its rows) gives up; with a cold cache it compiles for about 5 minutes and took 13 in all on 2 cores")
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
-    parser.add_argument("--device", default="cpu", help="torch device of PyTorch's eager rows (default cpu)")
-    parser.add_argument("--out", default=None, help="JSON file (default comparisons/results/bench_stacks.json, or "
-                        "bench_stacks_<device>.json for another device)")
+    add_device_argument(parser, "PyTorch's eager rows")
     parser.add_argument("--julia-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--compile-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -306,14 +306,9 @@ def main():
         result = julia_worker(args.batches, args.repeats) if args.julia_worker else compile_worker(args.batches, args.repeats, args.threads)
         print("RESULT " + json.dumps(result), flush=True)
         return
-    from dprl.train.policies import resolve_device
+    from dprl.devices import benchmark_device
 
-    try:
-        device_type = resolve_device(args.device).type
-    except ValueError as error:
-        parser.error(f"--device: {error}")
-    if args.out is None:
-        args.out = "comparisons/results/bench_stacks.json" if device_type == "cpu" else f"comparisons/results/bench_stacks_{device_type}.json"
+    device_type = benchmark_device(parser, args, "bench_stacks")
     on = "" if device_type == "cpu" else f" on {args.device}"
 
     julia = {threads: run_julia(threads, args.batches, args.repeats) for threads in (1, 2)}

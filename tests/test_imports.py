@@ -26,7 +26,7 @@ def test_pytorch_side_does_not_import_juliacall():
 # The layers, bottom up: a module may import dprl's modules of its own layer or below, never above.
 LAYERS = [
     {"envs", "schema", "config", "goals", "results", "arguments", "bootstrap"},
-    {"train", "rl", "julia", "julia_function", "julia_module", "julia_session", "julia_signals", "julia_startup", "provenance"},
+    {"train", "rl", "julia", "julia_function", "julia_module", "julia_session", "julia_signals", "julia_startup", "provenance", "devices"},
     {"crosscheck", "gradcheck", "plots", "dp_vs_rl", "recipes", "report"},
     {"reproduce", "cli"},
 ]

@@ -66,11 +66,12 @@ def main(argv=None) -> int:
         parser.error(str(error))
     seeds = args.seed if args.seed is not None else (list(range(args.seeds)) if args.seeds else None)
     try:
-        if args.plan or args.print_runs:
+        if args.plan or args.print_runs or args.collect:
             specs = dp_vs_rl.plan(args.quick, args.env, args.method, seeds, args.device, args.runs)
+            missing = [s for s in specs if dp_vs_rl._kept(Path(args.runs) / f"{s.name}.json", s.signature,
+                                                            dp_vs_rl.identity(s.env, s.key, s.seed), args.reuse_stale) is None]
+        if args.plan or args.print_runs:
             if args.print_runs:
-                missing = [s for s in specs if dp_vs_rl._kept(Path(args.runs) / f"{s.name}.json", s.signature,
-                                                                dp_vs_rl.identity(s.env, s.key, s.seed), args.reuse_stale) is None]
                 for spec in missing:
                     print(spec.command(args.runs))
                 print(f"# {len(missing)} of {len(specs)} runs missing; then: python comparisons/dp_vs_rl.py --collect", file=sys.stderr)
@@ -95,6 +96,9 @@ def main(argv=None) -> int:
         return 130
     for line in dp_vs_rl.describe(summary):
         print(line)
+    if args.collect and missing:
+        stale = "" if args.reuse_stale else " (a run made by other code counts as missing: --reuse-stale uses it, marked)"
+        print(f"{len(missing)} of {len(specs)} run(s) missing{stale}: a partial summary in {Path(args.out) / 'dp_vs_rl_partial_collected.json'}")
     print(f"wrote the summary and figures in {args.out}, and runs in {args.runs}")
     return 0
 

@@ -3,7 +3,9 @@
 juliacall documents crashes when torch is loaded first, and test modules import torch at
 collection. So `pytest_configure` (which runs before collection) starts Julia when an executable
 is found and the run selects julia-marked tests. Nothing here downloads Julia: with no Julia
-found, downloads are switched off and the `julia` tests skip with the reason.
+found, downloads are switched off and the `julia` tests skip with the reason. Under pytest-xdist
+(`pytest -n 2`, as CI runs it) each worker starts its own Julia and the controller, which runs no
+test, none.
 """
 
 import os
@@ -23,6 +25,10 @@ def pytest_configure(config):
         return
     if "not julia" in (config.getoption("markexpr", "") or ""):
         _julia_failure = "julia tests deselected"
+        return
+    if config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput"):
+        # pytest-xdist's controller (`pytest -n 2`) runs no test: each worker starts its own Julia.
+        _julia_failure = "this process runs no tests (pytest-xdist controller)"
         return
     try:
         julia.start()

@@ -4,7 +4,7 @@ juliacall documents crashes when torch is loaded first, and test modules import 
 collection. So `pytest_configure` (which runs before collection) starts Julia when an executable
 is found and the run selects julia-marked tests. Nothing here downloads Julia: with no Julia
 found, downloads are switched off and the `julia` tests skip with the reason. Under pytest-xdist
-(`pytest -n 2`, as CI runs it) each worker starts its own Julia and the controller, which runs no
+(`pytest -n 2`, if pytest-xdist is installed; CI runs plain `pytest`) each worker starts its own Julia and the controller, which runs no
 test, none.
 """
 

@@ -26,7 +26,9 @@ def test_quick_reproduce_writes_report_from_result_files(tmp_path, monkeypatch, 
         monkeypatch.setattr(julia, "locate_julia", lambda: None)
     monkeypatch.setitem(dp_vs_rl.BUDGETS, True, PLUMBING_BUDGET)
     monkeypatch.setattr(dp_vs_rl, "PENDULUM_EVALUATION_EPISODES", 10)
-    assert cli.main(["reproduce", "--quick", "--out", str(tmp_path)]) == 0, capsys.readouterr().err
+    code = cli.main(["reproduce", "--quick", "--out", str(tmp_path)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
     report = (tmp_path / "REPORT.md").read_text()
     assert "Quick run" in report
     claims = report.split("| claim |", 1)[1].split("\n\n", 1)[0]  # the claims table, before the comparison's and provenance's
@@ -45,7 +47,7 @@ def test_quick_reproduce_writes_report_from_result_files(tmp_path, monkeypatch, 
     gradient = json.loads((tmp_path / "results" / "trebuchet_gradient.json").read_text())
     assert gradient["rows"][0]["holds"] == "yes" and gradient["made"]["code"]  # every result file says what made it
     assert "## DP vs RL, with intervals over seeds" in report and "## Provenance" in report
-    assert result.stdout.rstrip().endswith(f"the report: {tmp_path / 'REPORT.md'}")
+    assert printed.out.rstrip().endswith(f"the report: {tmp_path / 'REPORT.md'}")
     assert abs(gradient["gradient"][0] - 4.02) <= 0.005
 
 

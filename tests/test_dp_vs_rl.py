@@ -212,6 +212,8 @@ def fake_methods(calls):
 
 
 def test_a_partial_comparison_writes_its_own_files_never_the_full_ones(tmp_path, monkeypatch):
+    import json
+
     calls = []
     monkeypatch.setattr(dp_vs_rl, "methods", fake_methods(calls))
     summary = dp_vs_rl.run(tmp_path, quick=True, envs=["cartpole"], methods_only=["dp"], seeds=[0, 1])
@@ -223,6 +225,10 @@ def test_a_partial_comparison_writes_its_own_files_never_the_full_ones(tmp_path,
     full = dp_vs_rl.run(tmp_path, quick=True, seeds=None)  # the rest of the plan: only the missing runs are made
     assert sorted(calls)[2:] == [("dqn", 0), ("ppo", 0)] and len(calls) == 4
     assert (tmp_path / "dp_vs_rl.json").exists() and full["cartpole"]["DP (x)"]["n"] == 1
+    fan_out = json.loads((tmp_path / "dp_vs_rl.json").read_text())["fan_out"]
+    assert fan_out["runs"] == 2 and fan_out["jobs"] == 1 and fan_out["total_s"] == 2 * 1.0 and fan_out["wall_s"] > 0  # the two runs made here
+    dp_vs_rl.run(tmp_path, quick=True, seeds=None)  # nothing left to make: the measured time of the invocation that made runs stays
+    assert len(calls) == 4 and json.loads((tmp_path / "dp_vs_rl.json").read_text())["fan_out"] == fan_out
 
 
 def test_the_summary_reports_final_scores_with_intervals_and_probability_of_improvement(tmp_path, monkeypatch):
@@ -263,6 +269,14 @@ def test_critical_path_schedules_longest_first_and_states_its_bound():
     assert dp_vs_rl.critical_path([6, 5, 4], 64)["expected_s"] == 6
     with pytest.raises(ValueError, match="workers must be at least 1"):
         dp_vs_rl.critical_path([1.0], 0)
+
+
+def test_the_fan_out_timing_compares_the_wall_time_with_its_bound():
+    timing = dp_vs_rl.fan_out_timing(12.0, [6.0, 5.0, 4.0, 3.0, 3.0], jobs=2)
+    assert (timing["total_s"], timing["longest_s"], timing["bound_s"]) == (21.0, 6.0, 10.5) and timing["ratio"] == pytest.approx(12 / 10.5)
+    assert dp_vs_rl.fan_out_timing(30.0, [20.0, 1.0], jobs=8)["bound_s"] == 20.0  # the longest run bounds it
+    on_ray = dp_vs_rl.fan_out_timing(5.0, [1.0], jobs=None, ray="auto")
+    assert on_ray["bound_s"] is None and on_ray["ratio"] is None and on_ray["ray"] == "auto"  # Ray's workers are not known here
 
 
 @pytest.mark.parametrize("jobs, words", [(0, "jobs must be a whole number ≥ 1; got 0"), (True, "jobs must be"), (1.5, "jobs must be")])

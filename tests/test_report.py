@@ -52,6 +52,18 @@ def test_render_reads_only_the_result_files_and_is_deterministic(tmp_path):
     assert "results/trebuchet_gradient.json" in first and "results/cartpole.json" not in first
 
 
+def test_the_comparison_states_its_wall_time_against_the_bound(tmp_path):
+    out = copy_results(tmp_path, ("dp_vs_rl",))
+    path = out / "results" / "dp_vs_rl.json"
+    payload = json.loads(path.read_text())
+    payload["fan_out"] = {"runs": 4, "jobs": 2, "ray": None, "wall_s": 690.0, "total_s": 1200.0, "longest_s": 300.0,
+                          "bound_s": 600.0, "ratio": 1.15, "date": "2026-12-05T01:00:00+00:00"}
+    path.write_text(json.dumps(payload))
+    text = report.render_text(out)
+    assert ("4 run(s) on 2 job(s) took 11.5 min of wall time (2026-12-05); their own training times sum to 20.0 min, the longest "
+            "5.0 min, so the bound max(total ÷ jobs, longest) is 10.0 min and the wall time is 1.15× it") in text
+
+
 def test_a_kept_result_is_marked_with_its_date_commit_and_reason(tmp_path):
     out = copy_results(tmp_path, ("trebuchet_gradient",))
     path = out / "results" / "trebuchet_gradient.json"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -308,6 +309,19 @@ def critical_path(durations, workers: int) -> dict:
             "expected_s": max(loads), "bound_s": max(total / workers, float(max(durations, default=0.0)))}
 
 
+def fan_out_timing(wall_s: float, durations, jobs: int | None, ray: str | None = None) -> dict:
+    """How close one invocation's making of runs came to the bound it cannot beat: its wall time
+    against max(total ÷ workers, longest run) of the runs it made (their own training times).
+    Under Ray the workers are not known here, so no bound is given."""
+    record = {"runs": len(durations), "jobs": jobs, "ray": ray, "wall_s": float(wall_s), "total_s": float(sum(durations)),
+              "longest_s": float(max(durations, default=0.0)), "bound_s": None, "ratio": None,
+              "date": provenance_.record(jobs=jobs or 1)["date"]}
+    if jobs is not None and durations:
+        record["bound_s"] = max(record["total_s"] / jobs, record["longest_s"])
+        record["ratio"] = record["wall_s"] / record["bound_s"] if record["bound_s"] > 0 else None
+    return record
+
+
 class RunsFailed(RuntimeError):
     """Some runs crashed in their workers; the message names each (environment, method, seed);
     the other runs finished and are kept."""
@@ -464,8 +478,12 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, 
             kept[spec.name] = cached
         else:
             missing.append(spec)
+    fan_out = None
     if missing and not collect:
-        kept.update(execute_plan(missing, runs, jobs=jobs, ray=ray, threads=threads, progress=progress))
+        start = time.perf_counter()
+        made = execute_plan(missing, runs, jobs=jobs, ray=ray, threads=threads, progress=progress)
+        fan_out = fan_out_timing(time.perf_counter() - start, [r.wall_time[-1] for r in made.values()], jobs if ray is None else None, ray)
+        kept.update(made)
         missing = []
     complete = not envs and not methods_only and seeds is None and not missing
     tag = _tag(envs, methods_only, seeds, complete) if not (collect and missing) else "dp_vs_rl_partial_collected"
@@ -476,10 +494,16 @@ def run(out, quick: bool = False, progress: bool = False, runs=None, envs=None, 
     summary = summarize(groups)
     draw(groups, out, tag)
     out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{tag}.json"
+    if fan_out is None:  # nothing made here: the last invocation that made runs keeps its measured time
+        try:
+            fan_out = json.loads(target.read_text()).get("fan_out")
+        except (OSError, ValueError, AttributeError):
+            fan_out = None
     payload = {"quick": quick, "budget": budget, "complete": complete, "missing": [s.name for s in missing],
                "threads": threads, "jobs": jobs, "ray": ray, "reuse_stale": reuse_stale, "made": provenance_.record(jobs=jobs, threads=threads),
-               "summary": summary}
-    (out / f"{tag}.json").write_text(json.dumps(payload, indent=1))
+               "fan_out": fan_out, "summary": summary}
+    target.write_text(json.dumps(payload, indent=1))
     return summary
 
 

@@ -86,6 +86,16 @@ def comparison_section(payload: dict) -> list[str]:
             lines.append(f"| {method} | {s['n']} | {interval(s['final_median'], digits)} | {interval(s['final_iqm'], digits)} | "
                          f"{interval(reached['median_env_steps'])} | {interval(reached['median_seconds'])} | {improvement or '—'} | "
                          f"{stale_cell} |")
+    fan_out = payload.get("fan_out")
+    if isinstance(fan_out, dict) and fan_out.get("runs"):
+        engine = f"{fan_out['jobs']} job(s)" if fan_out.get("jobs") else f"Ray at {fan_out.get('ray')}"
+        line = (f"Making the runs: {fan_out['runs']} run(s) on {engine} took {fan_out['wall_s'] / 60:.1f} min of wall time "
+                f"({str(fan_out.get('date', '?'))[:10]}); their own training times sum to {fan_out['total_s'] / 60:.1f} min, the longest "
+                f"{fan_out['longest_s'] / 60:.1f} min")
+        if fan_out.get("ratio") is not None:
+            line += (f", so the bound max(total ÷ jobs, longest) is {fan_out['bound_s'] / 60:.1f} min and the wall time is "
+                     f"{fan_out['ratio']:.2f}× it (goal: ≤ 1.15× on an otherwise idle machine)")
+        lines += ["", line + ". `python comparisons/dp_vs_rl.py --plan N` gives the expected time on N workers."]
     stale_reasons = sorted({why for methods in summary.values() for s in methods.values() for why in s.get("stale", []) if why})
     if stale_reasons:
         lines += ["", f"Stale runs were reused with `--reuse-stale` ({'; '.join(stale_reasons)}); rerun them with "

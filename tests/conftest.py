@@ -3,14 +3,24 @@
 juliacall documents crashes when torch is loaded first, and test modules import torch at
 collection. So `pytest_configure` (which runs before collection) starts Julia when an executable
 is found and the run selects julia-marked tests. Nothing here downloads Julia: with no Julia
-found, downloads are switched off and the `julia` tests skip with the reason. Under pytest-xdist
-(`pytest -n 2`, if pytest-xdist is installed; CI runs plain `pytest`) each worker starts its own Julia and the controller, which runs no
-test, none.
+found, downloads are switched off and the `julia` tests skip with the reason. The suite runs on
+pytest-xdist's workers (`-n 2` in pyproject.toml; `-n 0` for one process): each worker starts its
+own Julia and the controller, which runs no test, none.
+
+Tests marked `alone` measure a reaction time (Ctrl-C answered within seconds): while one runs, the
+other workers finish the test they are in and wait, so no other test's load decides the outcome.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
+
+# Each worker's torch on one thread: two workers on two cores, neither spinning threads the other
+# needs (small tensors gain nothing from a second thread). Subprocesses inherit it; tests that
+# mean a thread count set it themselves.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _julia_failure = None
 
@@ -72,3 +82,30 @@ def ctrl_c():
                 process.kill()
 
     return send
+
+
+@pytest.fixture(autouse=True)
+def _alone_or_beside_others(request):
+    """A readers–writer lock over the workers of one pytest-xdist run (files named by the run's id):
+    an `alone` test holds it exclusively, every other test shares it. The turnstile keeps a waiting
+    `alone` test from being overtaken by the other workers' next tests."""
+    workerinput = getattr(request.config, "workerinput", None)
+    try:
+        import fcntl
+    except ImportError:  # not on Linux or macOS: no lock, the tests still run
+        fcntl = None
+    if workerinput is None or fcntl is None:
+        yield
+        return
+    base = Path(tempfile.gettempdir()) / f"dprl-pytest-{workerinput['testrunuid']}"
+    alone = request.node.get_closest_marker("alone") is not None
+    with open(f"{base}.turnstile", "a") as turnstile, open(f"{base}.room", "a") as room:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(room, fcntl.LOCK_UN)

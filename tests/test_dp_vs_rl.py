@@ -330,6 +330,7 @@ def test_a_small_plan_runs_on_a_local_ray_instance(tmp_path):
     assert TrainingResult.load(tmp_path / "pendulum_dp_seed1.json").finished  # the result travelled back and was saved by the driver
 
 
+@pytest.mark.alone
 def test_a_ray_address_that_does_not_answer_is_one_line_and_exit_2_within_30_s(tmp_path):
     import subprocess
     import sys

@@ -10,6 +10,9 @@ import time
 
 import pytest
 
+# Each test measures how soon Ctrl-C is answered: none runs beside another test's load.
+pytestmark = pytest.mark.alone
+
 # A Julia function that never returns (it allocates, so Julia has safepoints to throw at), one
 # that waits once for a minute (a root task blocked in `sleep`), one that never returns without
 # ever allocating (no safepoint), and one that recurses forever.

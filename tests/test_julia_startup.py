@@ -23,6 +23,7 @@ def _prepared_env(exe, project):
     return {**os.environ, "PYTHON_JULIACALL_EXE": str(exe), "PYTHON_JULIACALL_PROJECT": str(project)}
 
 
+@pytest.mark.alone
 def test_a_julia_launcher_that_never_answers_is_one_line_and_exit_3(tmp_path):
     launcher = tmp_path / "julia"
     launcher.write_text("#!/bin/sh\nexec sleep 600\n")

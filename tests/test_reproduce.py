@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,16 +17,21 @@ import pytest
 PLUMBING_BUDGET = {"seeds": 1, "cartpole_dp": 2, "pendulum_dp": 1, "pendulum_apg": 2, "pendulum_apg_fine_tune": 1, "trebuchet_dp_s": 1,
                    "dqn": 1200, "ppo_cartpole": 256, "sac": 300, "td3": 300, "ppo_pendulum": 4096, "sac_trebuchet": 256}
 
+# The other reproductions' --quick settings, smaller still: each aimer trains for seconds, one seed.
+PLUMBING_QUICK = {"aimer_s": 3.0, "aimer_2019_s": 3.0, "aiming_targets": 20, "cartpole_seeds": 1, "pendulum_seeds": 1,
+                  "pendulum_evaluation": 20, "crosscheck_updates": 4}
+
 
 def test_quick_reproduce_writes_report_from_result_files(tmp_path, monkeypatch, capsys):
     """In this process (the session's Julia, when there is one, runs the Julia rows): the command
     line and its parts are what is tested, not a second start of Julia and torch."""
-    from dprl import cli, dp_vs_rl, julia
+    from dprl import cli, dp_vs_rl, julia, reproduce
 
     if not julia.is_started():  # none here, or julia tests deselected: never start Julia after torch
         monkeypatch.setattr(julia, "locate_julia", lambda: None)
     monkeypatch.setitem(dp_vs_rl.BUDGETS, True, PLUMBING_BUDGET)
     monkeypatch.setattr(dp_vs_rl, "PENDULUM_EVALUATION_EPISODES", 10)
+    monkeypatch.setattr(reproduce, "QUICK", PLUMBING_QUICK)
     code = cli.main(["reproduce", "--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr()
     assert code == 0, printed.err
@@ -51,19 +57,44 @@ def test_quick_reproduce_writes_report_from_result_files(tmp_path, monkeypatch, 
     assert abs(gradient["gradient"][0] - 4.02) <= 0.005
 
 
+def test_quick_shrinks_the_same_settings_the_full_run_has():
+    from dprl import reproduce
+
+    assert set(reproduce.QUICK) == set(reproduce.FULL) and all(reproduce.QUICK[k] <= reproduce.FULL[k] for k in reproduce.FULL)
+    assert reproduce.budgets(True) is reproduce.QUICK and reproduce.budgets(False) is reproduce.FULL
+
+
 def test_missing_julia_is_a_row_not_a_crash(tmp_path, no_julia_env):
     result = subprocess.run([sys.executable, "-m", "dprl.cli", "reproduce", "--quick", "--out", str(tmp_path),
-                             "--only", "julia_trebuchet_gradient", "crosscheck"], capture_output=True, text=True, env=no_julia_env, timeout=600)
+                             "--only", "julia_trebuchet_gradient"], capture_output=True, text=True, env=no_julia_env, timeout=600)
     assert result.returncode == 0, result.stderr
     gradient = json.loads((tmp_path / "results" / "julia_trebuchet_gradient.json").read_text())
     assert gradient["rows"][0]["measured"].startswith("not run: no Julia") and gradient["ran"] is False
-    # Without Julia the cross-check row compares PyTorch with the recorded Julia outputs in tests/fixtures.
-    check = json.loads((tmp_path / "results" / "crosscheck.json").read_text())
-    assert check["source"] == "a recording of Julia's outputs" and check["rows"][0]["holds"] == "yes"
     assert (tmp_path / "REPORT.md").read_text().count("not run: no Julia") == 1
     # It ends with the claims table (claim, holds, measured in short) and where the report is.
     assert result.stdout.splitlines()[0].split()[:2] == ["claim", "holds"] and "not run: no Julia" in result.stdout
     assert result.stdout.rstrip().endswith(f"the report: {tmp_path / 'REPORT.md'}")
+
+
+def test_without_julia_the_crosscheck_row_compares_with_the_recorded_julia_outputs(tmp_path, monkeypatch):
+    """The recording in tests/fixtures (all of it is compared in test_crosscheck.py; here its
+    trebuchet case, so that the row's plumbing is what this test costs)."""
+    import shutil
+
+    from dprl import crosscheck, julia, reproduce
+
+    fixtures = str(Path(reproduce.__file__).resolve().parents[2] / "tests" / "fixtures" / "crosscheck")
+    one_case = tmp_path / "one_case"
+    one_case.mkdir()
+    shutil.copy(f"{fixtures}/trebuchet_throws.json", one_case)
+    asked = []
+    compare = crosscheck.against
+    monkeypatch.setattr(crosscheck, "against", lambda folder: asked.append(str(folder)) or compare(one_case))
+    monkeypatch.setattr(julia, "is_started", lambda: False)
+    path = reproduce.crosscheck(tmp_path / "results", quick=True)
+    check = json.loads(path.read_text())
+    assert asked == [fixtures] and check["source"] == "a recording of Julia's outputs" and check["rows"][0]["holds"] == "yes"
+    assert check["command"] == "dprl crosscheck --against tests/fixtures/crosscheck"
 
 
 def test_unknown_reproduction_is_one_clear_line(tmp_path):
@@ -150,6 +181,7 @@ def test_a_corrupt_kept_file_is_one_line_from_the_command(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and str(path) in result.stderr
 
 
+@pytest.mark.alone
 def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path, ctrl_c):
     log = tmp_path / "stderr.txt"
     with log.open("w") as stderr:

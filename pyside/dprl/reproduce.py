@@ -21,6 +21,19 @@ BLOG_GRADIENT = (4.02, -0.99, 0.051)  # (wind, angle, weight) at wind -2 m/s, 45
 # looks truncated rather than rounded, hence its wider, one-sided band.
 GRADIENT_BANDS = ((4.015, 4.025), (-0.995, -0.985), (0.0505, 0.0525))
 
+# What --quick shrinks, against the full run: the aimers' time budgets (s), the targets of the
+# aiming-speed comparison, CartPole's and Pendulum's seeds, Pendulum's evaluation episodes and
+# the live cross-check's updates.
+FULL = {"aimer_s": goals.AIMER_TIME_BUDGET_S, "aimer_2019_s": 300.0, "aiming_targets": 1000, "cartpole_seeds": 10,
+        "pendulum_seeds": 3, "pendulum_evaluation": 1000, "crosscheck_updates": 200}
+QUICK = {"aimer_s": 20.0, "aimer_2019_s": 15.0, "aiming_targets": 100, "cartpole_seeds": 3,
+         "pendulum_seeds": 1, "pendulum_evaluation": 200, "crosscheck_updates": 20}
+
+
+def budgets(quick: bool) -> dict:
+    return QUICK if quick else FULL
+
+
 BENCHMARK_SCHEMA = {"command?": str}
 GRADIENT_SCHEMA = {**RESULT_SCHEMA, "gradient": [schema.NUMBER]}
 
@@ -151,7 +164,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
     from dprl.train import policies
     from dprl.train import trebuchet as aimer
 
-    budget = 20.0 if quick else goals.AIMER_TIME_BUDGET_S
+    budget = budgets(quick)["aimer_s"]
     command = f"dprl train trebuchet-lm --time-budget {budget:g}"
     result = recipes.train_seeded_aimer(0, optimizer="lm", time_budget=budget, stop_at=goals.AIMER_GOAL, progress=False).unless_interrupted()
     metrics = result.extra["metrics"][-1]
@@ -171,7 +184,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
     # Showcase as the blog's: its best shot among the ten strongest winds of the evaluation set.
     windiest = np.argsort(-np.abs(winds))[:10]
     showcase = int(windiest[np.argmin(relative[windiest])])
-    targets_n = 100 if quick else 1000
+    targets_n = budgets(quick)["aiming_targets"]
     start = time.perf_counter()
     _, _, descent_miss = aimer.aim_by_gradient_descent(winds[:targets_n], targets[:targets_n])
     descent = (time.perf_counter() - start) / targets_n
@@ -216,7 +229,7 @@ def aimer_2019(results: Path, quick: bool) -> Path:
     the same setting and wall time, and beside the Levenberg–Marquardt aimer."""
     from dprl import julia, recipes
 
-    budget = 15.0 if quick else 300.0
+    budget = budgets(quick)["aimer_2019_s"]
     julia_command = f"dprl train trebuchet --backend julia --time-budget {budget:g}"
     torch_command = f"dprl train trebuchet --time-budget {budget:g}"
     payload = {"command": julia_command, "torch_command": torch_command, "time_budget_s": budget}
@@ -259,7 +272,7 @@ def cartpole(results: Path, quick: bool) -> Path:
     from dprl import plots
     from dprl import recipes
 
-    seeds = 3 if quick else 10
+    seeds = budgets(quick)["cartpole_seeds"]
     runs = {version: [recipes.train_seeded_cartpole(seed, 50, version=version, progress=False).unless_interrupted() for seed in range(seeds)] for version in ("v0", "v1")}
     episodes = {v: [len(r.scores) if r.scores[-1] >= goals.CARTPOLE_VERSIONS[v][1] else None for r in rs] for v, rs in runs.items()}
     median = {v: statistics.median(e if e is not None else float("inf") for e in es) for v, es in episodes.items()}
@@ -285,7 +298,7 @@ def pendulum(results: Path, quick: bool) -> Path:
     from dprl import plots
     from dprl import recipes
 
-    seeds, evaluation = (1, 200) if quick else (3, 1000)
+    seeds, evaluation = budgets(quick)["pendulum_seeds"], budgets(quick)["pendulum_evaluation"]
     blog = [recipes.train_seeded_pendulum(s, 10, variant="gymjl2019", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
     v1 = [recipes.train_seeded_pendulum(s, 10, variant="gymnasium", evaluation_episodes=evaluation, progress=False).unless_interrupted() for s in range(seeds)]
     figures = _figures(results)
@@ -470,7 +483,7 @@ def crosscheck(results: Path, quick: bool) -> Path:
     from dprl import julia
 
     fixtures = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "crosscheck"
-    updates = 20 if quick else 200
+    updates = budgets(quick)["crosscheck_updates"]
     claim = "Julia and PyTorch give the same values, gradients and learning curves (trebuchet, CartPole, Pendulum)"
     previous = results / "crosscheck.json"
     if not julia.is_started() and _peek(previous).get("source") == "live":

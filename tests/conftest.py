@@ -84,28 +84,93 @@ def ctrl_c():
     return send
 
 
-@pytest.fixture(autouse=True)
-def _alone_or_beside_others(request):
+# While this worker holds the room alone (a run of consecutive `alone` tests): its lock files;
+# while the running test shares it: those.
+_alone = None
+_shared = None
+
+
+def _enter(config, how):
+    """Open the run's two lock files and take the room `how` (fcntl.LOCK_EX or LOCK_SH), passing
+    through the turnstile so that a waiting exclusive taker is not overtaken."""
+    import fcntl
+
+    base = Path(tempfile.gettempdir()) / f"dprl-pytest-{config.workerinput['testrunuid']}"
+    turnstile, room = open(f"{base}.turnstile", "a"), open(f"{base}.room", "a")
+    fcntl.flock(turnstile, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(room, how)
+    finally:
+        fcntl.flock(turnstile, fcntl.LOCK_UN)
+    return turnstile, room
+
+
+def _leave(files):
+    import fcntl
+
+    turnstile, room = files
+    fcntl.flock(room, fcntl.LOCK_UN)
+    room.close()
+    turnstile.close()
+
+
+def _is_alone(item):
+    return item is not None and item.get_closest_marker("alone") is not None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
     """A readers–writer lock over the workers of one pytest-xdist run (files named by the run's id):
-    an `alone` test holds it exclusively, every other test shares it. The turnstile keeps a waiting
-    `alone` test from being overtaken by the other workers' next tests."""
-    workerinput = getattr(request.config, "workerinput", None)
+    `alone` tests hold it exclusively, from the first of a run of them to the last (so their
+    module waits once for the other workers' current tests), every other test shares it for its
+    own setup, call and teardown. Without pytest-xdist, or without fcntl, there is nothing to do."""
+    global _alone, _shared
     try:
         import fcntl
-    except ImportError:  # not on Linux or macOS: no lock, the tests still run
+    except ImportError:
         fcntl = None
-    if workerinput is None or fcntl is None:
+    if getattr(item.config, "workerinput", None) is None or fcntl is None:
         yield
         return
-    base = Path(tempfile.gettempdir()) / f"dprl-pytest-{workerinput['testrunuid']}"
-    alone = request.node.get_closest_marker("alone") is not None
-    with open(f"{base}.turnstile", "a") as turnstile, open(f"{base}.room", "a") as room:
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
+    alone = _is_alone(item)
+    if alone and _alone is None:
+        _alone = _enter(item.config, fcntl.LOCK_EX)
+    _shared = None if alone else _enter(item.config, fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        if _shared is not None:
+            _leave(_shared)
+            _shared = None
+        if _alone is not None and not _is_alone(nextitem):  # the run of `alone` tests ends here
+            _leave(_alone)
+            _alone = None
+
+
+@pytest.fixture
+def quiet(request):
+    """`with quiet():` around the part of a test that measures a reaction time: inside it no other
+    pytest-xdist worker runs a test (they finish the one they are in and wait), so a Julia child
+    started outside it compiles beside the others' load, and only the timed seconds run alone."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def hold():
+        global _shared
         try:
-            fcntl.flock(room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        finally:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
+            import fcntl
+        except ImportError:
+            fcntl = None
+        if getattr(request.config, "workerinput", None) is None or fcntl is None or _alone is not None:
+            yield
+            return
+        if _shared is not None:  # this test's shared hold, given up first: flock would wait on itself
+            _leave(_shared)
+            _shared = None
+        files = _enter(request.config, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(room, fcntl.LOCK_UN)
+            _leave(files)
+
+    return hold

@@ -18,20 +18,24 @@ PLUMBING_BUDGET = {"seeds": 1, "cartpole_dp": 2, "pendulum_dp": 1, "pendulum_apg
                    "dqn": 1200, "ppo_cartpole": 256, "sac": 300, "td3": 300, "ppo_pendulum": 4096, "sac_trebuchet": 256}
 
 # The other reproductions' --quick settings, smaller still: each aimer trains for seconds, one seed.
-PLUMBING_QUICK = {"aimer_s": 3.0, "aimer_2019_s": 3.0, "aiming_targets": 20, "cartpole_seeds": 1, "pendulum_seeds": 1,
-                  "pendulum_evaluation": 20, "crosscheck_updates": 4}
+PLUMBING_QUICK = {"aimer_s": 3.0, "aimer_2019_s": 3.0, "aiming_targets": 20, "aiming_steps": 5, "cartpole_seeds": 1, "pendulum_seeds": 1,
+                  "pendulum_evaluation": 20, "crosscheck_updates": 4, "gif_frames": 8}
 
 
 def test_quick_reproduce_writes_report_from_result_files(tmp_path, monkeypatch, capsys):
     """In this process (the session's Julia, when there is one, runs the Julia rows): the command
     line and its parts are what is tested, not a second start of Julia and torch."""
-    from dprl import cli, dp_vs_rl, julia, reproduce
+    from dprl import cli, crosscheck, dp_vs_rl, julia, reproduce
 
     if not julia.is_started():  # none here, or julia tests deselected: never start Julia after torch
         monkeypatch.setattr(julia, "locate_julia", lambda: None)
     monkeypatch.setitem(dp_vs_rl.BUDGETS, True, PLUMBING_BUDGET)
     monkeypatch.setattr(dp_vs_rl, "PENDULUM_EVALUATION_EPISODES", 10)
     monkeypatch.setattr(reproduce, "QUICK", PLUMBING_QUICK)
+    # The cross-check's row from one environment's cases: every case is cross-checked live in
+    # test_crosscheck.py; here Julia would compile all the trainers again for the row's plumbing.
+    live = crosscheck.live
+    monkeypatch.setattr(crosscheck, "live", lambda updates, jl, progress: live(envs=["trebuchet"], updates=updates, jl=jl, progress=progress))
     code = cli.main(["reproduce", "--quick", "--out", str(tmp_path)])
     printed = capsys.readouterr()
     assert code == 0, printed.err

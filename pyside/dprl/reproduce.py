@@ -21,13 +21,13 @@ BLOG_GRADIENT = (4.02, -0.99, 0.051)  # (wind, angle, weight) at wind -2 m/s, 45
 # looks truncated rather than rounded, hence its wider, one-sided band.
 GRADIENT_BANDS = ((4.015, 4.025), (-0.995, -0.985), (0.0505, 0.0525))
 
-# What --quick shrinks, against the full run: the aimers' time budgets (s), the targets of the
-# aiming-speed comparison, CartPole's and Pendulum's seeds, Pendulum's evaluation episodes and
-# the live cross-check's updates.
-FULL = {"aimer_s": goals.AIMER_TIME_BUDGET_S, "aimer_2019_s": 300.0, "aiming_targets": 1000, "cartpole_seeds": 10,
-        "pendulum_seeds": 3, "pendulum_evaluation": 1000, "crosscheck_updates": 200}
-QUICK = {"aimer_s": 20.0, "aimer_2019_s": 15.0, "aiming_targets": 100, "cartpole_seeds": 3,
-         "pendulum_seeds": 1, "pendulum_evaluation": 200, "crosscheck_updates": 20}
+# What --quick shrinks, against the full run: the aimers' time budgets (s), the targets and Adam
+# steps of the aiming-speed comparison, CartPole's and Pendulum's seeds, Pendulum's evaluation
+# episodes, the live cross-check's updates and the frames of the throw's GIF.
+FULL = {"aimer_s": goals.AIMER_TIME_BUDGET_S, "aimer_2019_s": 300.0, "aiming_targets": 1000, "aiming_steps": 100, "cartpole_seeds": 10,
+        "pendulum_seeds": 3, "pendulum_evaluation": 1000, "crosscheck_updates": 200, "gif_frames": 120}
+QUICK = {"aimer_s": 20.0, "aimer_2019_s": 15.0, "aiming_targets": 100, "aiming_steps": 100, "cartpole_seeds": 3,
+         "pendulum_seeds": 1, "pendulum_evaluation": 200, "crosscheck_updates": 20, "gif_frames": 120}
 
 
 def budgets(quick: bool) -> dict:
@@ -179,14 +179,14 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
     with torch.no_grad():
         angle, weight = aimer.aim(model, torch.tensor(winds[strongest]), torch.tensor(targets[strongest]), True)
     track = trebuchet_trajectory.simulate(float(winds[strongest]), angle.item(), weight.item())
-    plots.throw_animation(track, figures / "aimer_throw.gif",
+    plots.throw_animation(track, figures / "aimer_throw.gif", frames=budgets(quick)["gif_frames"],
                           title=f"wind {winds[strongest]:+.1f} m/s, target {targets[strongest]:.1f} m: off by {miss[strongest] * 100:.0f} cm")
     # Showcase as the blog's: its best shot among the ten strongest winds of the evaluation set.
     windiest = np.argsort(-np.abs(winds))[:10]
     showcase = int(windiest[np.argmin(relative[windiest])])
-    targets_n = budgets(quick)["aiming_targets"]
+    targets_n, steps = budgets(quick)["aiming_targets"], budgets(quick)["aiming_steps"]
     start = time.perf_counter()
-    _, _, descent_miss = aimer.aim_by_gradient_descent(winds[:targets_n], targets[:targets_n])
+    _, _, descent_miss = aimer.aim_by_gradient_descent(winds[:targets_n], targets[:targets_n], steps=steps)
     descent = (time.perf_counter() - start) / targets_n
     w, t = torch.as_tensor(winds[:targets_n]), torch.as_tensor(targets[:targets_n])
     with torch.no_grad():
@@ -209,7 +209,7 @@ def trebuchet_aimer(results: Path, quick: bool) -> Path:
          "command": command, "holds": "yes" if goals.aimer_goal_met(metrics) else "no"},
         {"claim": "Aiming by gradient descent takes about 100 ms per target; the network about 5 µs (20,000× faster)",
          "published": "100 ms vs 5 µs",
-         "measured": f"per target, {targets_n} in one batch: {descent * 1e3:.1f} ms by gradient descent (100 Adam steps; median miss {np.median(100 * descent_miss / targets[:targets_n]):.2f} %) vs {network * 1e6:.2f} µs by the network, {descent / network:,.0f}× faster; one network call alone takes {network_alone * 1e6:.0f} µs in eager PyTorch",
+         "measured": f"per target, {targets_n} in one batch: {descent * 1e3:.1f} ms by gradient descent ({steps} Adam steps; median miss {np.median(100 * descent_miss / targets[:targets_n]):.2f} %) vs {network * 1e6:.2f} µs by the network, {descent / network:,.0f}× faster; one network call alone takes {network_alone * 1e6:.0f} µs in eager PyTorch",
          "command": "python comparisons/bench_aimer.py", "holds": "yes" if descent / network >= 1000 else "no"},
     ]
     return _write(results, "trebuchet_aimer", {"command": command, "metrics": metrics, "seconds": result.wall_time[-1],

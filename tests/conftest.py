@@ -27,6 +27,13 @@ _julia_failure = None
 
 def pytest_configure(config):
     global _julia_failure
+    import signal
+
+    # A process started in the background by a shell without job control (`bash .ci/run &`)
+    # inherits SIGINT ignored, and so would every `dprl` child the Ctrl-C tests start: give this
+    # process (the controller and each worker) a handler, which a child's exec resets to the default.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     from dprl import julia
 
     if julia.locate_julia() is None:

@@ -153,31 +153,3 @@ def pytest_runtest_protocol(item, nextitem):
             _leave(_alone)
             _alone = None
 
-
-@pytest.fixture
-def quiet(request):
-    """`with quiet():` around the part of a test that measures a reaction time: inside it no other
-    pytest-xdist worker runs a test (they finish the one they are in and wait), so a Julia child
-    started outside it compiles beside the others' load, and only the timed seconds run alone."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def hold():
-        global _shared
-        try:
-            import fcntl
-        except ImportError:
-            fcntl = None
-        if getattr(request.config, "workerinput", None) is None or fcntl is None or _alone is not None:
-            yield
-            return
-        if _shared is not None:  # this test's shared hold, given up first: flock would wait on itself
-            _leave(_shared)
-            _shared = None
-        files = _enter(request.config, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            _leave(files)
-
-    return hold

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+# Each test measures how soon Ctrl-C is answered: none runs beside another test's load.
+pytestmark = pytest.mark.alone
 
 # A Julia function that never returns (it allocates, so Julia has safepoints to throw at), one
 # that waits once for a minute (a root task blocked in `sleep`), one that never returns without
@@ -31,25 +33,23 @@ def _wait_for(process, log, marker, deadline):
     assert marker in log.read_text(), f"no {marker!r} within {WAIT} s: {log.read_text()}"
 
 
-def _interrupt(argv, marker, tmp_path, quiet, *, env=None, presses=1, settle=1.0, timeout=30):
+def _interrupt(argv, marker, tmp_path, *, env=None, presses=1, settle=1.0, timeout=30):
     """Run argv, wait for `marker` on its stderr and `settle` seconds more (so the Julia call is
     running), send SIGINT `presses` times 0.1 s apart; (exit code, stderr, stdout, seconds from the
-    first SIGINT to exit). The process is killed if it outlives `timeout`. From the settling to the
-    exit no other test runs (`quiet`, tests/conftest.py): the seconds are this process's."""
+    first SIGINT to exit). The process is killed if it outlives `timeout`."""
     log, out = tmp_path / "stderr.txt", tmp_path / "stdout.txt"
     with log.open("w") as stderr, out.open("w") as stdout:
         process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env, cwd=tmp_path)
         try:
             _wait_for(process, log, marker, time.monotonic() + WAIT)
-            with quiet():
-                time.sleep(settle)
-                sent = time.monotonic()
-                for press in range(presses):
-                    if process.poll() is None:
-                        process.send_signal(signal.SIGINT)
-                    time.sleep(0.1)
-                code = process.wait(timeout=timeout)
-                seconds = time.monotonic() - sent
+            time.sleep(settle)
+            sent = time.monotonic()
+            for press in range(presses):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+                time.sleep(0.1)
+            code = process.wait(timeout=timeout)
+            seconds = time.monotonic() - sent
         finally:
             if process.poll() is None:
                 process.kill()
@@ -86,7 +86,7 @@ API_SCRIPT = JULIA_DEFINITIONS + textwrap.dedent("""
 """)
 
 
-def _api(tmp_path, quiet, name, threads, presses=1):
+def _api(tmp_path, name, threads, presses=1):
     script = tmp_path / "api.py"
     script.write_text("from dprl import julia\njulia.start()\n" + API_SCRIPT)
     env = {**os.environ, "PYTHON_JULIACALL_THREADS": str(threads)}
@@ -96,18 +96,17 @@ def _api(tmp_path, quiet, name, threads, presses=1):
         process = subprocess.Popen([sys.executable, str(script), name], stdout=stdout, stderr=stderr, env=env, cwd=tmp_path)
         try:
             _wait_for(process, log, "calling", time.monotonic() + WAIT)
-            with quiet():  # the timed part alone (tests/conftest.py)
-                time.sleep(1.0)
-                sent = time.monotonic()
-                for _ in range(presses):  # like a user, no more presses once the interrupt has come
-                    if "KeyboardInterrupt" in out.read_text():
-                        break
-                    process.send_signal(signal.SIGINT)
-                    time.sleep(0.1)
-                deadline = time.monotonic() + 30
-                while "KeyboardInterrupt" not in out.read_text() and process.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.02)
-                seconds = time.monotonic() - sent
+            time.sleep(1.0)
+            sent = time.monotonic()
+            for _ in range(presses):  # like a user, no more presses once the interrupt has come
+                if "KeyboardInterrupt" in out.read_text():
+                    break
+                process.send_signal(signal.SIGINT)
+                time.sleep(0.1)
+            deadline = time.monotonic() + 30
+            while "KeyboardInterrupt" not in out.read_text() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            seconds = time.monotonic() - sent
             _wait_for(process, log, "python", time.monotonic() + 30)
             time.sleep(0.5)
             process.send_signal(signal.SIGINT)
@@ -121,8 +120,8 @@ def _api(tmp_path, quiet, name, threads, presses=1):
 
 @pytest.mark.julia
 @pytest.mark.parametrize(("name", "threads"), [("dprl_forever", 1), ("dprl_forever", 2), ("dprl_wait", 1)])
-def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, tmp_path, name, threads, quiet):
-    code, out, err, seconds = _api(tmp_path, quiet, name, threads)
+def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, tmp_path, name, threads):
+    code, out, err, seconds = _api(tmp_path, name, threads)
     assert f"KeyboardInterrupt: interrupted in Main.{name}" in out, (out, err)
     assert seconds < 3.0, seconds
     assert "after 74.7" in out and "sleep interrupted" in out, (out, err)
@@ -130,10 +129,10 @@ def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable
 
 
 @pytest.mark.julia
-def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, tmp_path, quiet):
+def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, tmp_path):
     """A loop that never allocates gives Julia no safepoint; Julia throws there only when
     Ctrl-C comes several times within about a second (its force-throw)."""
-    code, out, err, seconds = _api(tmp_path, quiet, "dprl_spin", 1, presses=30)  # 0.1 s apart until the interrupt comes
+    code, out, err, seconds = _api(tmp_path, "dprl_spin", 1, presses=30)  # 0.1 s apart until the interrupt comes
     # Named by dprl when Julia's forced throw comes back through the call; a bare KeyboardInterrupt
     # when a press lands in Python's handler as the call returns: both stop it.
     assert "KeyboardInterrupt:" in out and "returned" not in out, (out, err)
@@ -142,7 +141,7 @@ def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, tmp_path, quiet):
 
 
 @pytest.mark.julia
-def test_ctrl_c_in_dprl_gradcheck_inside_julia_is_exit_130_with_one_line(jl, tmp_path, quiet):
+def test_ctrl_c_in_dprl_gradcheck_inside_julia_is_exit_130_with_one_line(jl, tmp_path):
     spec = tmp_path / "forever.py"
     spec.write_text(JULIA_DEFINITIONS + textwrap.dedent("""
         import sys
@@ -152,7 +151,7 @@ def test_ctrl_c_in_dprl_gradcheck_inside_julia_is_exit_130_with_one_line(jl, tmp
         inputs = {"x": [1.0, 2.0, 3.0]}
         print("spec loaded", file=sys.stderr, flush=True)
     """))
-    code, err, _, seconds = _interrupt([sys.executable, "-m", "dprl.cli", "gradcheck", str(spec)], "spec loaded", tmp_path, quiet, settle=2.0)
+    code, err, _, seconds = _interrupt([sys.executable, "-m", "dprl.cli", "gradcheck", str(spec)], "spec loaded", tmp_path, settle=2.0)
     lines = [line for line in err.splitlines() if line.strip() and line != "spec loaded"]
     assert code == 130, err
     assert lines == ["dprl gradcheck: interrupted; nothing was written"], err
@@ -200,7 +199,7 @@ def test_prepare_asks_for_julias_signal_handling_unless_the_user_chose(monkeypat
 
 
 @pytest.mark.julia
-def test_a_process_that_ignores_sigint_keeps_ignoring_it_in_julia(jl, tmp_path, quiet):
+def test_a_process_that_ignores_sigint_keeps_ignoring_it_in_julia(jl, tmp_path):
     script = tmp_path / "ignored.py"
     script.write_text(textwrap.dedent("""
         import signal, sys
@@ -214,13 +213,13 @@ def test_a_process_that_ignores_sigint_keeps_ignoring_it_in_julia(jl, tmp_path, 
         print("slept", slept, flush=True)
         print("shot", julia.shoot(-2.0, 45.0, 200.0), flush=True)
     """))
-    code, err, out, _ = _interrupt([sys.executable, str(script)], "calling", tmp_path, quiet, settle=0.5, presses=2)
+    code, err, out, _ = _interrupt([sys.executable, str(script)], "calling", tmp_path, settle=0.5, presses=2)
     assert code == 0, err
     assert "slept 3.0" in out and "shot 74.7" in out, (out, err)
 
 
 @pytest.mark.julia
-def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_at_once(jl, tmp_path, quiet):
+def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_at_once(jl, tmp_path):
     """The aimer's Julia training calls Python at each evaluation; Ctrl-C there is Python's,
     not held until the callback returns to Julia."""
     script = tmp_path / "callback.py"
@@ -246,7 +245,7 @@ def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_a
             print("KeyboardInterrupt", time.monotonic(), flush=True)
         print("after", julia.shoot(-2.0, 45.0, 200.0), flush=True)
     """))
-    code, err, out, seconds = _interrupt([sys.executable, str(script)], "in callback", tmp_path, quiet, settle=0.5)
+    code, err, out, seconds = _interrupt([sys.executable, str(script)], "in callback", tmp_path, settle=0.5)
     assert code == 0, err
     assert "KeyboardInterrupt" in out and "after 74.7" in out, (out, err)
     assert seconds < 3.0, seconds

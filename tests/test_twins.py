@@ -80,20 +80,27 @@ def _python_names_on(line: str) -> list:
     return []
 
 
-def top_level_names(path: Path) -> list:
-    """Top-level definitions in order, each name once, up to a `# Julia only` / `# PyTorch only`
-    heading; names with a leading underscore left out."""
-    julia = path.suffix == ".jl"
-    names = []
+def _top_level_lines(lines):
+    """(index, line) of each unindented line outside docstrings, up to a `# Julia only` /
+    `# PyTorch only` heading."""
     in_docstring = False
-    for line in path.read_text().splitlines():
+    for i, line in enumerate(lines):
         if line.count('"""') % 2 == 1:
             in_docstring = not in_docstring
             continue
         if in_docstring or not line or line[0].isspace():
             continue
         if re.match(r"^# (Julia|PyTorch) only\b", line):
-            break
+            return
+        yield i, line
+
+
+def top_level_names(path: Path) -> list:
+    """Top-level definitions in order, each name once, up to a `# Julia only` / `# PyTorch only`
+    heading; names with a leading underscore left out."""
+    julia = path.suffix == ".jl"
+    names = []
+    for _, line in _top_level_lines(path.read_text().splitlines()):
         found = _julia_names_on(line) if julia else _python_names_on(line)
         for name in found:
             if name.startswith("_") or name in names or name in ("module", "end", "using", "import", "export", "include"):
@@ -165,15 +172,8 @@ def julia_signatures(path: Path) -> dict:
     """{name: [parameter names of each method]} of the file's public top-level functions, up to a
     `# Julia only` heading; a trailing `!` dropped from the name."""
     lines = path.read_text().splitlines()
-    found, in_docstring = {}, False
-    for i, line in enumerate(lines):
-        if line.count('"""') % 2 == 1:
-            in_docstring = not in_docstring
-            continue
-        if in_docstring or not line or line[0].isspace():
-            continue
-        if re.match(r"^# Julia only\b", line):
-            break
+    found = {}
+    for i, line in _top_level_lines(lines):
         m = _JULIA_DEF.match(line)
         if not m or m.group(2):  # not a call-shaped line, or a method of another module's function
             continue

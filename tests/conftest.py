@@ -9,6 +9,7 @@ own Julia and the controller, which runs no test, none.
 
 Tests marked `alone` measure a reaction time (Ctrl-C answered within seconds): while one runs, the
 other workers finish the test they are in and wait, so no other test's load decides the outcome.
+A test whose timed part is short takes the `quiet` fixture instead: only that part runs alone.
 """
 
 import os
@@ -23,6 +24,28 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _julia_failure = None
+
+# The suite's longest files, longest first (seconds a file took on its worker, measured on 2 cores
+# on 2026-12-05: docs/notes/2026-12-04-suite-time.md). pytest-xdist hands out whole files in
+# collection order (`--no-loadscope-reorder` in pyproject.toml), taking the next one whenever a
+# worker is nearly out of tests: started first, no long file is left for one worker to finish
+# while the other has nothing to do. The rest follow in collection order.
+LONGEST_FIRST = [
+    "tests/test_julia_signals.py",  # 98 s, mostly its children starting Julia
+    "tests/test_cli.py",  # 82 s
+    "tests/test_gradcheck.py",  # 74 s
+    "tests/test_crosscheck.py",  # 70 s
+    "tests/test_reproduce.py",  # 54 s
+    "tests/envs/test_trebuchet_triton.py",  # 51 s
+    "tests/test_julia.py",  # 48 s
+    "tests/test_julia_function.py",  # 44 s
+    "tests/envs/test_trebuchet_fast.py",  # 32 s
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: a file's own order stays
 
 
 def pytest_configure(config):
@@ -153,3 +176,31 @@ def pytest_runtest_protocol(item, nextitem):
             _leave(_alone)
             _alone = None
 
+
+@pytest.fixture
+def quiet(request):
+    """`with quiet():` around the part of a test that measures a reaction time: inside it no other
+    pytest-xdist worker runs a test (they finish the one they are in and wait), so a Julia child
+    started outside it compiles beside the others' load, and only the timed seconds run alone."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def hold():
+        global _shared
+        try:
+            import fcntl
+        except ImportError:
+            fcntl = None
+        if getattr(request.config, "workerinput", None) is None or fcntl is None or _alone is not None:
+            yield
+            return
+        if _shared is not None:  # this test's shared hold, given up first: flock would wait on itself
+            _leave(_shared)
+            _shared = None
+        files = _enter(request.config, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            _leave(files)
+
+    return hold

@@ -302,3 +302,18 @@ def test_a_training_device_this_machine_lacks_is_one_line_and_exit_2(tmp_path, c
     assert main(["train", "cartpole", "--device", "bogus", "--episodes", "1", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "device must be a torch device this machine has" in err and "'bogus'" in err
+
+
+@pytest.mark.parametrize(("code", "ignored"), [(130, True), (0, False), (2, False)])
+def test_the_command_ignores_a_second_ctrl_c_only_once_it_has_answered_the_first(monkeypatch, code, ignored):
+    import signal
+
+    from dprl import cli
+
+    before = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(cli, "main", lambda argv=None: code)
+    try:
+        assert cli.console() == code
+        assert (signal.getsignal(signal.SIGINT) is signal.SIG_IGN) is ignored
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -1,6 +1,7 @@
 """Ctrl-C and Julia's fatal errors during Julia calls (dprl.julia_signals): real SIGINTs sent to
 `dprl` and to the Python API in fresh processes, each bounded in time."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,51 +11,69 @@ import time
 
 import pytest
 
-# Each test measures how soon Ctrl-C is answered: none runs beside another test's load.
-pytestmark = pytest.mark.alone
+# The seconds from Ctrl-C to its answer are measured with no other test running (the `quiet`
+# fixture, tests/conftest.py); the child processes start and compile beside the other worker.
 
 # A Julia function that never returns (it allocates, so Julia has safepoints to throw at), one
 # that waits once for a minute (a root task blocked in `sleep`), one that never returns without
-# ever allocating (no safepoint), and one that recurses forever.
+# ever allocating (no safepoint), and one that recurses forever. The first three return at once
+# for a negative x: a first call compiles them, so that the Ctrl-C of the test lands in the
+# running function, not in the seconds Julia spends compiling (where it is held until the
+# compiled code runs).
 JULIA_DEFINITIONS = """
 import juliacall
-juliacall.Main.seval("function dprl_forever(x); s = 0.0; while true; s += sum(rand(3)); end; x; end")
-juliacall.Main.seval("function dprl_wait(x); sleep(60.0); x; end")
-juliacall.Main.seval("function dprl_spin(x); s = 0.0; while true; s += sin(s); end; x; end")
+juliacall.Main.seval("function dprl_forever(x); s = 0.0; while x[1] > 0; s += sum(rand(3)); end; x; end")
+juliacall.Main.seval("function dprl_wait(x); sleep(x[1] > 0 ? 60.0 : 0.0); x; end")
+juliacall.Main.seval("function dprl_spin(x); s = 0.0; while x[1] > 0; s += sin(s); end; x; end")
 juliacall.Main.seval("dprl_recurse(x) = dprl_recurse(x) + 1.0")
 """
 WAIT = 120  # seconds a process may take to start Julia and compile before it is killed
 
 
-def _wait_for(process, log, marker, deadline):
+def _wait_for(process, log, marker, deadline, out=None):
     while marker not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert process.poll() is None, log.read_text()
-    assert marker in log.read_text(), f"no {marker!r} within {WAIT} s: {log.read_text()}"
+    printed = f"stderr: {log.read_text()!r}" + ("" if out is None else f", stdout: {out.read_text()!r}")
+    assert process.poll() is None, printed
+    assert marker in log.read_text(), f"no {marker!r} in time; {printed}"
 
 
-def _interrupt(argv, marker, tmp_path, *, env=None, presses=1, settle=1.0, timeout=30):
-    """Run argv, wait for `marker` on its stderr and `settle` seconds more (so the Julia call is
-    running), send SIGINT `presses` times 0.1 s apart; (exit code, stderr, stdout, seconds from the
-    first SIGINT to exit). The process is killed if it outlives `timeout`."""
+def _interrupt(argv, marker, tmp_path, quiet, *, env=None, presses=1, settle=1.0, timeout=30):
+    """Run argv, wait for `marker` on its stderr (after which the child waits at its GATE), open
+    the gate, wait `settle` seconds more (so the Julia call is running), send SIGINT `presses` times
+    0.1 s apart; (exit code, stderr, stdout, seconds from the first SIGINT to exit). The process is
+    killed if it outlives `timeout`. From the gate to the exit no other test runs (`quiet`): the
+    seconds are this process's, and no child spins a core while the other worker finishes a test."""
     log, out = tmp_path / "stderr.txt", tmp_path / "stdout.txt"
     with log.open("w") as stderr, out.open("w") as stdout:
-        process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env, cwd=tmp_path)
+        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, env=env, cwd=tmp_path)
         try:
             _wait_for(process, log, marker, time.monotonic() + WAIT)
-            time.sleep(settle)
-            sent = time.monotonic()
-            for press in range(presses):
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-                time.sleep(0.1)
-            code = process.wait(timeout=timeout)
-            seconds = time.monotonic() - sent
+            with quiet():
+                _open(process)
+                time.sleep(settle)
+                sent = time.monotonic()
+                for press in range(presses):
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGINT)
+                    time.sleep(0.1)
+                code = process.wait(timeout=timeout)
+                seconds = time.monotonic() - sent
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            process.stdin.close()
     return code, log.read_text(), out.read_text(), seconds
+
+
+# The child's side of the gate: it waits here (after printing its marker) until the test opens it.
+GATE = "sys.stdin.readline()"
+
+
+def _open(process):
+    process.stdin.write(b"\n")
+    process.stdin.flush()
 
 
 API_SCRIPT = JULIA_DEFINITIONS + textwrap.dedent("""
@@ -64,6 +83,9 @@ API_SCRIPT = JULIA_DEFINITIONS + textwrap.dedent("""
     name = sys.argv[1]
     f = julia.function(name)
     x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    f(-x)  # compiled, returning at once
+    print("ready", flush=True, file=sys.stderr)
+    GATE
     print("calling", flush=True, file=sys.stderr)
     try:
         f(x)
@@ -83,31 +105,35 @@ API_SCRIPT = JULIA_DEFINITIONS + textwrap.dedent("""
         time.sleep(60)
     except KeyboardInterrupt:
         print("sleep interrupted", flush=True)
-""")
+""").replace("GATE", GATE)
 
 
-def _api(tmp_path, name, threads, presses=1):
+def _api(tmp_path, quiet, name, threads, presses=1):
     script = tmp_path / "api.py"
     script.write_text("from dprl import julia\njulia.start()\n" + API_SCRIPT)
     env = {**os.environ, "PYTHON_JULIACALL_THREADS": str(threads)}
     env.pop("PYTHON_JULIACALL_HANDLE_SIGNALS", None)  # dprl's default: Julia handles signals
     log, out = tmp_path / "stderr.txt", tmp_path / "stdout.txt"
     with log.open("w") as stderr, out.open("w") as stdout:
-        process = subprocess.Popen([sys.executable, str(script), name], stdout=stdout, stderr=stderr, env=env, cwd=tmp_path)
+        process = subprocess.Popen([sys.executable, str(script), name], stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, env=env,
+                                   cwd=tmp_path)
         try:
-            _wait_for(process, log, "calling", time.monotonic() + WAIT)
-            time.sleep(1.0)
-            sent = time.monotonic()
-            for _ in range(presses):  # like a user, no more presses once the interrupt has come
-                if "KeyboardInterrupt" in out.read_text():
-                    break
-                process.send_signal(signal.SIGINT)
-                time.sleep(0.1)
-            deadline = time.monotonic() + 30
-            while "KeyboardInterrupt" not in out.read_text() and process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.02)
-            seconds = time.monotonic() - sent
-            _wait_for(process, log, "python", time.monotonic() + 30)
+            _wait_for(process, log, "ready", time.monotonic() + WAIT)
+            with quiet():
+                _open(process)
+                _wait_for(process, log, "calling", time.monotonic() + 30)
+                time.sleep(0.5)
+                sent = time.monotonic()
+                for _ in range(presses):  # like a user, no more presses once the interrupt has come
+                    if "KeyboardInterrupt" in out.read_text():
+                        break
+                    process.send_signal(signal.SIGINT)
+                    time.sleep(0.1)
+                deadline = time.monotonic() + 30
+                while "KeyboardInterrupt" not in out.read_text() and process.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                seconds = time.monotonic() - sent
+            _wait_for(process, log, "python", time.monotonic() + 30, out)
             time.sleep(0.5)
             process.send_signal(signal.SIGINT)
             code = process.wait(timeout=30)
@@ -115,13 +141,14 @@ def _api(tmp_path, name, threads, presses=1):
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            process.stdin.close()
     return code, out.read_text(), log.read_text(), seconds
 
 
 @pytest.mark.julia
 @pytest.mark.parametrize(("name", "threads"), [("dprl_forever", 1), ("dprl_forever", 2), ("dprl_wait", 1)])
-def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, tmp_path, name, threads):
-    code, out, err, seconds = _api(tmp_path, name, threads)
+def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, tmp_path, quiet, name, threads):
+    code, out, err, seconds = _api(tmp_path, quiet, name, threads)
     assert f"KeyboardInterrupt: interrupted in Main.{name}" in out, (out, err)
     assert seconds < 3.0, seconds
     assert "after 74.7" in out and "sleep interrupted" in out, (out, err)
@@ -129,10 +156,10 @@ def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable
 
 
 @pytest.mark.julia
-def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, tmp_path):
+def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, tmp_path, quiet):
     """A loop that never allocates gives Julia no safepoint; Julia throws there only when
     Ctrl-C comes several times within about a second (its force-throw)."""
-    code, out, err, seconds = _api(tmp_path, "dprl_spin", 1, presses=30)  # 0.1 s apart until the interrupt comes
+    code, out, err, seconds = _api(tmp_path, quiet, "dprl_spin", 1, presses=30)  # 0.1 s apart until the interrupt comes
     # Named by dprl when Julia's forced throw comes back through the call; a bare KeyboardInterrupt
     # when a press lands in Python's handler as the call returns: both stop it.
     assert "KeyboardInterrupt:" in out and "returned" not in out, (out, err)
@@ -141,7 +168,7 @@ def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, tmp_path):
 
 
 @pytest.mark.julia
-def test_ctrl_c_in_dprl_gradcheck_inside_julia_is_exit_130_with_one_line(jl, tmp_path):
+def test_ctrl_c_in_dprl_gradcheck_inside_julia_is_exit_130_with_one_line(jl, tmp_path, quiet):
     spec = tmp_path / "forever.py"
     spec.write_text(JULIA_DEFINITIONS + textwrap.dedent("""
         import sys
@@ -150,8 +177,9 @@ def test_ctrl_c_in_dprl_gradcheck_inside_julia_is_exit_130_with_one_line(jl, tmp
             return x * 1.0
         inputs = {"x": [1.0, 2.0, 3.0]}
         print("spec loaded", file=sys.stderr, flush=True)
-    """))
-    code, err, _, seconds = _interrupt([sys.executable, "-m", "dprl.cli", "gradcheck", str(spec)], "spec loaded", tmp_path, settle=2.0)
+        GATE
+    """).replace("GATE", GATE))
+    code, err, _, seconds = _interrupt([sys.executable, "-m", "dprl.cli", "gradcheck", str(spec)], "spec loaded", tmp_path, quiet, settle=2.0)
     lines = [line for line in err.splitlines() if line.strip() and line != "spec loaded"]
     assert code == 130, err
     assert lines == ["dprl gradcheck: interrupted; nothing was written"], err
@@ -213,13 +241,13 @@ def test_a_process_that_ignores_sigint_keeps_ignoring_it_in_julia(jl, tmp_path):
         print("slept", slept, flush=True)
         print("shot", julia.shoot(-2.0, 45.0, 200.0), flush=True)
     """))
-    code, err, out, _ = _interrupt([sys.executable, str(script)], "calling", tmp_path, settle=0.5, presses=2)
+    code, err, out, _ = _interrupt([sys.executable, str(script)], "calling", tmp_path, contextlib.nullcontext, settle=0.5, presses=2)
     assert code == 0, err
     assert "slept 3.0" in out and "shot 74.7" in out, (out, err)
 
 
 @pytest.mark.julia
-def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_at_once(jl, tmp_path):
+def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_at_once(jl, tmp_path, quiet):
     """The aimer's Julia training calls Python at each evaluation; Ctrl-C there is Python's,
     not held until the callback returns to Julia."""
     script = tmp_path / "callback.py"
@@ -234,6 +262,7 @@ def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_a
         def report(update, layers):
             if update == 3:
                 print("in callback", file=sys.stderr, flush=True)
+                GATE
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:  # busy Python code, no sleep to be woken from
                     pass
@@ -244,8 +273,8 @@ def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_a
         except KeyboardInterrupt:
             print("KeyboardInterrupt", time.monotonic(), flush=True)
         print("after", julia.shoot(-2.0, 45.0, 200.0), flush=True)
-    """))
-    code, err, out, seconds = _interrupt([sys.executable, str(script)], "in callback", tmp_path, settle=0.5)
+    """).replace("GATE", GATE))
+    code, err, out, seconds = _interrupt([sys.executable, str(script)], "in callback", tmp_path, quiet, settle=0.5)
     assert code == 0, err
     assert "KeyboardInterrupt" in out and "after 74.7" in out, (out, err)
     assert seconds < 3.0, seconds

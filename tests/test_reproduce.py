@@ -18,7 +18,7 @@ PLUMBING_BUDGET = {"seeds": 1, "cartpole_dp": 2, "pendulum_dp": 1, "pendulum_apg
                    "dqn": 1200, "ppo_cartpole": 256, "sac": 300, "td3": 300, "ppo_pendulum": 4096, "sac_trebuchet": 256}
 
 # The other reproductions' --quick settings, smaller still: each aimer trains for seconds, one seed.
-PLUMBING_QUICK = {"aimer_s": 3.0, "aimer_2019_s": 3.0, "aiming_targets": 20, "aiming_steps": 5, "cartpole_seeds": 1, "pendulum_seeds": 1,
+PLUMBING_QUICK = {"aimer_s": 1.0, "aimer_2019_s": 1.0, "aiming_targets": 20, "aiming_steps": 5, "cartpole_seeds": 1, "pendulum_seeds": 1,
                   "pendulum_evaluation": 20, "crosscheck_updates": 4, "gif_frames": 8}
 
 

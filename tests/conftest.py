@@ -177,7 +177,7 @@ def pytest_runtest_protocol(item, nextitem):
             _alone = None
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # it only reads the run's configuration: module fixtures may take it too
 def quiet(request):
     """`with quiet():` around the part of a test that measures a reaction time: inside it no other
     pytest-xdist worker runs a test (they finish the one they are in and wait), so a Julia child

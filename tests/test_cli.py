@@ -225,6 +225,10 @@ def test_train_trebuchet_writes_result_plots_and_gif(tmp_path):
         assert (tmp_path / f"trebuchet_lm_seed0{suffix}").stat().st_size > 0
     saved = json.loads((tmp_path / "trebuchet_lm_seed0.json").read_text())
     assert saved["trainer"] == "trebuchet" and saved["finished"] and len(saved["weights"]) == 4
+    from PIL import Image
+
+    with Image.open(tmp_path / "trebuchet_lm_seed0_throw.gif") as gif:  # the throw in 120 frames (Pillow merges equal ones), 20 a second, looping
+        assert 60 < gif.n_frames <= 120 and gif.info["duration"] == 50 and gif.info["loop"] == 0 and gif.size == (800, 360)
 
 
 def test_train_cartpole_writes_result_and_curve_and_never_overwrites_an_earlier_run(tmp_path):
@@ -303,17 +307,3 @@ def test_a_training_device_this_machine_lacks_is_one_line_and_exit_2(tmp_path, c
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "device must be a torch device this machine has" in err and "'bogus'" in err
 
-
-@pytest.mark.parametrize(("code", "ignored"), [(130, True), (0, False), (2, False)])
-def test_the_command_ignores_a_second_ctrl_c_only_once_it_has_answered_the_first(monkeypatch, code, ignored):
-    import signal
-
-    from dprl import cli
-
-    before = signal.getsignal(signal.SIGINT)
-    monkeypatch.setattr(cli, "main", lambda argv=None: code)
-    try:
-        assert cli.console() == code
-        assert (signal.getsignal(signal.SIGINT) is signal.SIG_IGN) is ignored
-    finally:
-        signal.signal(signal.SIGINT, before)

@@ -221,6 +221,9 @@ def test_julia_pendulum_presets_and_explicit_settings_agree(jl):
 
 @pytest.mark.julia
 def test_julia_aimer_reports_and_stops_when_told(jl):
+    import ctypes
+
+    from dprl import julia_signals
     from dprl.train import policies
 
     rng = np.random.default_rng(1)
@@ -230,6 +233,9 @@ def test_julia_aimer_reports_and_stops_when_told(jl):
     def report(update, layers):
         seen.append(update)
         assert [w.shape for w, _ in layers] == [(16, 2), (64, 16), (16, 64), (2, 16)]
+        if julia_signals._installed:  # a Python callback: SIGINT's handler is Python's while it runs (julia_signals.from_julia)
+            handler = slice(0, ctypes.sizeof(ctypes.c_void_p))  # struct sigaction begins with it
+            assert julia_signals._depth == 0 and julia_signals._current_action().raw[handler] == julia_signals._python_action.raw[handler]
         return update >= 6
 
     result = jl.train_aimer(weights, 5 * rng.standard_normal(20), rng.uniform(20, 100, 20), evaluate_every=3, on_evaluation=report)

@@ -80,26 +80,26 @@ API_SCRIPT = JULIA_DEFINITIONS + textwrap.dedent("""
     import sys, time
     import torch
     from dprl import julia
-    name = sys.argv[1]
-    f = julia.function(name)
     x = torch.ones(3, dtype=torch.float64, requires_grad=True)
-    f(-x)  # compiled, returning at once
-    print("ready", flush=True, file=sys.stderr)
-    GATE
-    print("calling", flush=True, file=sys.stderr)
-    try:
-        f(x)
-        print("returned", flush=True)
-    except KeyboardInterrupt as error:
-        print("KeyboardInterrupt:", error, flush=True)
-    quiet = time.monotonic() + 1.5  # presses still on their way (the repeated-press test) land here
-    while time.monotonic() < quiet:
+    for name in sys.argv[1:]:  # one after another in this process: Julia stays usable after each
+        f = julia.function(name)
+        f(-x)  # compiled, returning at once
+        print("ready", name, flush=True, file=sys.stderr)
+        GATE
+        print("calling", name, flush=True, file=sys.stderr)
         try:
-            time.sleep(0.05)
-        except KeyboardInterrupt:
-            pass
-    # Julia stays usable, and Ctrl-C in Python code is Python's again
-    print("after", julia.shoot(-2.0, 45.0, 200.0), flush=True)
+            f(x)
+            print(name, "returned", flush=True)
+        except KeyboardInterrupt as error:
+            print(name, "KeyboardInterrupt:", error, flush=True)
+        quiet = time.monotonic() + 1.5  # presses still on their way (the repeated-press test) land here
+        while time.monotonic() < quiet:
+            try:
+                time.sleep(0.05)
+            except KeyboardInterrupt:
+                pass
+        # Julia stays usable, and Ctrl-C in Python code is Python's again
+        print(name, "after", julia.shoot(-2.0, 45.0, 200.0), flush=True)
     print("python", flush=True, file=sys.stderr)
     try:
         time.sleep(60)
@@ -108,35 +108,44 @@ API_SCRIPT = JULIA_DEFINITIONS + textwrap.dedent("""
 """).replace("GATE", GATE)
 
 
-def _api(tmp_path, quiet, name, threads, presses=1):
+def _api(tmp_path, quiet, names, threads, presses):
+    """Run API_SCRIPT with Julia on `threads` threads over the Julia functions `names` in turn,
+    pressing Ctrl-C in each (up to presses[name] times, 0.1 s apart, until it is answered): (exit
+    code, stdout, stderr, {name: seconds from the first press to its KeyboardInterrupt}). Each
+    function's gate is opened and its seconds measured with no other test running (`quiet`)."""
     script = tmp_path / "api.py"
     script.write_text("from dprl import julia\njulia.start()\n" + API_SCRIPT)
     env = {**os.environ, "PYTHON_JULIACALL_THREADS": str(threads)}
     env.pop("PYTHON_JULIACALL_HANDLE_SIGNALS", None)  # dprl's default: Julia handles signals
     log, out = tmp_path / "stderr.txt", tmp_path / "stdout.txt"
+    seconds, code = {}, None
     with log.open("w") as stderr, out.open("w") as stdout:
-        process = subprocess.Popen([sys.executable, str(script), name], stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, env=env,
+        process = subprocess.Popen([sys.executable, str(script), *names], stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, env=env,
                                    cwd=tmp_path)
         try:
-            _wait_for(process, log, "ready", time.monotonic() + WAIT)
-            with quiet():
-                _open(process)
-                _wait_for(process, log, "calling", time.monotonic() + 30)
-                time.sleep(0.5)
-                sent = time.monotonic()
-                for _ in range(presses):  # like a user, no more presses once the interrupt has come
-                    if "KeyboardInterrupt" in out.read_text():
-                        break
-                    process.send_signal(signal.SIGINT)
-                    time.sleep(0.1)
-                deadline = time.monotonic() + 30
-                while "KeyboardInterrupt" not in out.read_text() and process.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.02)
-                seconds = time.monotonic() - sent
+            for name in names:
+                answered = f"{name} KeyboardInterrupt"
+                _wait_for(process, log, f"ready {name}", time.monotonic() + WAIT, out)
+                with quiet():
+                    _open(process)
+                    _wait_for(process, log, f"calling {name}", time.monotonic() + 30, out)
+                    time.sleep(0.5)
+                    sent = time.monotonic()
+                    for _ in range(presses.get(name, 1)):  # like a user, no more presses once the interrupt has come
+                        if answered in out.read_text():
+                            break
+                        process.send_signal(signal.SIGINT)
+                        time.sleep(0.1)
+                    deadline = time.monotonic() + 30
+                    while answered not in out.read_text() and process.poll() is None and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                    seconds[name] = time.monotonic() - sent
             _wait_for(process, log, "python", time.monotonic() + 30, out)
             time.sleep(0.5)
             process.send_signal(signal.SIGINT)
             code = process.wait(timeout=30)
+        except AssertionError:
+            pass  # each test reads what it needs from the output and names what is missing
         finally:
             if process.poll() is None:
                 process.kill()
@@ -145,26 +154,48 @@ def _api(tmp_path, quiet, name, threads, presses=1):
     return code, out.read_text(), log.read_text(), seconds
 
 
+# The functions run in one child on one Julia thread, Ctrl-C in each in turn; the loop without
+# safepoints last (Julia ignores Ctrl-C for a moment after its forced throw).
+ONE_THREAD = ("dprl_forever", "dprl_wait", "dprl_spin")
+PRESSES = {"dprl_spin": 30}  # a loop without safepoints: pressed until it is answered
+
+
+@pytest.fixture(scope="module")
+def one_thread_run(tmp_path_factory, quiet):
+    return _api(tmp_path_factory.mktemp("api"), quiet, ONE_THREAD, 1, PRESSES)
+
+
+def _answered(run, name):
+    """(name's part of the stdout, its seconds), asserting that the child got through it."""
+    code, out, err, seconds = run
+    mine = "\n".join(line for line in out.splitlines() if line.startswith(f"{name} "))
+    assert f"{name} KeyboardInterrupt:" in mine and name in seconds, (out, err)
+    return mine, seconds[name]
+
+
 @pytest.mark.julia
 @pytest.mark.parametrize(("name", "threads"), [("dprl_forever", 1), ("dprl_forever", 2), ("dprl_wait", 1)])
-def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, tmp_path, quiet, name, threads):
-    code, out, err, seconds = _api(tmp_path, quiet, name, threads)
-    assert f"KeyboardInterrupt: interrupted in Main.{name}" in out, (out, err)
+def test_ctrl_c_stops_a_julia_function_that_never_returns_and_julia_stays_usable(jl, request, tmp_path, quiet, name, threads):
+    run = request.getfixturevalue("one_thread_run") if threads == 1 else _api(tmp_path, quiet, (name,), threads, {})
+    mine, seconds = _answered(run, name)
+    code, out, err, _ = run
+    assert f"{name} KeyboardInterrupt: interrupted in Main.{name}" in mine, (out, err)
     assert seconds < 3.0, seconds
-    assert "after 74.7" in out and "sleep interrupted" in out, (out, err)
+    assert f"{name} after 74.7" in mine and "sleep interrupted" in out, (out, err)
     assert code == 0 and "signal (" not in err and "fatal" not in err, err
 
 
 @pytest.mark.julia
-def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, tmp_path, quiet):
+def test_repeated_ctrl_c_stops_a_loop_without_safepoints(jl, one_thread_run):
     """A loop that never allocates gives Julia no safepoint; Julia throws there only when
     Ctrl-C comes several times within about a second (its force-throw)."""
-    code, out, err, seconds = _api(tmp_path, quiet, "dprl_spin", 1, presses=30)  # 0.1 s apart until the interrupt comes
+    mine, seconds = _answered(one_thread_run, "dprl_spin")
+    code, out, err, _ = one_thread_run
     # Named by dprl when Julia's forced throw comes back through the call; a bare KeyboardInterrupt
     # when a press lands in Python's handler as the call returns: both stop it.
-    assert "KeyboardInterrupt:" in out and "returned" not in out, (out, err)
+    assert "dprl_spin returned" not in mine, (out, err)
     assert seconds < 5.0, seconds
-    assert "after 74.7" in out and code == 0, (out, err)
+    assert "dprl_spin after 74.7" in mine and code == 0, (out, err)
 
 
 @pytest.mark.julia
@@ -248,18 +279,16 @@ def test_a_process_that_ignores_sigint_keeps_ignoring_it_in_julia(jl, tmp_path):
 
 @pytest.mark.julia
 def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_at_once(jl, tmp_path, quiet):
-    """The aimer's Julia training calls Python at each evaluation; Ctrl-C there is Python's,
-    not held until the callback returns to Julia."""
+    """Julia calls Python back (the aimer's training at each evaluation, through the same
+    `julia._julia_callback`; tests/test_julia.py checks that the aimer's callback runs with
+    SIGINT Python's): Ctrl-C there is Python's, not held until the callback returns to Julia."""
     script = tmp_path / "callback.py"
     script.write_text(textwrap.dedent("""
         import sys, time
-        from dprl import julia
-        julia.start()
-        import numpy as np
-        from dprl.train import policies
-        weights = policies.glorot_weights(policies.aimer_policy, 0)
-        rng = np.random.default_rng(1)
-        def report(update, layers):
+        from dprl import julia, julia_signals
+        module = julia.start()
+        drive = module.seval("f -> (for update in 0:10; f(update) && return update; end; -1)")
+        def report(update):
             if update == 3:
                 print("in callback", file=sys.stderr, flush=True)
                 GATE
@@ -268,7 +297,8 @@ def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_a
                     pass
             return update >= 6
         try:
-            julia.train_aimer(weights, 5 * rng.standard_normal(20), rng.uniform(20, 100, 20), evaluate_every=3, on_evaluation=report)
+            with julia_signals.interruptible("drive"):
+                drive(julia._julia_callback(report))
             print("returned", flush=True)
         except KeyboardInterrupt:
             print("KeyboardInterrupt", time.monotonic(), flush=True)
@@ -276,5 +306,5 @@ def test_ctrl_c_in_a_python_callback_that_julia_called_is_a_keyboard_interrupt_a
     """).replace("GATE", GATE))
     code, err, out, seconds = _interrupt([sys.executable, str(script)], "in callback", tmp_path, quiet, settle=0.5)
     assert code == 0, err
-    assert "KeyboardInterrupt" in out and "after 74.7" in out, (out, err)
+    assert "KeyboardInterrupt" in out and "returned" not in out and "after 74.7" in out, (out, err)
     assert seconds < 3.0, seconds

@@ -2,6 +2,7 @@
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -196,7 +197,9 @@ def test_ctrl_c_keeps_the_finished_reproductions_and_exits_130(tmp_path, ctrl_c)
             time.sleep(0.05)
         code = ctrl_c(process)
     text = log.read_text()
-    assert code == 130 and "Traceback" not in text, text
+    # 130, or (in 2 of 9 suite runs on 2026-12-05, never in 34 runs of the command alone) an end
+    # by SIGINT after the line was printed, which a shell reports as 130 too: docs/notes/2026-12-04-suite-time.md
+    assert code in (130, -signal.SIGINT) and "Traceback" not in text, text
     assert text.replace("\r", "\n").strip().splitlines()[-1].startswith("dprl reproduce: interrupted; the reproductions that finished are in ")
     assert json.loads((tmp_path / "results" / "trebuchet_gradient.json").read_text())["rows"]
     assert not (tmp_path / "REPORT.md").exists()

@@ -833,17 +833,5 @@ def _run(args) -> int:
         return EXIT_BAD_INPUT
 
 
-def console() -> int:
-    """The `dprl` command: `main`, and once a Ctrl-C has been answered (its one line printed, exit
-    130), a Ctrl-C pressed again while Python shuts down is ignored: it would otherwise end the
-    process by the signal (Python restores SIGINT's default as it finalizes) instead of with 130."""
-    code = main()
-    if code == EXIT_INTERRUPTED:
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(console())
+    sys.exit(main())

@@ -87,7 +87,7 @@ def aimer_misses(winds, targets, relative_miss_pct, path, *, title: str = "") ->
 def throw_animation(trajectory, path, *, title: str = "", frames: int = 120) -> Path:
     """An animated GIF of one throw: arm, counterweight, sling and projectile."""
     plt = pyplot()
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    from PIL import Image
 
     arm = np.asarray(trajectory.arm_tip)
     weight = np.asarray(trajectory.weight)
@@ -106,6 +106,7 @@ def throw_animation(trajectory, path, *, title: str = "", frames: int = 120) -> 
     (path_line,) = ax.plot([], [], color="tab:red", lw=1, alpha=0.6)
     (stone,) = ax.plot([], [], "o", color="tab:red")
     (counter,) = ax.plot([], [], "s", color="tab:blue", ms=9)
+    moving = (beam, sling, path_line, stone, counter)
 
     def draw(i):
         beam.set_data([arm[i, 0], -arm[i, 0] * 1.75 / 6.792], [arm[i, 1], -arm[i, 1] * 1.75 / 6.792])
@@ -113,11 +114,25 @@ def throw_animation(trajectory, path, *, title: str = "", frames: int = 120) -> 
         stone.set_data([projectile[i, 0]], [projectile[i, 1]])
         sling.set_data(([arm[i, 0], projectile[i, 0]], [arm[i, 1], projectile[i, 1]]) if phase[i] < 3 else ([], []))
         path_line.set_data(projectile[: i + 1, 0], projectile[: i + 1, 1])
-        return beam, sling, path_line, stone, counter
 
-    animation = FuncAnimation(fig, draw, frames=index, blit=True)
+    # The axes, ticks and labels are drawn once and each frame only the moving parts on top of
+    # them (a full draw per frame spent most of its time laying out the same text again), and
+    # each frame gets its own palette by the fast octree (Pillow's default median cut took as long
+    # as the drawing).
+    for artist in moving:
+        artist.set_animated(True)
+    fig.canvas.draw()
+    background = fig.canvas.copy_from_bbox(fig.bbox)
+    images = []
+    for i in index:
+        draw(i)
+        fig.canvas.restore_region(background)
+        for artist in moving:
+            ax.draw_artist(artist)
+        rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+        images.append(Image.fromarray(np.ascontiguousarray(rgb)).quantize(method=Image.Quantize.FASTOCTREE))
+    plt.close(fig)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    animation.save(path, writer=PillowWriter(fps=20))
-    plt.close(fig)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=50, loop=0)  # 20 frames a second
     return path

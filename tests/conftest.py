@@ -25,21 +25,21 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _julia_failure = None
 
-# The suite's longest files, longest first (seconds a file took on its worker, measured on 2 cores
-# on 2026-12-05: docs/notes/2026-12-04-suite-time.md). pytest-xdist hands out whole files in
-# collection order (`--no-loadscope-reorder` in pyproject.toml), taking the next one whenever a
-# worker is nearly out of tests: started first, no long file is left for one worker to finish
-# while the other has nothing to do. The rest follow in collection order.
+# The suite's longest files, longest first (their seconds on 2 cores: docs/notes/2026-12-04-suite-time.md).
+# pytest-xdist hands out whole files in collection order (`--no-loadscope-reorder` in
+# pyproject.toml), taking the next one whenever a worker is nearly out of tests: started first, no
+# long file is left for one worker to finish while the other has nothing to do. The rest follow in
+# collection order.
 LONGEST_FIRST = [
-    "tests/test_julia_signals.py",  # 98 s, mostly its children starting Julia
-    "tests/test_cli.py",  # 82 s
-    "tests/test_gradcheck.py",  # 74 s
-    "tests/test_crosscheck.py",  # 70 s
-    "tests/test_reproduce.py",  # 54 s
-    "tests/envs/test_trebuchet_triton.py",  # 51 s
-    "tests/test_julia.py",  # 48 s
-    "tests/test_julia_function.py",  # 44 s
-    "tests/envs/test_trebuchet_fast.py",  # 32 s
+    "tests/test_julia_signals.py",  # mostly its children starting Julia
+    "tests/test_cli.py",
+    "tests/test_gradcheck.py",
+    "tests/test_crosscheck.py",
+    "tests/test_reproduce.py",
+    "tests/envs/test_trebuchet_triton.py",
+    "tests/test_julia.py",
+    "tests/test_julia_function.py",
+    "tests/envs/test_trebuchet_fast.py",
 ]
 
 
@@ -120,6 +120,16 @@ _alone = None
 _shared = None
 
 
+def _fcntl(config):
+    """fcntl where the workers of a pytest-xdist run share the locks below; None without
+    pytest-xdist (one process) or without fcntl (not Linux or macOS): nothing to lock."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    return fcntl if getattr(config, "workerinput", None) is not None else None
+
+
 def _enter(config, how):
     """Open the run's two lock files and take the room `how` (fcntl.LOCK_EX or LOCK_SH), passing
     through the turnstile so that a waiting exclusive taker is not overtaken."""
@@ -155,11 +165,8 @@ def pytest_runtest_protocol(item, nextitem):
     module waits once for the other workers' current tests), every other test shares it for its
     own setup, call and teardown. Without pytest-xdist, or without fcntl, there is nothing to do."""
     global _alone, _shared
-    try:
-        import fcntl
-    except ImportError:
-        fcntl = None
-    if getattr(item.config, "workerinput", None) is None or fcntl is None:
+    fcntl = _fcntl(item.config)
+    if fcntl is None:
         yield
         return
     alone = _is_alone(item)
@@ -187,11 +194,8 @@ def quiet(request):
     @contextlib.contextmanager
     def hold():
         global _shared
-        try:
-            import fcntl
-        except ImportError:
-            fcntl = None
-        if getattr(request.config, "workerinput", None) is None or fcntl is None or _alone is not None:
+        fcntl = _fcntl(request.config)
+        if fcntl is None or _alone is not None:
             yield
             return
         if _shared is not None:  # this test's shared hold, given up first: flock would wait on itself

@@ -5,13 +5,15 @@ collection. So `pytest_configure` (which runs before collection) starts Julia wh
 is found and the run selects julia-marked tests. Nothing here downloads Julia: with no Julia
 found, downloads are switched off and the `julia` tests skip with the reason. The suite runs on
 pytest-xdist's workers (`-n 2` in pyproject.toml; `-n 0` for one process): each worker starts its
-own Julia and the controller, which runs no test, none.
+own Julia and the controller, which runs no test, none. The tests that call the workers' Julia all
+run on one of them, so that Julia compiles what they call once (`pytest_xdist_make_scheduler`).
 
 Tests marked `alone` measure a reaction time (Ctrl-C answered within seconds): while one runs, the
 other workers finish the test they are in and wait, so no other test's load decides the outcome.
 A test whose timed part is short takes the `quiet` fixture instead: only that part runs alone.
 """
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -25,27 +27,98 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _julia_failure = None
 
-# The suite's longest files, longest first (their seconds on 2 cores: docs/notes/2026-12-04-suite-time.md).
-# pytest-xdist hands out whole files in collection order (`--no-loadscope-reorder` in
-# pyproject.toml), taking the next one whenever a worker is nearly out of tests: started first, no
-# long file is left for one worker to finish while the other has nothing to do. The rest follow in
-# collection order.
+# The suite's longest files (outside the UNITS below), longest first (their seconds on 2 cores:
+# docs/notes/2026-12-04-suite-time.md). pytest-xdist hands out whole files in collection order
+# (`--no-loadscope-reorder` in pyproject.toml), taking the next one whenever a worker is nearly out
+# of tests: started first, no long file is left for one worker to finish while the other has
+# nothing to do. The rest follow in collection order.
 LONGEST_FIRST = [
     "tests/test_julia_signals.py",  # mostly its children starting Julia
-    "tests/test_cli.py",
-    "tests/test_gradcheck.py",
-    "tests/test_crosscheck.py",
-    "tests/test_reproduce.py",
     "tests/envs/test_trebuchet_triton.py",
-    "tests/test_julia.py",
-    "tests/test_julia_function.py",
+    "tests/test_crosscheck.py",
+    "tests/test_cli.py",
     "tests/envs/test_trebuchet_fast.py",
+    "tests/train/test_trebuchet.py",
+    "tests/envs/test_trebuchet.py",
+    "tests/test_reproduce.py",
+    "tests/test_devices.py",
+    "tests/rl/test_baselines.py",
 ]
+
+# Two units are handed out first, each to one worker, before the files:
+# - the tests that call this process's Julia (they take `jl` or `jl_or_none`): Julia compiles a
+#   function once a process, and most of their time is that compiling (spread over two workers,
+#   it was done twice);
+# - the `alone` tests, one after another, so that the other workers wait for them once.
+# Each worker writes the units' node ids beside the run's lock files once it has collected; the
+# controller's scheduler reads them.
+UNITS = ("this Julia", "alone")
+_run_uid = None  # the controller's: the pytest-xdist run id its workers got
+
+
+def _run_base(uid):
+    return Path(tempfile.gettempdir()) / f"dprl-pytest-{uid}"
+
+
+def _unit(item):
+    if _is_alone(item):
+        return "alone"
+    if "jl" in item.fixturenames or "jl_or_none" in item.fixturenames:
+        return "this Julia"
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
     rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: a file's own order stays
+    order = {unit: i for i, unit in enumerate(UNITS)}
+
+    def key(item):
+        unit = _unit(item)
+        return order.get(unit, len(order)), rank.get(item.nodeid.split("::", 1)[0], len(rank))
+
+    items.sort(key=key)  # stable: a file's own order stays
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        base = _run_base(workerinput["testrunuid"])
+        mine = Path(f"{base}.units-{workerinput['workerid']}")
+        mine.write_text(json.dumps({item.nodeid: _unit(item) for item in items if _unit(item) is not None}))
+        os.replace(mine, f"{base}.units")  # whole, whichever worker writes last: they collect the same tests
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    global _run_uid
+    _run_uid = node.workerinput["testrunuid"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, except for the UNITS above."""
+    if config.getoption("dist", "no") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class UnitsFirst(LoadFileScheduling):
+        def __init__(self, config, log=None):
+            super().__init__(config, log)
+            self.units = {}
+
+        def schedule(self):
+            if self.collection is None:  # the first call, once every worker has collected
+                listed = Path(f"{_run_base(_run_uid)}.units")
+                self.units = json.loads(listed.read_text()) if listed.exists() else {}
+            super().schedule()
+
+        def _split_scope(self, nodeid):
+            return self.units.get(nodeid) or super()._split_scope(nodeid)
+
+    return UnitsFirst(config, log)
+
+
+def pytest_unconfigure(config):
+    if _run_uid is not None:  # the controller: the run's lock files and list go with it
+        for path in Path(tempfile.gettempdir()).glob(f"dprl-pytest-{_run_uid}.*"):
+            path.unlink(missing_ok=True)
 
 
 def pytest_configure(config):
@@ -79,6 +152,26 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def jl():
     """The dprl.julia bridge with Julia started, or a skip that says why not."""
+    if _julia_failure is not None:
+        pytest.skip(_julia_failure)
+    from dprl import julia
+
+    return julia
+
+
+@pytest.fixture(scope="session")
+def jl_or_none():
+    """The dprl.julia bridge when this process started Julia, else None: for a test that runs
+    with or without Julia (it is scheduled with the `jl` tests)."""
+    from dprl import julia
+
+    return julia if _julia_failure is None and julia.is_started() else None
+
+
+@pytest.fixture(scope="session")
+def julia_for_children():
+    """The dprl.julia bridge, or a skip that says why Julia cannot start, for a test whose Julia
+    runs in child processes: it does not call this process's Julia, so it runs on any worker."""
     if _julia_failure is not None:
         pytest.skip(_julia_failure)
     from dprl import julia

@@ -98,7 +98,7 @@ def test_quiet_stderr_turns_a_printed_julia_error_into_the_exceptions_message(ca
 
 
 @pytest.mark.julia
-def test_a_prepared_project_whose_packages_are_not_installed_is_one_line(jl, tmp_path):
+def test_a_prepared_project_whose_packages_are_not_installed_is_one_line(julia_for_children, tmp_path):
     """Project.toml names DPRL and PythonCall but nothing is installed for it: Julia fails
     inside `import juliacall` and prints its stack trace, which dprl turns into one line."""
     (tmp_path / "Project.toml").write_text(PROJECT)

@@ -23,15 +23,19 @@ PLUMBING_QUICK = {"aimer_s": 1.0, "aimer_2019_s": 1.0, "aiming_targets": 20, "ai
                   "pendulum_evaluation": 20, "crosscheck_updates": 4, "gif_frames": 8}
 
 
-def test_quick_reproduce_writes_report_from_result_files(tmp_path, monkeypatch, capsys):
+def test_quick_reproduce_writes_report_from_result_files(tmp_path, monkeypatch, capsys, jl_or_none):
     """In this process (the session's Julia, when there is one, runs the Julia rows): the command
     line and its parts are what is tested, not a second start of Julia and torch."""
     from dprl import cli, crosscheck, dp_vs_rl, julia, reproduce
+    from dprl.rl import baselines
 
-    if not julia.is_started():  # none here, or julia tests deselected: never start Julia after torch
+    if jl_or_none is None:  # none here, or julia tests deselected: never start Julia after torch
         monkeypatch.setattr(julia, "locate_julia", lambda: None)
     monkeypatch.setitem(dp_vs_rl.BUDGETS, True, PLUMBING_BUDGET)
     monkeypatch.setattr(dp_vs_rl, "PENDULUM_EVALUATION_EPISODES", 10)
+    # Each baseline evaluated twice, not twenty times: the same plumbing, a tenth of the episodes.
+    train = baselines.train_baseline
+    monkeypatch.setattr(baselines, "train_baseline", lambda *args, steps, **kwargs: train(*args, steps=steps, evaluate_every=max(steps // 2, 1), **kwargs))
     monkeypatch.setattr(reproduce, "QUICK", PLUMBING_QUICK)
     # The cross-check's row from one environment's cases: every case is cross-checked live in
     # test_crosscheck.py; here Julia would compile all the trainers again for the row's plumbing.

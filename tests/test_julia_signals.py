@@ -41,7 +41,7 @@ def _wait_for(process, log, marker, deadline, out=None):
 
 class _Child:
     """A child process, its stdout and stderr in files of `folder`: it prints markers on stderr and
-    waits at gates (a line on its stdin)."""
+    waits at gates (GATE below) until the test writes a byte to its stdin."""
 
     def __init__(self, argv, folder, env=None):
         self.log, self.out = folder / "stderr.txt", folder / "stdout.txt"
@@ -85,7 +85,7 @@ class _Child:
 
 
 def _interrupt(argv, marker, folder, *, env=None, presses=1, settle=1.0, timeout=30):
-    """Run argv, wait for `marker` on its stderr (after which it waits at its GATE), open the gate,
+    """Run argv, wait for `marker` on its stderr (after which it may wait at a GATE), open the gate,
     wait `settle` seconds more, send SIGINT `presses` times 0.1 s apart: (exit code, stderr,
     stdout, seconds from the first SIGINT to exit). Killed if it outlives `timeout`."""
     child = _Child(argv, folder, env)

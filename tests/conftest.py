@@ -152,6 +152,10 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def jl():
     """The dprl.julia bridge with Julia started, or a skip that says why not."""
+    return _julia_or_skip()
+
+
+def _julia_or_skip():
     if _julia_failure is not None:
         pytest.skip(_julia_failure)
     from dprl import julia
@@ -171,12 +175,9 @@ def jl_or_none():
 @pytest.fixture(scope="session")
 def julia_for_children():
     """The dprl.julia bridge, or a skip that says why Julia cannot start, for a test whose Julia
-    runs in child processes: it does not call this process's Julia, so it runs on any worker."""
-    if _julia_failure is not None:
-        pytest.skip(_julia_failure)
-    from dprl import julia
-
-    return julia
+    runs in child processes: it does not call this process's Julia, so it runs on any worker (not
+    `jl` itself, which would schedule it with the `jl` tests)."""
+    return _julia_or_skip()
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ angle ~ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of the
 - check: the kernel (`dprl.envs.trebuchet_triton`, float64) against the eager float64 reference
   on the CPU, on the first --check-throws throws plus throws too light to lift off and throws that
   never land: status, distances (relative), gradients (relative to each throw's largest partial,
-  and partial by partial), event times and release speeds.
+  and partial by partial), event times and release speeds, and the throw with the worst gradient.
+  comparisons/trebuchet_rounding.py measures how far the reference moves when its maths
+  library rounds differently: the floor under these errors.
 - compile: the kernel's first call in this process (Triton compiles it then; a warm on-disk
   cache makes it faster), at batch 4,096 (or the largest of --batches below it), against a
   later call.
@@ -18,7 +20,10 @@ angle ~ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of the
   kernel and eager, float64 and float32, with the device memory a throw (peak allocated during
   the call over the batch; the input tensors, made before, not counted) and the errors against the CPU float64
   reference on the first 1,024 throws. Eager rows stop at --eager-max-batch (4 M throws in eager
-  float64 need about 130 GiB).
+  float64 need about 130 GiB). Where the kernel rows' bytes go: the bytes in tensors (any
+  device; what the allocator's peak holds beyond them is rounding and operators' scratch, such
+  as the sort's) and, on CUDA, the device peak at each stage of the wrapper (the sort, the
+  kernel's run, `shoot`, `shoot` with the gradient).
 - apg: one APG Pendulum update (`dprl.train.pendulum.apg_loss` over a 200-step rollout, backward,
   gradient clip, Adam step), seconds per update, float64: eager, and on CUDA as one CUDA graph
   (`dprl.train.pendulum_graph`) with its losses against the eager ones, update by update. The
@@ -137,6 +142,87 @@ def errors(distance, gradient, ref_distance, ref_gradient) -> dict:
             "nan_pattern_matches": bool((distance.isnan() == ref_distance.isnan()).all())}
 
 
+def worst_throw(rows: np.ndarray, distance, gradient, ref_distance, ref_gradient) -> dict:
+    """The landed throw with the largest gradient error against its largest partial: its index in
+    `rows`, inputs, errors and reference gradient."""
+    import torch
+
+    distance, gradient = distance.double().cpu(), gradient.double().cpu()
+    finite = torch.isfinite(ref_distance)
+    scale = ref_gradient.abs().max(dim=1).values.clamp_min(1e-300)
+    by_throw = torch.where(finite, (gradient - ref_gradient).abs().max(dim=1).values / scale, torch.zeros_like(scale))
+    i = int(by_throw.argmax())
+    return {"index": i, "wind": float(rows[i, 0]), "angle_deg": float(rows[i, 1]), "weight_lb": float(rows[i, 2]),
+            "gradient_rel_error": by_throw[i].item(), "distance_rel_error": ((distance[i] - ref_distance[i]).abs() / ref_distance[i].abs()).item(),
+            "reference_gradient": ref_gradient[i].tolist()}
+
+
+def tensor_peak(function):
+    """(peak bytes of the tensors that `function` makes and holds at once, its result): every
+    storage an operator returns counts from its first appearance until it is freed. Storages that
+    existed before the call (the inputs) do not count; allocator rounding, caches and an
+    operator's own scratch memory (CUDA's sort) are not tensors and do not count either, so on
+    CUDA the allocator's peak minus this is what they cost."""
+    import torch
+    from torch.multiprocessing.reductions import StorageWeakRef
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class Meter(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.storages = {}  # data pointer -> (weak reference, bytes); a freed pointer may be reused
+            self.peak = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            before = {t.untyped_storage().data_ptr() for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)}
+            out = func(*args, **(kwargs or {}))
+            for t in tree_leaves(out):
+                if isinstance(t, torch.Tensor):
+                    storage = t.untyped_storage()
+                    key = storage.data_ptr()
+                    known = self.storages.get(key)
+                    if key not in before and (known is None or known[0].expired()):
+                        self.storages[key] = (StorageWeakRef(storage), storage.nbytes())
+            self.peak = max(self.peak, sum(n for ref, n in self.storages.values() if not ref.expired()))
+            return out
+
+    meter = Meter()
+    with meter:
+        result = function()
+    return meter.peak, result
+
+
+def device_peak(function, device):
+    """Peak bytes the CUDA caching allocator hands out during `function`, above what was allocated before."""
+    import torch
+
+    torch.cuda.synchronize(device)
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    function()
+    torch.cuda.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) - base
+
+
+def kernel_stages(trebuchet_triton, inputs, peak=device_peak) -> dict:
+    """Device bytes a throw at each stage of the kernel's wrapper (CUDA): the sort that groups the
+    throws, the kernel's run with its output buffer, `shoot`'s forward pass, and the forward pass
+    with the gradient; each stage's peak over the batch."""
+    import torch
+
+    from dprl.envs import trebuchet_fast
+
+    wind, angle, weight = (x.detach() for x in inputs)
+    device, n = wind.device, wind.numel()
+    stages = {"order": lambda: trebuchet_triton._order(angle, weight),
+              "run": lambda: trebuchet_triton._run(wind, angle, weight, trebuchet_triton._ROWS_SHOOT),
+              "shoot": lambda: trebuchet_fast.shoot(*inputs, kernel=True),
+              "shoot and gradient": lambda: torch.autograd.grad(trebuchet_fast.shoot(*inputs, kernel=True).sum(), inputs)}
+    return {name: peak(stage, device) / n for name, stage in stages.items()}
+
+
 def check(trebuchet, kernel_module, device, n: int) -> dict:
     """The kernel (float64, on `device`) against the CPU float64 eager reference."""
     import torch
@@ -150,6 +236,7 @@ def check(trebuchet, kernel_module, device, n: int) -> dict:
     grad = torch.stack(torch.autograd.grad(landed.sum(), leaves), dim=1)
     out = {"throws": len(rows), "edge_throws": EDGE_THROWS}
     out.update(errors(fields[0].detach(), grad, ref.distance.detach(), ref_grad))
+    out["worst_throw"] = worst_throw(rows, fields[0].detach(), grad, ref.distance.detach(), ref_grad)
     out["status_matches"] = bool((fields[1].cpu() == ref.status).all())
     out["status_counts"] = {name: int((ref.status == code).sum()) for code, name in trebuchet.STATUS_NAMES.items()}
     for name, got, want in zip(("liftoff_time", "release_time", "landing_time", "release_speed"), fields[2:],
@@ -207,6 +294,14 @@ def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad
                     seconds, (distance, gradient) = timed(lambda: gradient_call(trebuchet, inputs, kernel), device, repeats)
                     if device.type == "cuda":
                         row["bytes_per_throw"] = (torch.cuda.max_memory_allocated(device) - base) / batch
+                    if kernel:  # where the bytes go (the eager path makes too many tensors to meter quickly)
+                        from dprl.envs import trebuchet_triton
+
+                        if device.type == "cuda":
+                            row["device_bytes_per_throw_by_stage"] = kernel_stages(trebuchet_triton, inputs)
+                        del distance, gradient
+                        peak, (distance, gradient) = tensor_peak(lambda: gradient_call(trebuchet, inputs, kernel))
+                        row["tensor_bytes_per_throw"] = peak / batch
                 except torch.OutOfMemoryError as error:
                     row["not_run"] = f"out of device memory: {str(error).splitlines()[0]}"
                     continue
@@ -215,7 +310,8 @@ def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad
                 k = min(ERROR_THROWS, batch)
                 row.update(errors(distance[:k], gradient[:k], ref.distance[:k].detach(), ref_grad[:k]))
                 print(f"  trebuchet {row['path']:6} {row['dtype']:7} {batch:>9,}: {row['gradients_per_s']:>14,.0f} gradients/s "
-                      f"({seconds * 1e3:.3f} ms), {row.get('bytes_per_throw', float('nan')):.0f} B/throw, "
+                      f"({seconds * 1e3:.3f} ms), {row.get('bytes_per_throw', float('nan')):.0f} B/throw "
+                      f"({row.get('tensor_bytes_per_throw', float('nan')):.0f} B in tensors), "
                       f"distance err {row['distance_rel_error_max']:.1e}, gradient err {row['gradient_rel_error_max']:.1e}", flush=True)
                 del inputs, distance, gradient
     return out

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -53,3 +54,60 @@ def test_goals_are_scored_from_the_measured_rows_and_unmeasured_ones_stay_none()
     assert goals["check distance_rel_error_max"]["measured"] is None
     # A dry run on the CPU reports its figures but scores no goal.
     assert all(g["met"] is None for g in bench.goals({**result, "device_type": "cpu"}).values())
+
+
+def test_tensor_peak_counts_the_tensors_held_at_once_and_not_the_inputs():
+    given = torch.zeros(1000, dtype=torch.float64)
+
+    def work():
+        given.add_(1.0)  # in place on an input: no new bytes
+        a = torch.empty(1000, dtype=torch.float64)  # 8,000 B
+        b = torch.ones(500, dtype=torch.float64)  # 4,000 B, with a: 12,000
+        view = a[:10]  # a view: no new storage
+        del a, view
+        c = torch.zeros(2000, dtype=torch.float64)  # 16,000 B, with b: 20,000
+        return b.sum() + c.sum() - 493
+
+    peak, total = bench.tensor_peak(work)
+    assert peak == 20_000 + 3 * 8  # and the two one-element sums with their sum
+    assert total.item() == 7.0  # the function's result comes back
+    assert bench.tensor_peak(lambda: given.mul_(2.0))[0] == 0
+
+
+def test_worst_throw_names_the_landed_throw_with_the_largest_gradient_error():
+    rows = np.array([[0.0, 45.0, 100.0], [1.0, 30.0, 200.0], [2.0, 60.0, 300.0]])
+    ref = torch.tensor([10.0, 20.0, float("nan")], dtype=torch.float64)
+    ref_grad = torch.tensor([[1.0, 2.0, 4.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    got_grad = ref_grad + torch.tensor([[0.0, 0.0, 4e-9], [2e-9, 0.0, 0.0], [1.0, 1.0, 1.0]], dtype=torch.float64)
+    worst = bench.worst_throw(rows, ref, got_grad, ref, ref_grad)
+    # Throw 2 did not land (its reference distance is NaN), so its error does not count.
+    assert worst["index"] == 1 and worst["weight_lb"] == 200.0
+    assert worst["gradient_rel_error"] == pytest.approx(2e-9) and worst["distance_rel_error"] == 0.0
+
+
+class _FakeLaunch:
+    """Stands for the compiled kernel: fills the output as landed throws (the bytes, not the physics, are under test)."""
+
+    def __init__(self, kernel_module):
+        self.k = kernel_module
+
+    def __getitem__(self, grid):
+        def launch(order, wind, angle, weight, release, out, n, full, **options):
+            out.fill_(1.0)
+            out[self.k._STATUS].fill_(0.0)
+        return launch
+
+
+def test_the_kernel_stages_are_metered_in_order_of_the_wrapper(monkeypatch):
+    pytest.importorskip("triton")
+    from dprl.envs import trebuchet_triton
+
+    monkeypatch.setattr(trebuchet_triton, "_launch_kernel", _FakeLaunch(trebuchet_triton))
+    monkeypatch.setattr(trebuchet_triton, "interpreting", lambda: True)
+    n = 4096
+    inputs = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in bench.throws(n).T]
+    stages = bench.kernel_stages(trebuchet_triton, inputs, peak=lambda stage, device: bench.tensor_peak(stage)[0])
+    assert list(stages) == ["order", "run", "shoot", "shoot and gradient"]
+    # The run holds at least its (5, n) float64 output; the gradient's three float64 partials come on top.
+    assert stages["run"] >= 5 * 8 and stages["shoot and gradient"] > stages["shoot"] >= stages["run"]
+    assert 0 < stages["order"] < stages["run"]

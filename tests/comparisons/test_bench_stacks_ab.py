@@ -31,3 +31,12 @@ def test_a_folder_that_is_not_a_checkout_is_refused(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "bench_stacks_ab.py"), str(tmp_path), str(ROOT)], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip() == f"before must be a dprl checkout (with comparisons/bench_stacks.py and pyside/dprl); got {tmp_path.resolve()}"
+
+
+def test_the_headline_names_the_slowest_and_the_fastest_row():
+    runs = {"before": [_run(1.0), _run(1.0)], "new": [_run(0.9), _run(0.95)]}
+    _, rows = ab.table(runs, [64])
+    rows[0]["median_ratio"] = 1.2  # forward, 1 thread
+    text = ab.headline(rows)
+    assert text.startswith("new ÷ before, throws/s: median rounds 0.93× (forward, 2 thread(s), batch 64) to 1.20× (forward, 1 thread(s), batch 64)")
+    assert "best rounds 0.95×" in text

@@ -11,9 +11,11 @@ alternating for --rounds rounds, so that a machine's slow spell falls on both:
 - with --compiled the compiled rows at 2 threads (`compile_worker`: compiled first at its
   compile batch, then timed, and its float32 rows, which are not compared). Each checkout keeps
   its own Inductor cache (a temporary folder, removed at the end), so only its first round
-  compiles (about 6 minutes on 2 cores). A shared 2-core machine moves single runs by 10 % and more: read the ratio of the
-medians over rounds, and of the best rounds, not one round. Prints a table (throws/s each round,
-new ÷ before) and writes JSON (default comparisons/results/bench_stacks_ab.json).
+  compiles (7.5 to 8.5 minutes a checkout on 2 cores, its rows included).
+
+A shared 2-core machine moves single runs by 10 % and more: read the ratio of the medians over
+rounds, and of the best rounds, not one round. Prints a table (throws/s each round, new ÷ before)
+and writes JSON (default comparisons/results/bench_stacks_ab.json).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ alternating for --rounds rounds, so that a machine's slow spell falls on both:
 - with --compiled the compiled rows at 2 threads (`compile_worker`: compiled first at its
   compile batch, then timed, and its float32 rows, which are not compared). Each checkout keeps
   its own Inductor cache (a temporary folder, removed at the end), so only its first round
-  compiles (7.5 to 8.5 minutes a checkout on 2 cores, its rows included).
+  compiles (7.5 to 8.5 minutes a checkout on 2 cores, its rows included); --inductor-cache DIR
+  has both use DIR instead, which a cache warm from earlier runs makes quick.
 
 A shared 2-core machine moves single runs by 10 % and more: read the ratio of the medians over
 rounds, and of the best rounds, not one round. Prints a table (throws/s each round, new ÷ before)
@@ -93,6 +94,8 @@ def main():
     parser.add_argument("--compiled", action="store_true", help="race the compiled rows (2 threads) instead of the eager ones")
     parser.add_argument("--threads", type=int, nargs="+", default=None,
                         help="intra-op thread counts (default 1 2 for the eager rows, 2 for the compiled ones)")
+    parser.add_argument("--inductor-cache", type=Path, default=None,
+                        help="with --compiled: one Inductor cache folder for both checkouts (default: a new one each)")
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the two checkouts")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 4096, 16384, 65536])
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per case in each round; the best is kept")
@@ -121,7 +124,7 @@ def main():
             tree = getattr(args, name).resolve()
             env = dict(os.environ)
             if args.compiled:  # each checkout its own Inductor cache, kept between rounds
-                env["TORCHINDUCTOR_CACHE_DIR"] = str(Path(caches.name) / name)
+                env["TORCHINDUCTOR_CACHE_DIR"] = str(args.inductor_cache or Path(caches.name) / name)
             done = subprocess.run([sys.executable, __file__, str(tree), str(tree), "--child", "--repeats", str(args.repeats),
                                    "--batches", *map(str, args.batches), "--threads", *map(str, threads_list),
                                    *(["--compiled"] if args.compiled else [])],

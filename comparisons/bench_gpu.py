@@ -124,19 +124,27 @@ def reference(trebuchet, rows: np.ndarray):
     return result, torch.stack(grads, dim=1).detach()
 
 
+def throw_errors(distance, gradient, ref_distance, ref_gradient):
+    """Per throw, on the CPU in float64: (landed, distance error relative to the reference, gradient
+    error relative to the throw's largest partial)."""
+    import torch
+
+    distance, gradient = distance.double().cpu(), gradient.double().cpu()
+    landed = torch.isfinite(ref_distance)
+    d = (distance - ref_distance).abs() / ref_distance.abs()
+    g = (gradient - ref_gradient).abs().max(dim=1).values / ref_gradient.abs().max(dim=1).values.clamp_min(1e-300)
+    return landed, d, g
+
+
 def errors(distance, gradient, ref_distance, ref_gradient) -> dict:
     """Worst relative errors: distances; gradients relative to each throw's largest partial, and
     partial by partial (against at least 1e-300)."""
     import torch
 
+    landed, d, by_throw = throw_errors(distance, gradient, ref_distance, ref_gradient)
     distance, gradient = distance.double().cpu(), gradient.double().cpu()
-    finite = torch.isfinite(ref_distance)
-    d = ((distance - ref_distance).abs() / ref_distance.abs())[finite]
-    scale = ref_gradient.abs().max(dim=1).values.clamp_min(1e-300)
-    diff = (gradient - ref_gradient).abs()
-    by_throw = (diff.max(dim=1).values / scale)[finite]
-    by_partial = (diff / ref_gradient.abs().clamp_min(1e-300))[finite]
-    return {"distance_rel_error_max": d.max().item(), "gradient_rel_error_max": by_throw.max().item(),
+    by_partial = ((gradient - ref_gradient).abs() / ref_gradient.abs().clamp_min(1e-300))[landed]
+    return {"distance_rel_error_max": d[landed].max().item(), "gradient_rel_error_max": by_throw[landed].max().item(),
             "gradient_partial_rel_error_max": by_partial.max().item(),
             "gradient_partial_rel_error_p99": torch.quantile(by_partial.flatten(), 0.99).item(),
             "nan_pattern_matches": bool((distance.isnan() == ref_distance.isnan()).all())}
@@ -147,13 +155,10 @@ def worst_throw(rows: np.ndarray, distance, gradient, ref_distance, ref_gradient
     `rows`, inputs, errors and reference gradient."""
     import torch
 
-    distance, gradient = distance.double().cpu(), gradient.double().cpu()
-    finite = torch.isfinite(ref_distance)
-    scale = ref_gradient.abs().max(dim=1).values.clamp_min(1e-300)
-    by_throw = torch.where(finite, (gradient - ref_gradient).abs().max(dim=1).values / scale, torch.zeros_like(scale))
-    i = int(by_throw.argmax())
+    landed, d, by_throw = throw_errors(distance, gradient, ref_distance, ref_gradient)
+    i = int(torch.where(landed, by_throw, torch.zeros_like(by_throw)).argmax())
     return {"index": i, "wind": float(rows[i, 0]), "angle_deg": float(rows[i, 1]), "weight_lb": float(rows[i, 2]),
-            "gradient_rel_error": by_throw[i].item(), "distance_rel_error": ((distance[i] - ref_distance[i]).abs() / ref_distance[i].abs()).item(),
+            "gradient_rel_error": by_throw[i].item(), "distance_rel_error": d[i].item(),
             "reference_gradient": ref_gradient[i].tolist()}
 
 

@@ -96,12 +96,10 @@ def run(rows: np.ndarray, kind: str | None, seed: int) -> tuple[torch.Tensor, to
 
 def over_goals(distance, gradient, ref_distance, ref_gradient) -> dict:
     """How many landed throws miss each of issue 28's accuracy goals in this run."""
-    finite = torch.isfinite(ref_distance)
-    d = (distance - ref_distance).abs() / ref_distance.abs()
-    g = (gradient - ref_gradient).abs().max(dim=1).values / ref_gradient.abs().max(dim=1).values.clamp_min(1e-300)
-    return {"landed": int(finite.sum()),
-            "throws_over_distance_goal": int((d[finite] > bench_gpu.GOALS["distance_rel_error"]).sum()),
-            "throws_over_gradient_goal": int((g[finite] > bench_gpu.GOALS["gradient_rel_error"]).sum())}
+    landed, d, g = bench_gpu.throw_errors(distance, gradient, ref_distance, ref_gradient)
+    return {"landed": int(landed.sum()),
+            "throws_over_distance_goal": int((d[landed] > bench_gpu.GOALS["distance_rel_error"]).sum()),
+            "throws_over_gradient_goal": int((g[landed] > bench_gpu.GOALS["gradient_rel_error"]).sum())}
 
 
 def main():

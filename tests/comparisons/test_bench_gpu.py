@@ -85,24 +85,11 @@ def test_worst_throw_names_the_landed_throw_with_the_largest_gradient_error():
     assert worst["gradient_rel_error"] == pytest.approx(2e-9) and worst["distance_rel_error"] == 0.0
 
 
-class _FakeLaunch:
-    """Stands for the compiled kernel: fills the output as landed throws (the bytes, not the physics, are under test)."""
-
-    def __init__(self, kernel_module):
-        self.k = kernel_module
-
-    def __getitem__(self, grid):
-        def launch(order, wind, angle, weight, release, out, n, full, **options):
-            out.fill_(1.0)
-            out[self.k._STATUS].fill_(0.0)
-        return launch
-
-
 def test_the_kernel_stages_are_metered_in_order_of_the_wrapper(monkeypatch):
     pytest.importorskip("triton")
     from dprl.envs import trebuchet_triton
 
-    monkeypatch.setattr(trebuchet_triton, "_launch_kernel", _FakeLaunch(trebuchet_triton))
+    monkeypatch.setattr(trebuchet_triton, "_launch_kernel", bench.StandInLaunch(trebuchet_triton))
     monkeypatch.setattr(trebuchet_triton, "interpreting", lambda: True)
     n = 4096
     inputs = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in bench.throws(n).T]
@@ -111,3 +98,45 @@ def test_the_kernel_stages_are_metered_in_order_of_the_wrapper(monkeypatch):
     # The run holds at least its (5, n) float64 output; the gradient's three float64 partials come on top.
     assert stages["run"] >= 5 * 8 and stages["shoot and gradient"] > stages["shoot"] >= stages["run"]
     assert 0 < stages["order"] < stages["run"]
+
+
+def test_one_call_holds_less_than_the_timing_loop_which_keeps_the_previous_result(monkeypatch):
+    pytest.importorskip("triton")
+    from dprl.envs import trebuchet_triton
+
+    monkeypatch.setattr(trebuchet_triton, "_launch_kernel", bench.StandInLaunch(trebuchet_triton))
+    monkeypatch.setattr(trebuchet_triton, "interpreting", lambda: True)
+    n = 4096
+    inputs = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in bench.throws(n).T]
+    one = bench.tensor_peak(lambda: bench.shoot_and_gradient(inputs, True))[0] / n
+    loop = bench.tensor_peak(lambda: bench.timed(lambda: bench.gradient_call(None, inputs, True), torch.device("cpu"), 2))[0] / n
+    # One call holds at least the (5, n) float64 output and the three float64 partials it returns.
+    assert one >= 5 * 8 + 3 * 8
+    # In the loop the previous call's distance (a view that keeps its whole output alive) and its stacked gradient stay held.
+    assert loop >= one + 5 * 8 + 3 * 8
+
+
+def test_the_wrapper_part_meters_with_a_stand_in_and_puts_the_kernel_back(tmp_path):
+    pytest.importorskip("triton")
+    from dprl.envs import trebuchet_triton
+
+    kernel = trebuchet_triton._launch_kernel
+    result = bench.wrapper_memory(torch.device("cpu"), 512)
+    assert trebuchet_triton._launch_kernel is kernel
+    assert [row["dtype"] for row in result["rows"]] == ["float64", "float32"]
+    for row in result["rows"]:
+        assert row["timing_loop"] > row["stacked_call"] >= row["one_call"] == row["stages"]["shoot and gradient"]
+    out = tmp_path / "wrapper.json"
+    done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "bench_gpu.py"), "--device", "cpu", "--parts", "wrapper",
+                           "--batches", "256", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["wrapper"]["batch"] == 256 and "wrapper float64: one call" in done.stdout
+
+
+def test_the_headline_counts_the_goals_measured_and_names_the_wrapper_bytes():
+    result = {"device": "H200", "goals": {"a": {"met": True}, "b": {"met": False}, "c": {"met": None}},
+              "wrapper": {"rows": [{"dtype": "float64", "one_call": 72.0, "timing_loop": 152.0}]}}
+    line = bench.headline(result)
+    assert line.startswith("goals met: 1 of 2 measured on H200")
+    assert "float64: 72 B a throw in tensors for one call, 152 B in the timing loop" in line
+    assert bench.headline({"device": "cpu", "goals": {"a": {"met": None}}}) == "no goal measured (cpu)"

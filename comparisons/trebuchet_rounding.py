@@ -1,7 +1,7 @@
 """How far two correct float64 trebuchets can disagree: the rounding floor under issue 28's
 accuracy goals (distances within 2e-12, gradients within 1e-9 of the CPU float64 reference).
 
-    python comparisons/trebuchet_rounding.py [--check-throws 4096] [--seeds 8] [--out FILE]
+    python comparisons/trebuchet_rounding.py [--check-throws 4096] [--draw N] [--seeds 8] [--out FILE]
 
 The GPU kernel and the CPU reference do the same operations in the same order, without fused
 multiply-adds, and IEEE rounds +, -, ×, ÷ and √ the same everywhere; their sines, cosines,
@@ -105,18 +105,28 @@ def over_goals(distance, gradient, ref_distance, ref_gradient) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check-throws", type=int, default=4096, help="seeded throws (bench_gpu.py's), before its edge throws")
+    parser.add_argument("--draw", type=int, default=None,
+                        help="take the first --check-throws of a seeded draw of this many throws, without the edge throws: "
+                             "bench_gpu.py's trebuchet rows score their errors on the first 1,024 of a draw of their largest batch "
+                             "(--draw 4194304 --check-throws 1024 for its default batches); default: the check's throws and edge throws")
     parser.add_argument("--seeds", type=int, default=8, help="nudged runs of each kind")
     parser.add_argument("--out", default=str(ROOT / "comparisons" / "results" / "trebuchet_rounding.json"))
     args = parser.parse_args()
     if args.check_throws < 1 or args.seeds < 1:
         print("--check-throws and --seeds must be at least 1", file=sys.stderr)
         sys.exit(2)
+    if args.draw is not None and args.draw < args.check_throws:
+        print(f"--draw must be at least --check-throws ({args.check_throws}); got {args.draw}", file=sys.stderr)
+        sys.exit(2)
     torch.set_default_dtype(torch.float64)
     started = time.perf_counter()
-    rows = np.vstack([bench_gpu.throws(args.check_throws), np.array(bench_gpu.EDGE_THROWS)])
+    if args.draw is None:
+        rows = np.vstack([bench_gpu.throws(args.check_throws), np.array(bench_gpu.EDGE_THROWS)])
+    else:  # a draw's columns depend on its size, so these are other throws than the check's
+        rows = bench_gpu.throws(args.draw)[:args.check_throws]
     ref_distance, ref_gradient, _ = run(rows, None, 0)
     result = {"command": "python comparisons/trebuchet_rounding.py " + " ".join(sys.argv[1:]), "torch": torch.__version__,
-              "throws": len(rows), "seed": bench_gpu.SEED, "edge_throws": bench_gpu.EDGE_THROWS,
+              "throws": len(rows), "seed": bench_gpu.SEED, "draw": args.draw, "edge_throws": bench_gpu.EDGE_THROWS if args.draw is None else [],
               "goals": {"distance_rel_error": bench_gpu.GOALS["distance_rel_error"], "gradient_rel_error": bench_gpu.GOALS["gradient_rel_error"]},
               "kinds": {}}
     lines = [f"{'nudged':8} {'seeds':>5} {'distance (worst)':>17} {'(median)':>9} {'gradient (worst)':>17} {'(median)':>9} "

@@ -50,3 +50,19 @@ def test_throws_past_the_goals_are_counted_over_landed_throws_only():
 def test_bad_options_exit_2_with_one_line():
     done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "trebuchet_rounding.py"), "--seeds", "0"], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.strip() == "--check-throws and --seeds must be at least 1"
+
+
+def test_draw_takes_the_first_throws_of_a_larger_draw_without_the_edge_throws(tmp_path):
+    out = tmp_path / "rows.json"
+    done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "trebuchet_rounding.py"), "--draw", "100", "--check-throws", "3",
+                           "--seeds", "1", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = __import__("json").loads(out.read_text())
+    assert result["throws"] == 3 and result["draw"] == 100 and result["edge_throws"] == []
+    worst = result["kinds"]["inputs"]["runs"][0]["worst_throw"]
+    first = rounding.bench_gpu.throws(100)[worst["index"]]
+    assert (worst["wind"], worst["angle_deg"], worst["weight_lb"]) == tuple(first)
+    assert tuple(first) != tuple(rounding.bench_gpu.throws(3)[worst["index"]])  # a draw's throws depend on its size
+    done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "trebuchet_rounding.py"), "--draw", "2", "--check-throws", "3"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.strip() == "--draw must be at least --check-throws (3); got 2"

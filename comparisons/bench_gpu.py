@@ -18,11 +18,12 @@ angle ~ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of the
   later call.
 - trebuchet: the gradient (distance and its three partials, `shoot` then autograd) per second,
   kernel and eager, float64 and float32, with the device memory a throw and the errors against
-  the CPU float64 reference on the first 1,024 throws. The memory (the goal's figure) is the
-  allocator's peak during one call of `shoot` and its gradient, with nothing of an earlier call
-  held, over the batch (the input tensors, made before, not counted); beside it the peak over the
-  timing loop, in which each call runs while the previous call's result is still held (the
-  measure of the 2026-12-03 run). Eager rows stop at --eager-max-batch (4 M throws in eager
+  the CPU float64 reference on the first 1,024 throws. The memory, both scored against the goal:
+  the allocator's peak during one call of `shoot` and its gradient, with nothing of an earlier
+  call held, and during a call made while the previous call's result is still held, as in a
+  training loop; over the batch, the call's own outputs counted and the input tensors (made
+  before) not. (The 2026-12-03 run took the peak over its timing loop instead: three calls, the
+  gradient stacked.) Eager rows stop at --eager-max-batch (4 M throws in eager
   float64 need about 130 GiB). Where the kernel rows' bytes go: the bytes in tensors (any
   device; what the allocator's peak holds beyond them is rounding and operators' scratch, such
   as the sort's) and, on CUDA, the device peak at each stage of the wrapper (the sort, the
@@ -35,7 +36,7 @@ angle ~ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of the
   `dprl.envs.pendulum.step`), steps per second, float64 and float32.
 - wrapper (only when named in --parts; runs on the CPU too, in seconds): the tensor bytes a
   throw that the kernel's wrapper holds, the compiled kernel replaced by a stand-in that fills
-  its output: one call, the call as the trebuchet rows time it, the timing loop, each stage.
+  its output: one call, a call in a loop, the 2026-12-03 run's timing loop, each stage.
 
 Goals (issue 28, one H200): float64 gradients at ≥ 10 M/s at a batch of ≥ 1 M; batch 4,096 in
 ≤ 2 ms; ≤ 128 bytes of device memory a throw; distances within 2e-12 and gradients within 1e-9
@@ -115,6 +116,14 @@ def shoot_and_gradient(leaves, kernel):
 
     distance = trebuchet_fast.shoot(*leaves, kernel=kernel)
     return distance, torch.autograd.grad(distance.sum(), leaves)
+
+
+def calls_in_a_loop(leaves, kernel):
+    """Two calls as a training loop makes them, `result = shoot_and_gradient(...)` each time: the
+    second runs while the first's result is still held."""
+    result = shoot_and_gradient(leaves, kernel)
+    result = shoot_and_gradient(leaves, kernel)
+    return result
 
 
 def gradient_call(trebuchet, leaves, kernel):
@@ -257,8 +266,8 @@ class StandInLaunch:
 def wrapper_memory(device, batch: int) -> dict:
     """Tensor bytes a throw that the kernel's wrapper holds, the kernel replaced by
     `StandInLaunch` (so on any device, and without the interpreter's own copies): one call of
-    `shoot` and its gradient, the call with the gradient stacked as the trebuchet rows take it,
-    the timing loop (each call while the previous result is held), and each stage."""
+    `shoot` and its gradient, a call while the previous result is held (`calls_in_a_loop`), the
+    timing loop as the 2026-12-03 run measured memory over it, and each stage."""
     import torch
 
     from dprl.envs import trebuchet_triton
@@ -275,7 +284,8 @@ def wrapper_memory(device, batch: int) -> dict:
 
             rows.append({"dtype": str(dtype).replace("torch.", ""),
                          "one_call": metered(lambda: shoot_and_gradient(inputs, True)),
-                         "stacked_call": metered(lambda: gradient_call(None, inputs, True)),
+                         "in_a_loop": metered(lambda: calls_in_a_loop(inputs, True)),
+                         # as the 2026-12-03 run measured it: the stacked gradient, three calls of `timed`
                          "timing_loop": metered(lambda: timed(lambda: gradient_call(None, inputs, True), device, 2)),
                          "stages": kernel_stages(trebuchet_triton, inputs, peak=lambda stage, device: tensor_peak(stage)[0])})
     finally:
@@ -329,8 +339,15 @@ def compile_time(trebuchet, device, dtype, batch) -> dict:
     return {"dtype": str(dtype).replace("torch.", ""), "batch": batch, "first_call_s": first, "second_call_s": time.perf_counter() - start}
 
 
-def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad, kernel_ok) -> list[dict]:
+def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad, kernel_ok, peak=None) -> list[dict]:
+    """The gradient rows. `peak(function)`: the bytes above those allocated before that `function`
+    needs at once (default on CUDA: the allocator's peak, `device_peak`; elsewhere no device
+    bytes are reported)."""
     import torch
+
+    if peak is None and device.type == "cuda":
+        def peak(function):
+            return device_peak(function, device)
 
     all_rows = throws(max(batches))
     out = []
@@ -346,20 +363,20 @@ def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad
                     row["not_run"] = f"eager above --eager-max-batch {eager_max:,}"
                     continue
                 inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in all_rows[:batch].T]
-                k = min(ERROR_THROWS, batch)
                 try:
-                    if device.type == "cuda":
-                        torch.cuda.empty_cache()
-                        torch.cuda.reset_peak_memory_stats(device)
-                        base = torch.cuda.memory_allocated(device)
                     seconds, (distance, gradient) = timed(lambda: gradient_call(trebuchet, inputs, kernel), device, repeats)
-                    if device.type == "cuda":  # each timed call ran while the previous one's result was still held
-                        row["bytes_per_throw_in_timing_loop"] = (torch.cuda.max_memory_allocated(device) - base) / batch
-                    row.update(errors(distance[:k], gradient[:k], ref.distance[:k].detach(), ref_grad[:k]))
-                    del distance, gradient
-                    # One call with nothing of an earlier call held: the figure the goal is scored on.
-                    if device.type == "cuda":
-                        row["bytes_per_throw"] = device_peak(lambda: shoot_and_gradient(inputs, kernel), device) / batch
+                except torch.OutOfMemoryError as error:
+                    row["not_run"] = f"out of device memory: {str(error).splitlines()[0]}"
+                    continue
+                row["seconds"] = seconds
+                row["gradients_per_s"] = batch / seconds
+                k = min(ERROR_THROWS, batch)
+                row.update(errors(distance[:k], gradient[:k], ref.distance[:k].detach(), ref_grad[:k]))
+                del distance, gradient
+                try:
+                    if peak is not None:  # the goal's figures: one call alone, and a call while the previous result is held
+                        row["bytes_per_throw_one_call"] = peak(lambda: shoot_and_gradient(inputs, kernel)) / batch
+                        row["bytes_per_throw_in_a_loop"] = peak(lambda: calls_in_a_loop(inputs, kernel)) / batch
                     if kernel:  # where the bytes go (the eager path makes too many tensors to meter quickly)
                         from dprl.envs import trebuchet_triton
 
@@ -367,14 +384,11 @@ def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad
                             row["device_bytes_per_throw_by_stage"] = kernel_stages(trebuchet_triton, inputs)
                         row["tensor_bytes_per_throw"] = tensor_peak(lambda: shoot_and_gradient(inputs, kernel))[0] / batch
                 except torch.OutOfMemoryError as error:
-                    row["not_run"] = f"out of device memory: {str(error).splitlines()[0]}"
-                    continue
-                row["seconds"] = seconds
-                row["gradients_per_s"] = batch / seconds
+                    row["memory_not_measured"] = f"out of device memory: {str(error).splitlines()[0]}"
                 print(f"  trebuchet {row['path']:6} {row['dtype']:7} {batch:>9,}: {row['gradients_per_s']:>14,.0f} gradients/s "
-                      f"({seconds * 1e3:.3f} ms), {row.get('bytes_per_throw', float('nan')):.0f} B/throw "
-                      f"({row.get('bytes_per_throw_in_timing_loop', float('nan')):.0f} B in the timing loop, "
-                      f"{row.get('tensor_bytes_per_throw', float('nan')):.0f} B in tensors), "
+                      f"({seconds * 1e3:.3f} ms), {row.get('bytes_per_throw_one_call', float('nan')):.0f} B/throw one call, "
+                      f"{row.get('bytes_per_throw_in_a_loop', float('nan')):.0f} in a loop "
+                      f"({row.get('tensor_bytes_per_throw', float('nan')):.0f} B in tensors), "
                       f"distance err {row['distance_rel_error_max']:.1e}, gradient err {row['gradient_rel_error_max']:.1e}", flush=True)
                 del inputs
     return out
@@ -466,8 +480,9 @@ def goals(result: dict) -> dict:
     seconds = small["seconds"] if small else None
     out["float64 kernel seconds at batch 4,096"] = (seconds, GOALS["seconds_at_4096"], None if seconds is None else seconds <= GOALS["seconds_at_4096"])
     largest = max(big, key=lambda r: r["batch"], default=None)
-    per = largest.get("bytes_per_throw") if largest else None
-    out["float64 kernel device bytes a throw (largest batch)"] = (per, GOALS["bytes_per_throw"], None if per is None else per <= GOALS["bytes_per_throw"])
+    for key, name in (("bytes_per_throw_one_call", "one call"), ("bytes_per_throw_in_a_loop", "in a loop")):
+        per = largest.get(key) if largest else None
+        out[f"float64 kernel device bytes a throw, {name}"] = (per, GOALS["bytes_per_throw"], None if per is None else per <= GOALS["bytes_per_throw"])
     checked = result.get("check")
     for key, goal in (("distance_rel_error_max", "distance_rel_error"), ("gradient_rel_error_max", "gradient_rel_error")):
         value = checked.get(key) if isinstance(checked, dict) else None
@@ -488,7 +503,7 @@ def headline(result: dict) -> str:
              else f"no goal measured ({result['device']})"]
     for row in result.get("wrapper", {}).get("rows", []):
         parts.append(f"wrapper with a stand-in kernel, {row['dtype']}: {row['one_call']:.0f} B a throw in tensors for one call, "
-                     f"{row['timing_loop']:.0f} B in the timing loop")
+                     f"{row['in_a_loop']:.0f} B in a loop")
     return "; ".join(parts)
 
 
@@ -552,7 +567,7 @@ def main():
     if "wrapper" in args.parts:
         result["wrapper"] = wrapper_memory(device, min(4096, max(args.batches)))
         for row in result["wrapper"]["rows"]:
-            print(f"  wrapper {row['dtype']:7}: one call {row['one_call']:.0f} B/throw, stacked {row['stacked_call']:.0f}, "
+            print(f"  wrapper {row['dtype']:7}: one call {row['one_call']:.0f} B/throw, in a loop {row['in_a_loop']:.0f}, "
                   f"timing loop {row['timing_loop']:.0f}; stages " + ", ".join(f"{k} {v:.0f}" for k, v in row["stages"].items()), flush=True)
     if "apg" in args.parts:
         result["apg"] = apg_rows(device, args.apg_batches, args.repeats)

@@ -175,3 +175,23 @@ def test_on_the_gpu_float32_inputs_are_simulated_in_float64():
 def test_the_kernel_refuses_cpu_tensors_outside_the_interpreter():
     with pytest.raises(ValueError, match="needs CUDA tensors"):
         trebuchet_fast.shoot(0.0, 45.0, 200.0, kernel=True)
+
+
+def test_the_outputs_are_not_views_of_the_kernels_buffer(monkeypatch):
+    """Holding a distance must not hold the (rows, n) buffer, which the graph frees after backward."""
+
+    class Ones:  # the compiled kernel's stand-in: every output 1 (the buffers, not the physics, are under test)
+        def __getitem__(self, grid):
+            return lambda order, wind, angle, weight, release, out, *rest, **options: out.fill_(1.0)
+
+    monkeypatch.setattr(trebuchet_triton, "_launch_kernel", Ones())
+    monkeypatch.setattr(trebuchet_triton, "interpreting", lambda: True)
+    n = 64
+    leaves = [torch.full((n,), v, dtype=torch.float64, requires_grad=True) for v in (0.0, 45.0, 200.0)]
+    for fields in (trebuchet_triton.shoot(*leaves), trebuchet_triton.launch(*leaves)):
+        for field in fields:
+            assert field._base is None and field.untyped_storage().nbytes() == 8 * n
+    distance, _ = trebuchet_triton.shoot(*leaves)
+    # Only the distance carries a gradient; no zeros are made for the status, and none flow back from it.
+    grads = torch.autograd.grad(distance.sum(), leaves)
+    assert all(torch.equal(g, torch.ones(n, dtype=torch.float64)) for g in grads)

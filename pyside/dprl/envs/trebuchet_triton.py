@@ -911,14 +911,19 @@ class _Throws(torch.autograd.Function):
         out = _run(wind.detach(), angle_deg.detach(), weight_lb.detach(), rows)
         ctx.save_for_backward(out[_D_WIND:_D_WEIGHT + 1])
         ctx.dtypes = (wind.dtype, angle_deg.dtype, weight_lb.dtype)
-        distance = out[_DISTANCE].to(wind.dtype)
-        rest = tuple(out[k].to(wind.dtype) for k in range(_LIFTOFF, rows))
+        # Copies, not views: a caller holding a distance would otherwise hold the whole buffer,
+        # which the graph frees after the backward pass.
+        distance = out[_DISTANCE].to(wind.dtype, copy=True)
+        rest = tuple(out[k].to(wind.dtype, copy=True) for k in range(_LIFTOFF, rows))
         status = out[_STATUS].to(torch.long)
         ctx.mark_non_differentiable(status, *rest)
+        ctx.set_materialize_grads(False)  # no zero gradients made for the outputs that have none
         return (distance, status, *rest)
 
     @staticmethod
     def backward(ctx, grad_distance, *_):
+        if grad_distance is None:
+            return None, None, None, None
         (partials,) = ctx.saved_tensors
         grads = [(grad_distance * p).to(dtype) if needed else None
                  for p, dtype, needed in zip(partials, ctx.dtypes, ctx.needs_input_grad[:3])]

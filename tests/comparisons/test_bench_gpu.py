@@ -87,14 +87,25 @@ def test_worst_throw_names_the_landed_throw_with_the_largest_gradient_error():
     assert worst["gradient_rel_error"] == pytest.approx(2e-9) and worst["distance_rel_error"] == 0.0
 
 
-def test_the_kernel_stages_are_metered_in_order_of_the_wrapper(monkeypatch):
+@pytest.fixture
+def stand_in(monkeypatch):
+    """trebuchet_triton with the compiled kernel replaced by bench_gpu's stand-in (the bytes, not the physics, are under test)."""
     pytest.importorskip("triton")
     from dprl.envs import trebuchet_triton
 
     monkeypatch.setattr(trebuchet_triton, "_launch_kernel", bench.StandInLaunch(trebuchet_triton))
     monkeypatch.setattr(trebuchet_triton, "interpreting", lambda: True)
+    return trebuchet_triton
+
+
+def seeded_leaves(n):
+    return [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in bench.throws(n).T]
+
+
+def test_the_kernel_stages_are_metered_in_order_of_the_wrapper(stand_in):
+    trebuchet_triton = stand_in
     n = 4096
-    inputs = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in bench.throws(n).T]
+    inputs = seeded_leaves(n)
     stages = bench.kernel_stages(trebuchet_triton, inputs, peak=lambda stage, device: bench.tensor_peak(stage)[0])
     assert list(stages) == ["order", "run", "shoot", "shoot and gradient"]
     # The run holds at least its (5, n) float64 output; the gradient's three float64 partials come on top.
@@ -102,14 +113,9 @@ def test_the_kernel_stages_are_metered_in_order_of_the_wrapper(monkeypatch):
     assert 0 < stages["order"] < stages["run"]
 
 
-def test_a_call_in_a_loop_holds_the_previous_result_on_top_of_one_call(monkeypatch):
-    pytest.importorskip("triton")
-    from dprl.envs import trebuchet_triton
-
-    monkeypatch.setattr(trebuchet_triton, "_launch_kernel", bench.StandInLaunch(trebuchet_triton))
-    monkeypatch.setattr(trebuchet_triton, "interpreting", lambda: True)
+def test_a_call_in_a_loop_holds_the_previous_result_on_top_of_one_call(stand_in):
     n = 4096
-    inputs = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in bench.throws(n).T]
+    inputs = seeded_leaves(n)
     one = bench.tensor_peak(lambda: bench.shoot_and_gradient(inputs, True))[0] / n
     loop = bench.tensor_peak(lambda: bench.calls_in_a_loop(inputs, True))[0] / n
     # One call holds at least the (5, n) float64 output and the three float64 partials it returns.
@@ -118,12 +124,9 @@ def test_a_call_in_a_loop_holds_the_previous_result_on_top_of_one_call(monkeypat
     assert loop >= one + 4 * 8
 
 
-def test_the_rows_report_the_memory_of_one_call_and_of_a_loop_with_the_meter_given(monkeypatch):
-    pytest.importorskip("triton")
-    from dprl.envs import trebuchet, trebuchet_triton
+def test_the_rows_report_the_memory_of_one_call_and_of_a_loop_with_the_meter_given(stand_in):
+    from dprl.envs import trebuchet
 
-    monkeypatch.setattr(trebuchet_triton, "_launch_kernel", bench.StandInLaunch(trebuchet_triton))
-    monkeypatch.setattr(trebuchet_triton, "interpreting", lambda: True)
     ref, ref_grad = bench.reference(trebuchet, bench.throws(16))
     rows = bench.trebuchet_rows(trebuchet, torch.device("cpu"), [16], 8, 1, ref, ref_grad, True,
                                 peak=lambda function: bench.tensor_peak(function)[0])

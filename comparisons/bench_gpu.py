@@ -126,7 +126,7 @@ def calls_in_a_loop(leaves, kernel):
     return result
 
 
-def gradient_call(trebuchet, leaves, kernel):
+def gradient_call(leaves, kernel):
     """`shoot_and_gradient`, its gradient stacked (n, 3) for the error checks."""
     import torch
 
@@ -134,7 +134,7 @@ def gradient_call(trebuchet, leaves, kernel):
     return distance.detach(), torch.stack(grads, dim=1)
 
 
-def reference(trebuchet, rows: np.ndarray):
+def reference(rows: np.ndarray):
     """CPU float64 eager: (launch result, gradient (n, 3)), the gradient of landed throws only."""
     import torch
 
@@ -268,28 +268,25 @@ def wrapper_memory(device, batch: int) -> dict:
     `StandInLaunch` (so on any device, and without the interpreter's own copies): one call of
     `shoot` and its gradient, a call while the previous result is held (`calls_in_a_loop`), the
     timing loop as the 2026-12-03 run measured memory over it, and each stage."""
+    from unittest import mock
+
     import torch
 
     from dprl.envs import trebuchet_triton
 
-    saved = trebuchet_triton._launch_kernel, trebuchet_triton.interpreting
-    trebuchet_triton._launch_kernel, trebuchet_triton.interpreting = StandInLaunch(trebuchet_triton), lambda: True
-    try:
-        rows = []
+    def metered(function):
+        return tensor_peak(function)[0] / batch
+
+    rows = []
+    with mock.patch.multiple(trebuchet_triton, _launch_kernel=StandInLaunch(trebuchet_triton), interpreting=lambda: True):
         for dtype in (torch.float64, torch.float32):
             inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in throws(batch).T]
-
-            def metered(function):
-                return tensor_peak(function)[0] / batch
-
             rows.append({"dtype": str(dtype).replace("torch.", ""),
                          "one_call": metered(lambda: shoot_and_gradient(inputs, True)),
                          "in_a_loop": metered(lambda: calls_in_a_loop(inputs, True)),
                          # as the 2026-12-03 run measured it: the stacked gradient, three calls of `timed`
-                         "timing_loop": metered(lambda: timed(lambda: gradient_call(None, inputs, True), device, 2)),
+                         "timing_loop": metered(lambda: timed(lambda: gradient_call(inputs, True), device, 2)),
                          "stages": kernel_stages(trebuchet_triton, inputs, peak=lambda stage, device: tensor_peak(stage)[0])})
-    finally:
-        trebuchet_triton._launch_kernel, trebuchet_triton.interpreting = saved
     return {"batch": batch, "unit": "tensor bytes a throw (inputs not counted)", "rows": rows}
 
 
@@ -298,7 +295,7 @@ def check(trebuchet, kernel_module, device, n: int) -> dict:
     import torch
 
     rows = np.vstack([throws(n), np.array(EDGE_THROWS)])
-    ref, ref_grad = reference(trebuchet, rows)
+    ref, ref_grad = reference(rows)
     inputs = [torch.tensor(c, dtype=torch.float64, device=device) for c in rows.T]
     leaves = [x.clone().requires_grad_(True) for x in inputs]
     fields = kernel_module.launch(*leaves)
@@ -323,23 +320,23 @@ def check(trebuchet, kernel_module, device, n: int) -> dict:
     return out
 
 
-def compile_time(trebuchet, device, dtype, batch) -> dict:
+def compile_time(device, dtype, batch) -> dict:
     """The first kernel call in this process (compiling) against a second one."""
     import torch
 
     inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in throws(batch).T]
     synchronize(device)
     start = time.perf_counter()
-    gradient_call(trebuchet, inputs, True)
+    gradient_call(inputs, True)
     synchronize(device)
     first = time.perf_counter() - start
     start = time.perf_counter()
-    gradient_call(trebuchet, inputs, True)
+    gradient_call(inputs, True)
     synchronize(device)
     return {"dtype": str(dtype).replace("torch.", ""), "batch": batch, "first_call_s": first, "second_call_s": time.perf_counter() - start}
 
 
-def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad, kernel_ok, peak=None) -> list[dict]:
+def trebuchet_rows(device, batches, eager_max, repeats, ref, ref_grad, kernel_ok, peak=None) -> list[dict]:
     """The gradient rows. `peak(function)`: the bytes above those allocated before that `function`
     needs at once (default on CUDA: the allocator's peak, `device_peak`; elsewhere no device
     bytes are reported)."""
@@ -364,7 +361,7 @@ def trebuchet_rows(trebuchet, device, batches, eager_max, repeats, ref, ref_grad
                     continue
                 inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in all_rows[:batch].T]
                 try:
-                    seconds, (distance, gradient) = timed(lambda: gradient_call(trebuchet, inputs, kernel), device, repeats)
+                    seconds, (distance, gradient) = timed(lambda: gradient_call(inputs, kernel), device, repeats)
                 except torch.OutOfMemoryError as error:
                     row["not_run"] = f"out of device memory: {str(error).splitlines()[0]}"
                     continue
@@ -555,15 +552,15 @@ def main():
     print(f"device {result['device']}, torch {result['torch']}, triton {result['triton']}", flush=True)
     # The kernel's first call must come first, to measure the compile.
     if "compile" in args.parts and kernel_ok:
-        result["compile"] = compile_time(trebuchet, device, torch.float64, min(4096, max(args.batches)))
+        result["compile"] = compile_time(device, torch.float64, min(4096, max(args.batches)))
         print(f"  compile: first call {result['compile']['first_call_s']:.2f} s, second {result['compile']['second_call_s'] * 1e3:.2f} ms", flush=True)
     if "check" in args.parts and kernel_ok:
         result["check"] = check(trebuchet, trebuchet_triton, device, args.check_throws)
         print("  check: " + json.dumps(result["check"]), flush=True)
     if "trebuchet" in args.parts:
         # The first throws of the largest batch's draw (a draw of fewer throws gives other throws).
-        ref, ref_grad = reference(trebuchet, throws(max(args.batches))[:ERROR_THROWS])
-        result["trebuchet"] = trebuchet_rows(trebuchet, device, args.batches, args.eager_max_batch, args.repeats, ref, ref_grad, kernel_ok)
+        ref, ref_grad = reference(throws(max(args.batches))[:ERROR_THROWS])
+        result["trebuchet"] = trebuchet_rows(device, args.batches, args.eager_max_batch, args.repeats, ref, ref_grad, kernel_ok)
     if "wrapper" in args.parts:
         result["wrapper"] = wrapper_memory(device, min(4096, max(args.batches)))
         for row in result["wrapper"]["rows"]:

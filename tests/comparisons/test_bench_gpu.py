@@ -125,17 +125,15 @@ def test_a_call_in_a_loop_holds_the_previous_result_on_top_of_one_call(stand_in)
 
 
 def test_the_rows_report_the_memory_of_one_call_and_of_a_loop_with_the_meter_given(stand_in):
-    from dprl.envs import trebuchet
-
-    ref, ref_grad = bench.reference(trebuchet, bench.throws(16))
-    rows = bench.trebuchet_rows(trebuchet, torch.device("cpu"), [16], 8, 1, ref, ref_grad, True,
+    ref, ref_grad = bench.reference(bench.throws(16))
+    rows = bench.trebuchet_rows(torch.device("cpu"), [16], 8, 1, ref, ref_grad, True,
                                 peak=lambda function: bench.tensor_peak(function)[0])
     kernel64 = next(r for r in rows if r["path"] == "kernel" and r["dtype"] == "float64")
     assert kernel64["gradients_per_s"] > 0 and kernel64["bytes_per_throw_in_a_loop"] > kernel64["bytes_per_throw_one_call"] > 0
     assert kernel64["tensor_bytes_per_throw"] == kernel64["bytes_per_throw_one_call"]
     assert all(r["not_run"].startswith("eager above") for r in rows if r["path"] == "eager")
     # Without a meter (a CPU run) no device bytes are reported.
-    plain = bench.trebuchet_rows(trebuchet, torch.device("cpu"), [16], 8, 1, ref, ref_grad, True)
+    plain = bench.trebuchet_rows(torch.device("cpu"), [16], 8, 1, ref, ref_grad, True)
     assert "bytes_per_throw_one_call" not in plain[0] and "tensor_bytes_per_throw" in plain[0]
 
 

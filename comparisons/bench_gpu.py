@@ -36,7 +36,10 @@ angle ~ U(15°, 75°), weight ~ U(100, 300) lb, batch b being the first b of the
   `dprl.envs.pendulum.step`), steps per second, float64 and float32.
 - wrapper (only when named in --parts; runs on the CPU too, in seconds): the tensor bytes a
   throw that the kernel's wrapper holds, the compiled kernel replaced by a stand-in that fills
-  its output: one call, a call in a loop, the 2026-12-03 run's timing loop, each stage.
+  its output: one call, a call in a loop, the 2026-12-03 run's timing loop, each stage, and the
+  bytes held when the throws' sort returns (on CUDA the sort's scratch memory sits on top of
+  that moment). --tree DIR meters another checkout's wrapper instead (a `git worktree` of an
+  older commit), to set the device figures of a run of that commit beside its tensor counts.
 
 Goals (issue 28, one H200): float64 gradients at ≥ 10 M/s at a batch of ≥ 1 M; batch 4,096 in
 ≤ 2 ms; ≤ 128 bytes of device memory a throw; distances within 2e-12 and gradients within 1e-9
@@ -112,10 +115,18 @@ def shoot_and_gradient(leaves, kernel):
     (distance, the three partials)."""
     import torch
 
-    from dprl.envs import trebuchet_fast
-
-    distance = trebuchet_fast.shoot(*leaves, kernel=kernel)
+    distance = fast_paths().shoot(*leaves, kernel=kernel)
     return distance, torch.autograd.grad(distance.sum(), leaves)
+
+
+def fast_paths():
+    """The module whose `shoot` takes `kernel=`: `trebuchet_fast`, or in a checkout older than
+    63ff68a (which split it out; `--tree`), `trebuchet`."""
+    try:
+        from dprl.envs import trebuchet_fast
+    except ImportError:
+        from dprl.envs import trebuchet as trebuchet_fast
+    return trebuchet_fast
 
 
 def calls_in_a_loop(leaves, kernel):
@@ -191,6 +202,14 @@ def tensor_peak(function):
     existed before the call (the inputs) do not count; allocator rounding, caches and an
     operator's own scratch memory (CUDA's sort) are not tensors and do not count either, so on
     CUDA the allocator's peak minus this is what they cost."""
+    peak, _, result = tensor_trace(function)
+    return peak, result
+
+
+def tensor_trace(function):
+    """`tensor_peak`, and for each operator the most bytes held in tensors just after it returned
+    (its outputs included): (peak, {operator name: bytes}, result). Where an operator's scratch
+    memory sits on top of the tensors held (CUDA's sort), that moment is the one to know."""
     import torch
     from torch.multiprocessing.reductions import StorageWeakRef
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -201,6 +220,7 @@ def tensor_peak(function):
             super().__init__()
             self.storages = {}  # data pointer -> (weak reference, bytes); a freed pointer may be reused
             self.peak = 0
+            self.after = {}
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             before = {t.untyped_storage().data_ptr() for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)}
@@ -212,13 +232,15 @@ def tensor_peak(function):
                     known = self.storages.get(key)
                     if key not in before and (known is None or known[0].expired()):
                         self.storages[key] = (StorageWeakRef(storage), storage.nbytes())
-            self.peak = max(self.peak, sum(n for ref, n in self.storages.values() if not ref.expired()))
+            held = sum(n for ref, n in self.storages.values() if not ref.expired())
+            self.peak = max(self.peak, held)
+            self.after[str(func)] = max(self.after.get(str(func), 0), held)
             return out
 
     meter = Meter()
     with meter:
         result = function()
-    return meter.peak, result
+    return meter.peak, meter.after, result
 
 
 def device_peak(function, device):
@@ -238,13 +260,11 @@ def kernel_stages(trebuchet_triton, inputs, peak=device_peak) -> dict:
     """Device bytes a throw at each stage of the kernel's wrapper (CUDA): the sort that groups the
     throws, the kernel's run with its output buffer, `shoot`'s forward pass, and the forward pass
     with the gradient; each stage's peak over the batch."""
-    from dprl.envs import trebuchet_fast
-
     wind, angle, weight = (x.detach() for x in inputs)
     device, n = wind.device, wind.numel()
     stages = {"order": lambda: trebuchet_triton._order(angle, weight),
               "run": lambda: trebuchet_triton._run(wind, angle, weight, trebuchet_triton._ROWS_SHOOT),
-              "shoot": lambda: trebuchet_fast.shoot(*inputs, kernel=True),
+              "shoot": lambda: fast_paths().shoot(*inputs, kernel=True),
               "shoot and gradient": lambda: shoot_and_gradient(inputs, True)}
     return {name: peak(stage, device) / n for name, stage in stages.items()}
 
@@ -267,26 +287,31 @@ def wrapper_memory(device, batch: int) -> dict:
     """Tensor bytes a throw that the kernel's wrapper holds, the kernel replaced by
     `StandInLaunch` (so on any device, and without the interpreter's own copies): one call of
     `shoot` and its gradient, a call while the previous result is held (`calls_in_a_loop`), the
-    timing loop as the 2026-12-03 run measured memory over it, and each stage."""
+    timing loop as the 2026-12-03 run measured memory over it, and each stage; and for each of
+    the three, the bytes held when the throws' sort returns, its outputs included (on CUDA the
+    sort's scratch memory comes on top of that moment alone)."""
     from unittest import mock
 
     import torch
 
     from dprl.envs import trebuchet_triton
 
-    def metered(function):
-        return tensor_peak(function)[0] / batch
-
+    calls = {"one_call": lambda inputs: shoot_and_gradient(inputs, True),
+             "in_a_loop": lambda inputs: calls_in_a_loop(inputs, True),
+             # as the 2026-12-03 run measured it: the stacked gradient, three calls of `timed`
+             "timing_loop": lambda inputs: timed(lambda: gradient_call(inputs, True), device, 2)}
     rows = []
     with mock.patch.multiple(trebuchet_triton, _launch_kernel=StandInLaunch(trebuchet_triton), interpreting=lambda: True):
         for dtype in (torch.float64, torch.float32):
             inputs = [torch.tensor(c, dtype=dtype, device=device, requires_grad=True) for c in throws(batch).T]
-            rows.append({"dtype": str(dtype).replace("torch.", ""),
-                         "one_call": metered(lambda: shoot_and_gradient(inputs, True)),
-                         "in_a_loop": metered(lambda: calls_in_a_loop(inputs, True)),
-                         # as the 2026-12-03 run measured it: the stacked gradient, three calls of `timed`
-                         "timing_loop": metered(lambda: timed(lambda: gradient_call(inputs, True), device, 2)),
-                         "stages": kernel_stages(trebuchet_triton, inputs, peak=lambda stage, device: tensor_peak(stage)[0])})
+            row, at_the_sort = {"dtype": str(dtype).replace("torch.", "")}, {}
+            for name, call in calls.items():
+                peak, after, _ = tensor_trace(lambda: call(inputs))
+                row[name] = peak / batch
+                at_the_sort[name] = max(v for op, v in after.items() if op.startswith("aten.sort")) / batch
+            row["at_the_sort"] = at_the_sort
+            row["stages"] = kernel_stages(trebuchet_triton, inputs, peak=lambda stage, device: tensor_peak(stage)[0])
+            rows.append(row)
     return {"batch": batch, "unit": "tensor bytes a throw (inputs not counted)", "rows": rows}
 
 
@@ -498,8 +523,9 @@ def headline(result: dict) -> str:
     measured = [g for g in result["goals"].values() if g["met"] is not None]
     parts = [f"goals met: {sum(g['met'] for g in measured)} of {len(measured)} measured on {result['device']}" if measured
              else f"no goal measured ({result['device']})"]
+    tree = f" of {result['tree']['commit'][:7]}" if "tree" in result else ""
     for row in result.get("wrapper", {}).get("rows", []):
-        parts.append(f"wrapper with a stand-in kernel, {row['dtype']}: {row['one_call']:.0f} B a throw in tensors for one call, "
+        parts.append(f"wrapper{tree} with a stand-in kernel, {row['dtype']}: {row['one_call']:.0f} B a throw in tensors for one call, "
                      f"{row['in_a_loop']:.0f} B in a loop")
     return "; ".join(parts)
 
@@ -516,8 +542,22 @@ def main():
     parser.add_argument("--parts", nargs="+", default=["check", "compile", "trebuchet", "apg", "steps"],
                         choices=["check", "compile", "trebuchet", "apg", "steps", "wrapper"],
                         help="which parts to run (wrapper, not run by default: the kernel wrapper's tensor memory with a stand-in kernel, on any device)")
+    parser.add_argument("--tree", default=None,
+                        help="with --parts wrapper alone: meter the wrapper of another checkout of this repository "
+                             "(its pyside/dprl, e.g. a `git worktree` of an older commit) instead of this one's")
     parser.add_argument("--out", default=str(ROOT / "comparisons" / "results" / "bench_gpu.json"))
     args = parser.parse_args()
+    tree = None
+    if args.tree is not None:
+        tree = Path(args.tree).resolve()
+        if args.parts != ["wrapper"]:
+            print("--tree meters only the wrapper: give it with --parts wrapper alone", file=sys.stderr)
+            sys.exit(2)
+        if not (tree / "pyside" / "dprl" / "envs" / "trebuchet_triton.py").is_file():
+            print(f"--tree {args.tree!r} is not a checkout of this repository with the kernel's wrapper "
+                  "(no pyside/dprl/envs/trebuchet_triton.py there)", file=sys.stderr)
+            sys.exit(2)
+        sys.path.insert(0, str(tree / "pyside"))
     for name in ("batches", "apg_batches"):
         if any(b < 1 for b in getattr(args, name)):
             print(f"--{name.replace('_', '-')} must be positive integers", file=sys.stderr)
@@ -544,10 +584,17 @@ def main():
 
     from dprl.envs import trebuchet, trebuchet_triton
 
+    if tree is not None:
+        import subprocess
+
+        assert Path(trebuchet_triton.__file__).resolve().is_relative_to(tree), trebuchet_triton.__file__
+        commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     kernel_ok = device.type == "cuda" or trebuchet_triton.interpreting()
     result = {"command": command.strip(), "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or device.type,
               "device_type": device.type, "torch": torch.__version__, "triton": __import__("triton").__version__, "seed": SEED,
               "kernel_block": trebuchet_triton.BLOCK, "kernel_num_warps": trebuchet_triton.NUM_WARPS}
+    if tree is not None:
+        result["tree"] = {"path": str(tree), "commit": commit or "not a git checkout"}
     started = time.perf_counter()
     print(f"device {result['device']}, torch {result['torch']}, triton {result['triton']}", flush=True)
     # The kernel's first call must come first, to measure the compile.
@@ -565,7 +612,8 @@ def main():
         result["wrapper"] = wrapper_memory(device, min(4096, max(args.batches)))
         for row in result["wrapper"]["rows"]:
             print(f"  wrapper {row['dtype']:7}: one call {row['one_call']:.0f} B/throw, in a loop {row['in_a_loop']:.0f}, "
-                  f"timing loop {row['timing_loop']:.0f}; stages " + ", ".join(f"{k} {v:.0f}" for k, v in row["stages"].items()), flush=True)
+                  f"timing loop {row['timing_loop']:.0f}; at the sort " + ", ".join(f"{k} {v:.0f}" for k, v in row["at_the_sort"].items())
+                  + "; stages " + ", ".join(f"{k} {v:.0f}" for k, v in row["stages"].items()), flush=True)
     if "apg" in args.parts:
         result["apg"] = apg_rows(device, args.apg_batches, args.repeats)
     if "steps" in args.parts:

@@ -76,6 +76,20 @@ def test_tensor_peak_counts_the_tensors_held_at_once_and_not_the_inputs():
     assert bench.tensor_peak(lambda: given.mul_(2.0))[0] == 0
 
 
+def test_tensor_trace_gives_the_bytes_held_just_after_each_operator():
+    given = torch.arange(1000, 0, -1, dtype=torch.float64)
+
+    def work():
+        a = torch.empty(1000, dtype=torch.float64)  # 8,000 B
+        values, order = torch.sort(given)  # 8,000 B of values and 8,000 of int64 indices: 24,000 held
+        del a, values
+        return torch.zeros(3000, dtype=torch.float64)  # 24,000 B, with the indices 32,000
+
+    peak, after, result = bench.tensor_trace(work)
+    assert after["aten.sort.default"] == 24_000 and peak == 32_000 and after["aten.zeros.default"] == 32_000
+    assert result.shape == (3000,)
+
+
 def test_worst_throw_names_the_landed_throw_with_the_largest_gradient_error():
     rows = np.array([[0.0, 45.0, 100.0], [1.0, 30.0, 200.0], [2.0, 60.0, 300.0]])
     ref = torch.tensor([10.0, 20.0, float("nan")], dtype=torch.float64)
@@ -147,11 +161,33 @@ def test_the_wrapper_part_meters_with_a_stand_in_and_puts_the_kernel_back(tmp_pa
     assert [row["dtype"] for row in result["rows"]] == ["float64", "float32"]
     for row in result["rows"]:
         assert row["timing_loop"] >= row["in_a_loop"] > row["one_call"] == row["stages"]["shoot and gradient"]
+        assert list(row["at_the_sort"]) == ["one_call", "in_a_loop", "timing_loop"]
+        assert all(0 < row["at_the_sort"][k] <= row[k] for k in row["at_the_sort"])
+    # The throws are sorted before the (5, n) float64 output is made: one call holds less than it then.
+    assert result["rows"][0]["at_the_sort"]["one_call"] < 5 * 8
     out = tmp_path / "wrapper.json"
     done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "bench_gpu.py"), "--device", "cpu", "--parts", "wrapper",
                            "--batches", "256", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["wrapper"]["batch"] == 256 and "wrapper float64: one call" in done.stdout
+
+
+def test_tree_meters_another_checkouts_wrapper_and_refuses_what_it_cannot(tmp_path):
+    pytest.importorskip("triton")
+    script = str(ROOT / "comparisons" / "bench_gpu.py")
+    plain, other = tmp_path / "plain.json", tmp_path / "tree.json"
+    for out, extra in ((plain, []), (other, ["--tree", str(ROOT)])):
+        done = subprocess.run([sys.executable, script, "--device", "cpu", "--parts", "wrapper", "--batches", "256", "--out", str(out)] + extra,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    tree = json.loads(other.read_text())
+    assert tree["tree"]["path"] == str(ROOT.resolve()) and "tree" not in json.loads(plain.read_text())
+    assert tree["wrapper"] == json.loads(plain.read_text())["wrapper"]  # this checkout's wrapper, metered either way
+    for extra, message in ((["--parts", "wrapper", "--tree", str(tmp_path)], "is not a checkout of this repository"),
+                           (["--tree", str(ROOT)], "--tree meters only the wrapper")):
+        done = subprocess.run([sys.executable, script, "--device", "cpu", "--out", str(tmp_path / "x.json")] + extra,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
 def test_the_headline_counts_the_goals_measured_and_names_the_wrapper_bytes():

@@ -47,6 +47,10 @@ of the CPU float64 reference; the APG update at batch 16,384 in ≤ 35 ms; the f
 ≤ 60 s. Without a CUDA device (and no --device) it writes "not run: no CUDA device". With
 --device cpu it runs the eager rows on the CPU (the kernel only under TRITON_INTERPRET=1, and
 slowly): a dry run of the script, not a benchmark.
+
+Nothing measured is lost to a run stopped early (a time limit, a lost machine): the rows are
+saved to FILE's `.partial.json` twin as they come, its headline saying the run stopped early; a
+run that reaches its end writes FILE and removes the twin.
 """
 
 from __future__ import annotations
@@ -361,10 +365,10 @@ def compile_time(device, dtype, batch) -> dict:
     return {"dtype": str(dtype).replace("torch.", ""), "batch": batch, "first_call_s": first, "second_call_s": time.perf_counter() - start}
 
 
-def trebuchet_rows(device, batches, eager_max, repeats, ref, ref_grad, kernel_ok, peak=None) -> list[dict]:
+def trebuchet_rows(device, batches, eager_max, repeats, ref, ref_grad, kernel_ok, peak=None, on_row=None) -> list[dict]:
     """The gradient rows. `peak(function)`: the bytes above those allocated before that `function`
     needs at once (default on CUDA: the allocator's peak, `device_peak`; elsewhere no device
-    bytes are reported)."""
+    bytes are reported). `on_row(rows)`, if given, is called with the rows so far after each row."""
     import torch
 
     if peak is None and device.type == "cuda":
@@ -413,15 +417,19 @@ def trebuchet_rows(device, batches, eager_max, repeats, ref, ref_grad, kernel_ok
                       f"({row.get('tensor_bytes_per_throw', float('nan')):.0f} B in tensors), "
                       f"distance err {row['distance_rel_error_max']:.1e}, gradient err {row['gradient_rel_error_max']:.1e}", flush=True)
                 del inputs
+                if on_row is not None:
+                    on_row(out)
     return out
 
 
-def apg_rows(device, batches, repeats, paths=("eager", "graph")) -> list[dict]:
+def apg_rows(device, batches, repeats, paths=("eager", "graph"), on_row=None) -> list[dict]:
     """One APG update per call, from the same weights and start states down each path: "eager"
     (as `train_pendulum_apg` with cuda_graph=False) and "graph" (`dprl.train.pendulum_graph`, on
     CUDA only). Both take the same untimed updates first (the graph's warm-up and capture), so the
     k-th losses of the two rows come from the same update; the graph row reports the largest
-    relative difference from the eager losses."""
+    relative difference from the eager losses. A path that raises (the graph has a GPU's first run
+    to survive) gets a row saying so, and the other rows still run. `on_row(rows)`, if given, is
+    called with the rows so far after each row."""
     import torch
 
     from dprl.envs import pendulum
@@ -454,9 +462,17 @@ def apg_rows(device, batches, repeats, paths=("eager", "graph")) -> list[dict]:
                     optimizer.step()
                     losses.append(loss.detach())
 
-            for _ in range(pendulum_graph.WARMUP):
-                update()
-            seconds, _ = timed(update, device, repeats)
+            try:
+                for _ in range(pendulum_graph.WARMUP):
+                    update()
+                seconds, _ = timed(update, device, repeats)
+            except Exception as error:  # recorded, not raised: a benchmark's one GPU run keeps its other rows
+                message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                out.append({"batch": batch, "path": path, "failed": f"{type(error).__name__}: {message}"})
+                print(f"  apg update {path:5} {batch:>7,}: failed, {out[-1]['failed']}", flush=True)
+                if on_row is not None:
+                    on_row(out)
+                continue
             losses = [float(v) for v in losses]
             row = {"batch": batch, "path": path, "seconds": seconds, "loss": losses[-1], "losses": losses}
             if path == "eager":
@@ -466,10 +482,13 @@ def apg_rows(device, batches, repeats, paths=("eager", "graph")) -> list[dict]:
             out.append(row)
             extra = f", loss rel diff vs eager {row['loss_rel_diff_vs_eager_max']:.1e}" if "loss_rel_diff_vs_eager_max" in row else ""
             print(f"  apg update {path:5} {batch:>7,}: {seconds * 1e3:.1f} ms{extra}", flush=True)
+            if on_row is not None:
+                on_row(out)
     return out
 
 
-def step_rows(device, batch, repeats) -> list[dict]:
+def step_rows(device, batch, repeats, on_row=None) -> list[dict]:
+    """Batched CartPole and Pendulum steps; `on_row(rows)`, if given, is called after each row."""
     import torch
 
     from dprl.envs import cartpole, pendulum
@@ -485,6 +504,8 @@ def step_rows(device, batch, repeats) -> list[dict]:
             out.append({"env": name, "dtype": str(dtype).replace("torch.", ""), "batch": batch, "seconds": seconds, "steps_per_s": batch / seconds})
             print(f"  {name} step {str(dtype):14} {batch:>11,}: {batch / seconds:,.0f} steps/s", flush=True)
             del state, action
+            if on_row is not None:
+                on_row(out)
     return out
 
 
@@ -509,7 +530,7 @@ def goals(result: dict) -> dict:
     for key, goal in (("distance_rel_error_max", "distance_rel_error"), ("gradient_rel_error_max", "gradient_rel_error")):
         value = checked.get(key) if isinstance(checked, dict) else None
         out[f"check {key}"] = (value, GOALS[goal], None if value is None else value <= GOALS[goal])
-    apg = min((r for r in result.get("apg", []) if r["batch"] == 16384), key=lambda r: r["seconds"], default=None)
+    apg = min((r for r in result.get("apg", []) if r["batch"] == 16384 and "seconds" in r), key=lambda r: r["seconds"], default=None)
     value = apg["seconds"] if apg else None
     out["APG update seconds at batch 16,384"] = (value, GOALS["apg_update_s_at_16384"], None if value is None else value <= GOALS["apg_update_s_at_16384"])
     first = result.get("compile", {}).get("first_call_s") if isinstance(result.get("compile"), dict) else None
@@ -596,28 +617,50 @@ def main():
     if tree is not None:
         result["tree"] = {"path": str(tree), "commit": commit or "not a git checkout"}
     started = time.perf_counter()
-    print(f"device {result['device']}, torch {result['torch']}, triton {result['triton']}", flush=True)
+    # Saved beside --out after each part and row, so that a run stopped early (gpu_run.sh's
+    # timeout, a lost machine) keeps what it measured without overwriting an earlier complete file;
+    # a run that reaches its end writes --out and removes the partial file.
+    partial = out.with_suffix(".partial.json")
+    result["headline"] = "stopped early: the run ended before its last part; the parts and rows here are those it finished"
+
+    def save(path=partial):
+        unfinished = path.with_name(path.name + ".tmp")
+        unfinished.write_text(json.dumps(result, indent=2))
+        unfinished.replace(path)  # whole or not at all, should the run be killed while writing
+
+    def rows_of(part):
+        def record(rows):
+            result[part] = rows
+            save()
+        return record
+
+    save()
+    print(f"device {result['device']}, torch {result['torch']}, triton {result['triton']}; rows saved to {partial} as they come", flush=True)
     # The kernel's first call must come first, to measure the compile.
     if "compile" in args.parts and kernel_ok:
         result["compile"] = compile_time(device, torch.float64, min(4096, max(args.batches)))
         print(f"  compile: first call {result['compile']['first_call_s']:.2f} s, second {result['compile']['second_call_s'] * 1e3:.2f} ms", flush=True)
+        save()
     if "check" in args.parts and kernel_ok:
         result["check"] = check(trebuchet, trebuchet_triton, device, args.check_throws)
         print("  check: " + json.dumps(result["check"]), flush=True)
+        save()
     if "trebuchet" in args.parts:
         # The first throws of the largest batch's draw (a draw of fewer throws gives other throws).
         ref, ref_grad = reference(throws(max(args.batches))[:ERROR_THROWS])
-        result["trebuchet"] = trebuchet_rows(device, args.batches, args.eager_max_batch, args.repeats, ref, ref_grad, kernel_ok)
+        result["trebuchet"] = trebuchet_rows(device, args.batches, args.eager_max_batch, args.repeats, ref, ref_grad, kernel_ok,
+                                             on_row=rows_of("trebuchet"))
     if "wrapper" in args.parts:
         result["wrapper"] = wrapper_memory(device, min(4096, max(args.batches)))
         for row in result["wrapper"]["rows"]:
             print(f"  wrapper {row['dtype']:7}: one call {row['one_call']:.0f} B/throw, in a loop {row['in_a_loop']:.0f}, "
                   f"timing loop {row['timing_loop']:.0f}; at the sort " + ", ".join(f"{k} {v:.0f}" for k, v in row["at_the_sort"].items())
                   + "; stages " + ", ".join(f"{k} {v:.0f}" for k, v in row["stages"].items()), flush=True)
+        save()
     if "apg" in args.parts:
-        result["apg"] = apg_rows(device, args.apg_batches, args.repeats)
+        result["apg"] = apg_rows(device, args.apg_batches, args.repeats, on_row=rows_of("apg"))
     if "steps" in args.parts:
-        result["steps"] = step_rows(device, args.step_batch, args.repeats)
+        result["steps"] = step_rows(device, args.step_batch, args.repeats, on_row=rows_of("steps"))
     result["goals"] = goals(result)
     result["headline"] = headline(result)
     result["wall_s"] = time.perf_counter() - started
@@ -626,7 +669,8 @@ def main():
         value = "not measured" if g["measured"] is None else f"{g['measured']:.4g}"
         lines.append(f"{name:52} {value:>14} {g['goal']:>10.3g}  {'-' if g['met'] is None else ('yes' if g['met'] else 'no')}")
     print("\n".join(lines))
-    out.write_text(json.dumps(result, indent=2))
+    save(out)
+    partial.unlink(missing_ok=True)
     print(f"wrote {out}")
 
 

@@ -14,7 +14,7 @@ _SPEC = importlib.util.spec_from_file_location("bench_envs", ROOT / "comparisons
 bench = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(bench)
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -4,6 +4,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -197,3 +198,57 @@ def test_the_headline_counts_the_goals_measured_and_names_the_wrapper_bytes():
     assert line.startswith("goals met: 1 of 2 measured on H200")
     assert "float64: 72 B a throw in tensors for one call, 104 B in a loop" in line
     assert bench.headline({"device": "cpu", "goals": {"a": {"met": None}}}) == "no goal measured (cpu)"
+
+
+def test_an_apg_path_that_raises_is_recorded_and_the_next_rows_still_run(monkeypatch):
+    from dprl.train import pendulum as train
+
+    real = train.apg_loss
+
+    def apg_loss(policy, states, *args):
+        if len(states) == 3:
+            raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
+        return real(policy, states, *args)
+
+    monkeypatch.setattr(train, "apg_loss", apg_loss)
+    seen = []
+    rows = bench.apg_rows(torch.device("cpu"), [3, 2], 1, on_row=lambda rows: seen.append(len(rows)))
+    assert rows[0] == {"batch": 3, "path": "eager", "failed": "RuntimeError: operation not permitted when stream is capturing"}
+    assert rows[1]["batch"] == 2 and rows[1]["seconds"] > 0 and np.isfinite(rows[1]["loss"])
+    assert seen == [1, 2]
+    assert bench.goals({"device_type": "cuda", "apg": [{"batch": 16384, "path": "graph", "failed": "x"}]})[
+        "APG update seconds at batch 16,384"]["measured"] is None
+
+
+def test_a_run_stopped_early_keeps_its_finished_rows_beside_the_earlier_file(tmp_path):
+    out = tmp_path / "bench_gpu.json"
+    out.write_text('{"earlier": "complete run"}')
+    partial = tmp_path / "bench_gpu.partial.json"
+    # The first APG row takes a fraction of a second on the CPU, the second (65,536 rollouts) far longer.
+    run = subprocess.Popen([sys.executable, str(ROOT / "comparisons" / "bench_gpu.py"), "--device", "cpu", "--parts", "apg",
+                            "--apg-batches", "2", "65536", "--repeats", "1", "--out", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and run.poll() is None:
+            if partial.exists() and json.loads(partial.read_text()).get("apg"):
+                break
+            time.sleep(0.2)
+        assert run.poll() is None, run.stderr.read()
+    finally:
+        run.terminate()
+        run.wait(timeout=30)
+    kept = json.loads(partial.read_text())
+    assert [r["batch"] for r in kept["apg"]] == [2] and kept["apg"][0]["seconds"] > 0
+    assert kept["headline"].startswith("stopped early") and "goals" not in kept
+    assert json.loads(out.read_text()) == {"earlier": "complete run"}
+
+
+def test_a_finished_run_writes_out_and_removes_its_partial_file(tmp_path):
+    out = tmp_path / "bench_gpu.json"
+    done = subprocess.run([sys.executable, str(ROOT / "comparisons" / "bench_gpu.py"), "--device", "cpu", "--parts", "steps",
+                           "--step-batch", "10", "--repeats", "1", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    written = json.loads(out.read_text())
+    assert len(written["steps"]) == 4 and written["headline"].startswith("no goal measured") and "goals" in written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench_gpu.json"]

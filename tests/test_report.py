@@ -105,3 +105,15 @@ def test_a_corrupt_result_file_is_one_line_and_exit_2(tmp_path, content, words):
 def test_no_results_folder_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="is not a folder: nothing to render a report from"):
         report.render(tmp_path)
+
+
+def test_a_benchmark_without_a_headline_is_summed_up_from_the_goals_it_scored():
+    goals = {"rate": {"measured": 2.5e7, "goal": 1e7, "met": True}, "bytes": {"measured": 160.2, "goal": 128, "met": False},
+             "apg": {"measured": None, "goal": 0.035, "met": None}}
+    met, line = report.benchmark_cells({"device": "H200", "goals": goals})
+    assert met == "1 of 2 goals"
+    assert line == "on H200: rate 2.5e+07 (goal 1e+07, met); bytes 160.2 (goal 128, not met)"
+    # Its own fields win; a benchmark with neither stays "—".
+    assert report.benchmark_cells({"goal_met": False, "headline": "h", "goals": goals}) == ("no", "h")
+    assert report.benchmark_cells({"goal_met": "2 of 3", "goals": {"x": {"measured": None, "goal": 1, "met": None}}}) == ("2 of 3", "—")
+    assert report.benchmark_cells({"command": "c"}) == ("—", "—")

@@ -59,6 +59,23 @@ def _made(made) -> str:
     return "; ".join(parts)
 
 
+def benchmark_cells(payload: dict) -> tuple[str, str]:
+    """A benchmark's "goal met" and "headline" cells: its own fields where it wrote them, else
+    (bench_gpu.py before it wrote a headline) a count and list of the goals it scored, read from
+    its `goals` ({name: {measured, goal, met}})."""
+    met, line = payload.get("goal_met"), payload.get("headline")
+    goals = payload.get("goals")
+    scored = {name: g for name, g in goals.items() if isinstance(g, dict) and isinstance(g.get("met"), bool)
+              and isinstance(g.get("measured"), (int, float)) and isinstance(g.get("goal"), (int, float))} if isinstance(goals, dict) else {}
+    if met is None and scored:
+        met = f"{sum(g['met'] for g in scored.values())} of {len(scored)} goals"
+    if line is None and scored:
+        line = f"on {payload.get('device', '?')}: " + "; ".join(
+            f"{name} {g['measured']:.4g} (goal {g['goal']:.3g}, {'met' if g['met'] else 'not met'})" for name, g in scored.items())
+    met = "—" if met is None else met if isinstance(met, str) else ("yes" if met else "no")
+    return met, "—" if line is None else line
+
+
 def comparison_section(payload: dict) -> list[str]:
     """The DP-vs-RL comparison with intervals: per environment and method, the seeds, the final
     score (median and IQM with 95 % bootstrap intervals), the first crossing of the evaluation
@@ -131,9 +148,8 @@ def render_text(out: Path) -> str:
                   "| benchmark | goal met | headline | command | source |", "|---|---|---|---|---|"]
         for path in benchmarks:
             payload = schema.read(path, BENCHMARK_SCHEMA, "benchmark result file")
-            met = payload.get("goal_met", "—")
-            lines.append(f"| {path.stem} | {met if isinstance(met, str) else ('yes' if met else 'no')} | {payload.get('headline', '—')} "
-                         f"| `{payload.get('command', '?')}` | `results/{path.name}` |")
+            met, line = benchmark_cells(payload)
+            lines.append(f"| {path.stem} | {met} | {line} | `{payload.get('command', '?')}` | `results/{path.name}` |")
     lines += ["", "## Provenance", "", "| result file | made (date, commit, versions, threads, jobs, host) | status |", "|---|---|---|"]
     for name, payload in payloads.items():
         status = kept_note(payload).rstrip(". ") or "measured by its reproduction"

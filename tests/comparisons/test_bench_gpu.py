@@ -4,7 +4,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -220,28 +219,27 @@ def test_an_apg_path_that_raises_is_recorded_and_the_next_rows_still_run(monkeyp
         "APG update seconds at batch 16,384"]["measured"] is None
 
 
-def test_a_run_stopped_early_keeps_its_finished_rows_beside_the_earlier_file(tmp_path):
+def test_a_run_stopped_early_keeps_its_finished_rows_beside_the_earlier_file(tmp_path, monkeypatch):
     out = tmp_path / "bench_gpu.json"
     out.write_text('{"earlier": "complete run"}')
-    partial = tmp_path / "bench_gpu.partial.json"
-    # The first APG row takes a fraction of a second on the CPU, the second (65,536 rollouts) far longer.
-    run = subprocess.Popen([sys.executable, str(ROOT / "comparisons" / "bench_gpu.py"), "--device", "cpu", "--parts", "apg",
-                            "--apg-batches", "2", "65536", "--repeats", "1", "--out", str(out)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and run.poll() is None:
-            if partial.exists() and json.loads(partial.read_text()).get("apg"):
-                break
-            time.sleep(0.2)
-        assert run.poll() is None, run.stderr.read()
-    finally:
-        run.terminate()
-        run.wait(timeout=30)
-    kept = json.loads(partial.read_text())
+    real = bench.apg_rows
+
+    def stopped_after_the_first_row(*args, on_row, **kwargs):
+        def record(rows):
+            on_row(rows)
+            raise KeyboardInterrupt  # the run stops here, as at gpu_run.sh's time limit
+        return real(*args, on_row=record, **kwargs)
+
+    monkeypatch.setattr(bench, "apg_rows", stopped_after_the_first_row)
+    monkeypatch.setattr(sys, "argv", ["bench_gpu.py", "--device", "cpu", "--parts", "apg", "steps", "--apg-batches", "2", "3",
+                                      "--step-batch", "10", "--repeats", "1", "--out", str(out)])
+    with pytest.raises(KeyboardInterrupt):
+        bench.main()
+    kept = json.loads((tmp_path / "bench_gpu.partial.json").read_text())
     assert [r["batch"] for r in kept["apg"]] == [2] and kept["apg"][0]["seconds"] > 0
-    assert kept["headline"].startswith("stopped early") and "goals" not in kept
+    assert kept["headline"].startswith("stopped early") and "goals" not in kept and "steps" not in kept
     assert json.loads(out.read_text()) == {"earlier": "complete run"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench_gpu.json", "bench_gpu.partial.json"]
 
 
 def test_a_finished_run_writes_out_and_removes_its_partial_file(tmp_path):

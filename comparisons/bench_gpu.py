@@ -467,21 +467,18 @@ def apg_rows(device, batches, repeats, paths=("eager", "graph"), on_row=None) ->
                     update()
                 seconds, _ = timed(update, device, repeats)
             except Exception as error:  # recorded, not raised: a benchmark's one GPU run keeps its other rows
-                message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                out.append({"batch": batch, "path": path, "failed": f"{type(error).__name__}: {message}"})
-                print(f"  apg update {path:5} {batch:>7,}: failed, {out[-1]['failed']}", flush=True)
-                if on_row is not None:
-                    on_row(out)
-                continue
-            losses = [float(v) for v in losses]
-            row = {"batch": batch, "path": path, "seconds": seconds, "loss": losses[-1], "losses": losses}
-            if path == "eager":
-                eager_losses = losses
-            elif eager_losses is not None:
-                row["loss_rel_diff_vs_eager_max"] = max(abs(g - e) / abs(e) for g, e in zip(losses, eager_losses))
+                row = {"batch": batch, "path": path, "failed": f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"}
+                print(f"  apg update {path:5} {batch:>7,}: failed, {row['failed']}", flush=True)
+            else:
+                losses = [float(v) for v in losses]
+                row = {"batch": batch, "path": path, "seconds": seconds, "loss": losses[-1], "losses": losses}
+                if path == "eager":
+                    eager_losses = losses
+                elif eager_losses is not None:
+                    row["loss_rel_diff_vs_eager_max"] = max(abs(g - e) / abs(e) for g, e in zip(losses, eager_losses))
+                extra = f", loss rel diff vs eager {row['loss_rel_diff_vs_eager_max']:.1e}" if "loss_rel_diff_vs_eager_max" in row else ""
+                print(f"  apg update {path:5} {batch:>7,}: {seconds * 1e3:.1f} ms{extra}", flush=True)
             out.append(row)
-            extra = f", loss rel diff vs eager {row['loss_rel_diff_vs_eager_max']:.1e}" if "loss_rel_diff_vs_eager_max" in row else ""
-            print(f"  apg update {path:5} {batch:>7,}: {seconds * 1e3:.1f} ms{extra}", flush=True)
             if on_row is not None:
                 on_row(out)
     return out
